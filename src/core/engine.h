@@ -1,0 +1,204 @@
+#pragma once
+
+// The presence engine: owns every user's layers, aggregates once per change, projects once per
+// visibility level, encodes once per (level, format) and hands the result to each watcher's
+// bounded queue. Pure: time comes in as a parameter, nothing here does I/O.
+//
+// Thread-safety: none. One engine is owned by one thread (its shard's executor); adapters post
+// work there.
+
+#include "core/aggregation.h"
+#include "core/model.h"
+#include "core/result.h"
+#include "core/visibility.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace presenced::core {
+
+using UserIndex = std::uint32_t;
+using WatcherId = std::uint32_t;
+using FormatId = std::uint8_t;
+
+// Encodes one projected presence for one wire format (JSON for the WebSocket, PIDF for SIP...).
+class PresenceEncoder {
+ public:
+  virtual ~PresenceEncoder() = default;
+  virtual std::string encode(const UserId& user, const Presence& projected, std::uint64_t sequence,
+                             VisibilityLevel level) const = 0;
+};
+
+struct Delivery {
+  UserIndex user = 0;
+  std::uint64_t sequence = 0;
+  std::shared_ptr<const std::string> payload;
+};
+
+// One watcher's outbound queue. Past `soft_limit` entries it keeps only the newest entry per
+// user, so a slow watcher skips intermediate states and never holds the engine back; it can
+// then hold at most one entry per subscribed user.
+class WatcherQueue {
+ public:
+  explicit WatcherQueue(std::size_t soft_limit = 256) : soft_limit_(soft_limit) {}
+  void push(Delivery delivery);
+  // Moves the queued deliveries out, oldest first.
+  std::vector<Delivery> take();
+  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return entries_.size(); }
+  std::uint64_t coalesced() const { return coalesced_; }
+
+ private:
+  void compact();
+  std::vector<Delivery> entries_;
+  std::size_t soft_limit_;
+  std::uint64_t coalesced_ = 0;
+};
+
+// The connection side of a watcher; wake() is called on the engine's thread when its queue goes
+// from empty to non-empty.
+class WatcherSink {
+ public:
+  virtual ~WatcherSink() = default;
+  virtual void wake() = 0;
+};
+
+// Told of every visible change after it is queued to watchers (SIP, federation, metrics).
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  virtual void on_change(UserIndex user, const Presence& presence, std::uint64_t sequence) = 0;
+};
+
+struct EngineConfig {
+  RuleConfig rules;
+  VisibilityPolicy visibility;
+  std::size_t queue_soft_limit = 256;
+};
+
+struct EngineStats {
+  std::uint64_t changes = 0;       // visible changes
+  std::uint64_t aggregations = 0;  // aggregate() calls
+  std::uint64_t deliveries = 0;    // entries queued to watchers
+  std::uint64_t encodings = 0;     // encoder calls
+  std::uint64_t subscriptions = 0; // live (watcher, user) pairs
+  std::uint64_t watchers = 0;
+};
+
+class Engine {
+ public:
+  // `sequence_base` makes sequences grow across restarts: every user's sequence starts there.
+  Engine(EngineConfig config, std::uint64_t sequence_base);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- Users ----
+  Result<UserIndex> add_user(UserId id, UserSettings settings, TimePoint now);
+  Result<void> remove_user(UserIndex user, TimePoint now);
+  std::optional<UserIndex> find(std::string_view id) const;
+  const UserId& id_of(UserIndex user) const;
+  bool exists(UserIndex user) const;
+  std::size_t user_count() const { return by_id_.size(); }
+  const UserSettings& settings(UserIndex user) const;
+  void set_settings(UserIndex user, UserSettings settings, TimePoint now);
+
+  // ---- States ----
+  // Admin-defined states; built-ins always exist and cannot be replaced.
+  Result<void> put_state(StateDefinition state, TimePoint now);
+  Result<void> remove_state(std::string_view id, TimePoint now);
+  const StateCatalog& states() const;
+  std::vector<StateDefinition> list_states() const;  // built-ins first, then by order
+
+  // ---- Layers. Each re-aggregates the user and notifies watchers if the result changed. ----
+  void set_manual(UserIndex user, std::optional<ManualLayer> manual, TimePoint now);
+  // Ringing/Connected/Held add or update the call; Ended removes it.
+  void apply_call(UserIndex user, Call call, TimePoint now);
+  void set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now);
+  // Returns true when this is the user's first session (login).
+  bool open_session(UserIndex user, Session session, TimePoint now);
+  // Returns true when this was the user's last session (logout).
+  bool close_session(UserIndex user, std::string_view client_id, TimePoint now);
+  // Idle / lock reports of one client; unknown clients are ignored (false).
+  bool report_input(UserIndex user, std::string_view client_id, InputState input,
+                    TimePoint since, TimePoint now);
+  const Layers& layers(UserIndex user) const;
+
+  // ---- Reads ----
+  const Presence& presence(UserIndex user) const;
+  std::uint64_t sequence(UserIndex user) const;
+  VisibilityLevel level_for(UserIndex user, UserIndex watcher) const;
+  Presence presence_for(UserIndex user, UserIndex watcher) const;
+
+  // ---- Visibility ----
+  // nullopt removes the pair's level (back to the default).
+  void set_visibility(UserIndex owner, UserIndex watcher, std::optional<VisibilityLevel> level);
+  std::optional<VisibilityLevel> pair_level(UserIndex owner, UserIndex watcher) const;
+  void set_policy(VisibilityPolicy policy);
+  const VisibilityPolicy& policy() const { return config_.visibility; }
+
+  // ---- Contacts (a user's favourites) ----
+  void set_contacts(UserIndex owner, std::vector<UserIndex> contacts);
+  const std::vector<UserIndex>& contacts(UserIndex owner) const;
+
+  // ---- Watchers ----
+  FormatId add_format(std::unique_ptr<PresenceEncoder> encoder);
+  // `watcher_user` is whose eyes the watcher looks through (visibility).
+  WatcherId add_watcher(UserIndex watcher_user, FormatId format, WatcherSink* sink);
+  void remove_watcher(WatcherId watcher);
+  // Subscribes and queues the user's current state, unless `since` is at or above its sequence
+  // (a resuming client already has it).
+  void subscribe(WatcherId watcher, UserIndex user, std::optional<std::uint64_t> since = {});
+  void unsubscribe(WatcherId watcher, UserIndex user);
+  WatcherQueue& queue(WatcherId watcher);
+  std::size_t subscription_count(WatcherId watcher) const;
+
+  void add_listener(ChangeListener* listener);
+
+  // ---- Time ----
+  // The earliest instant at which some user's presence may change by itself.
+  std::optional<TimePoint> next_deadline() const;
+  // Re-evaluates every user whose deadline is at or before `now`.
+  void advance(TimePoint now);
+
+  const EngineStats& stats() const { return stats_; }
+
+ private:
+  struct Subscriber;
+  struct UserState;
+  struct Watcher;
+  class Catalog;
+
+  UserState& user_state(UserIndex user);
+  const UserState& user_state(UserIndex user) const;
+  void reaggregate(UserIndex user, TimePoint now);
+  void publish(UserIndex user);
+  void refresh_levels(UserIndex owner, UserIndex watcher_user);
+  void schedule(UserIndex user, std::optional<TimePoint> at);
+  std::shared_ptr<const std::string> encode_for(UserIndex user, FormatId format,
+                                                VisibilityLevel level);
+
+  EngineConfig config_;
+  std::uint64_t sequence_base_;
+  std::unique_ptr<Catalog> catalog_;
+  std::vector<std::unique_ptr<UserState>> users_;  // by UserIndex; null once removed
+  std::unordered_map<std::string, UserIndex> by_id_;
+  std::vector<UserIndex> free_indices_;
+  std::vector<Watcher> watchers_;  // by WatcherId
+  std::vector<WatcherId> free_watchers_;
+  std::vector<std::unique_ptr<PresenceEncoder>> encoders_;
+  std::unordered_map<std::uint64_t, VisibilityLevel> pair_levels_;  // owner << 32 | watcher
+  std::multimap<TimePoint, UserIndex> deadlines_;
+  std::vector<ChangeListener*> listeners_;
+  // Per publish: encodings by (format, level), filled lazily.
+  std::vector<std::shared_ptr<const std::string>> encode_cache_;
+  EngineStats stats_;
+};
+
+}  // namespace presenced::core
