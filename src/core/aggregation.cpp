@@ -1,1 +1,336 @@
-// being written
+#include "core/aggregation.h"
+
+#include <algorithm>
+#include <string>
+
+namespace presenced::core {
+namespace {
+
+// Collects the earliest future instant at which the result can change by itself.
+class NextChange {
+ public:
+  explicit NextChange(TimePoint now) : now_(now) {}
+  void consider(TimePoint t) {
+    if (t > now_ && (!next_ || t < *next_)) {
+      next_ = t;
+    }
+  }
+  std::optional<TimePoint> value() const { return next_; }
+
+ private:
+  TimePoint now_;
+  std::optional<TimePoint> next_;
+};
+
+struct ManualInForce {
+  const ManualLayer* layer = nullptr;
+  const StateDefinition* state = nullptr;
+};
+
+ManualInForce manual_in_force(const Layers& layers, const StateCatalog& states, TimePoint now,
+                              NextChange& next) {
+  if (!layers.manual) {
+    return {};
+  }
+  const ManualLayer& manual = *layers.manual;
+  if (manual.from && *manual.from > now) {
+    next.consider(*manual.from);
+    return {};
+  }
+  if (manual.until && *manual.until <= now) {
+    return {};
+  }
+  if (manual.until) {
+    next.consider(*manual.until);
+  }
+  const StateDefinition* state = states.find(manual.state_id);
+  if (state == nullptr) {
+    return {};  // an admin deleted the state: the layer no longer says anything
+  }
+  return {&manual, state};
+}
+
+// A system event that is not "available": it overrides a manual state set before it.
+struct SystemEvent {
+  Availability availability;
+  Activity activity;
+  TimePoint since;
+  Layer layer;
+  std::string detail;
+};
+
+struct Telephony {
+  bool ringing = false;
+  bool in_call = false;
+  TimePoint latest_start{};
+  std::vector<std::string> devices;
+  std::string detail;
+};
+
+Telephony live_calls(const TelephonyLayer& layer, const RuleConfig& rules, TimePoint now,
+                     NextChange& next) {
+  Telephony t;
+  for (const Call& call : layer.calls) {
+    if (call.state == CallState::Ended) {
+      continue;
+    }
+    // A call that stops getting events lapses: no lamp stays on ringing for days.
+    const Duration lease =
+        call.state == CallState::Ringing ? rules.ringing_lease : rules.call_lease;
+    const TimePoint expires = call.updated_at + lease;
+    if (expires <= now) {
+      continue;
+    }
+    next.consider(expires);
+    if (call.state == CallState::Ringing) {
+      t.ringing = true;
+    } else {
+      t.in_call = true;
+    }
+    if (call.started_at >= t.latest_start) {
+      t.latest_start = call.started_at;
+      t.detail = std::string(call.state == CallState::Ringing  ? "ringing on "
+                             : call.state == CallState::Held ? "call on hold on "
+                                                             : "on a call on ") +
+                 call.device;
+    }
+    t.devices.push_back(call.device);
+  }
+  std::sort(t.devices.begin(), t.devices.end());
+  t.devices.erase(std::unique(t.devices.begin(), t.devices.end()), t.devices.end());
+  return t;
+}
+
+struct Calendar {
+  const Appointment* meeting = nullptr;  // busy (or tentative, if busy) now
+  const Appointment* tentative = nullptr;
+  const Appointment* out_of_office = nullptr;
+};
+
+Calendar live_appointments(const CalendarLayer& layer, const RuleConfig& rules, TimePoint now,
+                           NextChange& next) {
+  Calendar c;
+  for (const Appointment& a : layer.appointments) {
+    if (a.kind == CalendarKind::Free || a.end <= now) {
+      continue;
+    }
+    if (a.start > now) {
+      next.consider(a.start);
+      continue;
+    }
+    next.consider(a.end);
+    const bool busy =
+        a.kind == CalendarKind::Busy || (a.kind == CalendarKind::Tentative && rules.tentative_is_busy);
+    const Appointment*& slot = busy                                  ? c.meeting
+                               : a.kind == CalendarKind::Tentative ? c.tentative
+                                                                   : c.out_of_office;
+    // The appointment that started last is the current one.
+    if (slot == nullptr || a.start > slot->start) {
+      slot = &a;
+    }
+  }
+  return c;
+}
+
+struct Sessions {
+  bool logged_in = false;
+  bool idle = false;
+};
+
+// Idle when every live session is locked or has had no input for `idle_after` (seed 000:
+// "Inactive" after 5 minutes by default, or at once on screen lock).
+Sessions live_sessions(const SessionLayer& layer, const UserSettings& settings, TimePoint now,
+                       NextChange& next) {
+  Sessions s;
+  bool all_idle = true;
+  for (const Session& session : layer.sessions) {
+    if (session.lease_until && *session.lease_until <= now) {
+      continue;
+    }
+    if (session.lease_until) {
+      next.consider(*session.lease_until);
+    }
+    s.logged_in = true;
+    switch (session.input) {
+      case InputState::Active:
+        all_idle = false;
+        break;
+      case InputState::Locked:
+        break;
+      case InputState::Idle: {
+        const TimePoint idle_at = session.input_since + settings.idle_after;
+        if (idle_at > now) {
+          all_idle = false;
+          next.consider(idle_at);
+        }
+        break;
+      }
+    }
+  }
+  s.idle = s.logged_in && all_idle;
+  return s;
+}
+
+void set_base(Presence& p, Availability availability, Activity activity, Layer layer,
+              std::string rule, std::string detail) {
+  p.availability = availability;
+  p.activity = activity;
+  p.explanation = {layer, std::move(rule), std::move(detail)};
+}
+
+void apply_idle(Presence& p) {
+  p.flags.set(Flag::Idle);
+  if (p.availability == Availability::Available) {
+    p.availability = Availability::AvailableIdle;
+    p.activity = Activity::Inactive;
+  } else if (p.availability == Availability::Busy) {
+    p.availability = Availability::BusyIdle;
+  }
+}
+
+}  // namespace
+
+Aggregated aggregate(const Layers& layers, const UserSettings& settings,
+                     const StateCatalog& states, const RuleConfig& rules, TimePoint now) {
+  NextChange next(now);
+  const ManualInForce manual = manual_in_force(layers, states, now, next);
+  const Telephony telephony = live_calls(layers.telephony, rules, now, next);
+  const Calendar calendar = live_appointments(layers.calendar, rules, now, next);
+  const Sessions sessions = live_sessions(layers.sessions, settings, now, next);
+
+  Presence p;
+  std::optional<SystemEvent> system;
+  if (telephony.ringing || telephony.in_call) {
+    // Any device, ringing or connected: Busy/InACall (seed 003: busy on a call on any device).
+    system = SystemEvent{Availability::Busy, Activity::InACall, telephony.latest_start,
+                         Layer::Telephony, telephony.detail};
+  } else if (calendar.meeting != nullptr) {
+    system = SystemEvent{Availability::Busy, Activity::InAMeeting, calendar.meeting->start,
+                         Layer::Calendar, "in an appointment"};
+  }
+
+  if (manual.state != nullptr && manual.state->availability == Availability::Offline) {
+    // "Appear offline" hides everything else, calls included (seed 000: grey for watchers).
+    set_base(p, Availability::Offline, manual.state->activity, Layer::Manual, "appear_offline",
+             "appears offline");
+  } else if (manual.state != nullptr &&
+             manual.state->availability == Availability::DoNotDisturb) {
+    // DND is never overridden by a call or a meeting (seed 001, seed 004).
+    set_base(p, Availability::DoNotDisturb, manual.state->activity, Layer::Manual,
+             "dnd_not_overridden", "do not disturb set by the user");
+  } else if (manual.state != nullptr && (!system || manual.layer->set_at >= system->since)) {
+    set_base(p, manual.state->availability, manual.state->activity, Layer::Manual, "manual",
+             "set by the user: " + manual.state->id);
+  } else if (system) {
+    // ProCall: a manual state is overridden by a later system event other than "available".
+    set_base(p, system->availability, system->activity, system->layer,
+             manual.state != nullptr ? "system_overrides_manual"
+             : system->layer == Layer::Telephony ? "call"
+                                                 : "appointment",
+             system->detail);
+  } else if (calendar.out_of_office != nullptr) {
+    // Out of office is an overlay: Available-OOF while signed in (seed 004), Away otherwise.
+    set_base(p, sessions.logged_in ? Availability::Available : Availability::Away,
+             Activity::OutOfOffice, Layer::Calendar, "out_of_office", "out of office");
+  } else if (sessions.logged_in) {
+    set_base(p, Availability::Available, Activity::Available, Layer::Sessions, "logged_in",
+             "signed in");
+  } else {
+    set_base(p, Availability::Offline, Activity::Offline, Layer::Sessions, "no_session",
+             "not signed in");
+  }
+
+  const bool appear_offline = p.explanation.rule == "appear_offline";
+  if (!appear_offline) {
+    if (telephony.ringing) {
+      p.flags.set(Flag::Ringing);
+    }
+    if (telephony.in_call) {
+      p.flags.set(Flag::Call);
+    }
+    if (calendar.meeting != nullptr || calendar.tentative != nullptr) {
+      p.flags.set(Flag::Appointment);
+      const Appointment* current = calendar.meeting ? calendar.meeting : calendar.tentative;
+      p.current_appointment = *current;
+    }
+    if (calendar.out_of_office != nullptr) {
+      p.flags.set(Flag::OutOfOffice);
+    }
+    p.busy_devices = telephony.devices;
+    if (sessions.idle) {
+      apply_idle(p);
+      if (p.explanation.layer == Layer::Sessions) {
+        p.explanation = {Layer::Idle, "idle", "no input for a while or screen locked"};
+      }
+    }
+  }
+  if (p.availability == Availability::Offline) {
+    p.flags.set(Flag::Offline);
+  }
+  if (manual.state != nullptr) {
+    p.state_id = manual.state->id;
+    p.note = !manual.layer->note.empty() ? manual.layer->note : manual.state->message;
+    p.until = manual.layer->until;
+    p.reachability = manual.layer->reachability;
+    if (!p.note.empty()) {
+      p.flags.set(Flag::Note);
+    }
+  }
+  return {std::move(p), next.value()};
+}
+
+const std::vector<StateDefinition>& built_in_states() {
+  static const std::vector<StateDefinition> states = [] {
+    auto make = [](std::string id, StateType type, Availability availability, Activity activity,
+                   int order) {
+      StateDefinition s;
+      s.id = std::move(id);
+      s.type = type;
+      s.availability = availability;
+      s.activity = activity;
+      s.built_in = true;
+      s.order = order;
+      return s;
+    };
+    return std::vector<StateDefinition>{
+        make("Available", StateType::Available, Availability::Available, Activity::Available, 0),
+        make("Busy", StateType::Dnd, Availability::Busy, Activity::Busy, 1),
+        make("DoNotDisturb", StateType::Dnd, Availability::DoNotDisturb, Activity::DoNotDisturb, 2),
+        make("BeRightBack", StateType::Away, Availability::BeRightBack, Activity::BeRightBack, 3),
+        make("Away", StateType::Away, Availability::Away, Activity::Away, 4),
+        make("Offline", StateType::Unavailable, Availability::Offline, Activity::OffWork, 5),
+    };
+  }();
+  return states;
+}
+
+StateDefinition definition_for_type(StateType type) {
+  StateDefinition s;
+  s.type = type;
+  switch (type) {
+    case StateType::Available:
+    case StateType::Chat:
+      s.availability = Availability::Available;
+      s.activity = Activity::Available;
+      break;
+    case StateType::Away:
+      s.availability = Availability::Away;
+      s.activity = Activity::Away;
+      break;
+    case StateType::Dnd:
+      s.availability = Availability::DoNotDisturb;
+      s.activity = Activity::DoNotDisturb;
+      break;
+    case StateType::ExtendedAway:
+      s.availability = Availability::Away;
+      s.activity = Activity::OutOfOffice;
+      break;
+    case StateType::Unavailable:
+      s.availability = Availability::Offline;
+      s.activity = Activity::OffWork;
+      break;
+  }
+  return s;
+}
+
+}  // namespace presenced::core

@@ -1,1 +1,579 @@
-// being written
+#include "core/engine.h"
+
+#include <algorithm>
+#include <cassert>
+#include <unordered_set>
+
+namespace presenced::core {
+
+// ---- WatcherQueue ----
+
+void WatcherQueue::push(Delivery delivery) {
+  entries_.push_back(std::move(delivery));
+  if (entries_.size() > soft_limit_) {
+    compact();
+  }
+}
+
+std::vector<Delivery> WatcherQueue::take() {
+  std::vector<Delivery> out;
+  out.swap(entries_);
+  return out;
+}
+
+// Keeps the newest entry per user, in the order of those newest entries.
+void WatcherQueue::compact() {
+  std::unordered_set<UserIndex> seen;
+  seen.reserve(entries_.size());
+  std::size_t keep = entries_.size();
+  for (std::size_t i = entries_.size(); i-- > 0;) {
+    if (seen.insert(entries_[i].user).second) {
+      entries_[--keep] = std::move(entries_[i]);
+    }
+  }
+  coalesced_ += keep;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(keep));
+  // Never compact again before the queue has grown by half its size: amortized O(1) per push.
+  soft_limit_ = std::max(soft_limit_, entries_.size() + entries_.size() / 2);
+}
+
+// ---- Engine internals ----
+
+struct Engine::Subscriber {
+  WatcherId watcher;
+  VisibilityLevel level;
+  FormatId format;
+};
+
+struct Engine::UserState {
+  UserId id;
+  UserSettings settings;
+  Layers layers;
+  Presence presence;
+  std::uint64_t counter = 0;
+  std::vector<Subscriber> subscribers;
+  std::vector<UserIndex> contacts;
+  std::optional<std::multimap<TimePoint, UserIndex>::iterator> deadline;
+};
+
+struct Engine::Watcher {
+  UserIndex user = 0;
+  FormatId format = 0;
+  bool live = false;
+  WatcherSink* sink = nullptr;
+  WatcherQueue queue;
+  std::vector<UserIndex> subscriptions;
+};
+
+class Engine::Catalog final : public StateCatalog {
+ public:
+  const StateDefinition* find(std::string_view state_id) const override {
+    for (const StateDefinition& s : built_in_states()) {
+      if (s.id == state_id) {
+        return &s;
+      }
+    }
+    auto it = custom_.find(std::string(state_id));
+    return it == custom_.end() ? nullptr : &it->second;
+  }
+  std::map<std::string, StateDefinition> custom_;
+};
+
+Engine::Engine(EngineConfig config, std::uint64_t sequence_base)
+    : config_(config), sequence_base_(sequence_base), catalog_(std::make_unique<Catalog>()) {}
+
+Engine::~Engine() = default;
+
+Engine::UserState& Engine::user_state(UserIndex user) {
+  assert(exists(user));
+  return *users_[user];
+}
+
+const Engine::UserState& Engine::user_state(UserIndex user) const {
+  assert(exists(user));
+  return *users_[user];
+}
+
+// ---- Users ----
+
+Result<UserIndex> Engine::add_user(UserId id, UserSettings settings, TimePoint now) {
+  if (by_id_.contains(id.value)) {
+    return Error::conflict("user " + id.value + " already exists");
+  }
+  // Indices are never reused: a watcher or pair level naming a removed user must not start to
+  // refer to a new one.
+  const auto index = static_cast<UserIndex>(users_.size());
+  auto state = std::make_unique<UserState>();
+  state->id = id;
+  state->settings = settings;
+  users_.push_back(std::move(state));
+  by_id_.emplace(std::move(id.value), index);
+  reaggregate(index, now);
+  return index;
+}
+
+Result<void> Engine::remove_user(UserIndex user) {
+  if (!exists(user)) {
+    return Error::not_found("no such user");
+  }
+  UserState& state = user_state(user);
+  // Watchers of this user see it go: a last "unknown" state, then no more events.
+  Presence gone;
+  gone.availability = Availability::PresenceUnknown;
+  gone.activity = Activity::PresenceUnknown;
+  state.presence = gone;
+  ++state.counter;
+  publish(user);
+  for (const Subscriber& s : state.subscribers) {
+    auto& subs = watchers_[s.watcher].subscriptions;
+    subs.erase(std::remove(subs.begin(), subs.end(), user), subs.end());
+    --stats_.subscriptions;
+  }
+  schedule(user, std::nullopt);
+  by_id_.erase(state.id.value);
+  users_[user].reset();
+  return {};
+}
+
+std::optional<UserIndex> Engine::find(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  if (it == by_id_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+const UserId& Engine::id_of(UserIndex user) const { return user_state(user).id; }
+
+bool Engine::exists(UserIndex user) const { return user < users_.size() && users_[user]; }
+
+const UserSettings& Engine::settings(UserIndex user) const { return user_state(user).settings; }
+
+void Engine::set_settings(UserIndex user, UserSettings settings, TimePoint now) {
+  user_state(user).settings = std::move(settings);
+  reaggregate(user, now);
+}
+
+// ---- States ----
+
+Result<void> Engine::put_state(StateDefinition state, TimePoint now) {
+  for (const StateDefinition& s : built_in_states()) {
+    if (s.id == state.id) {
+      return Error::conflict("state " + state.id + " is built in");
+    }
+  }
+  const std::string id = state.id;
+  catalog_->custom_[id] = std::move(state);
+  // Users in that state show its new definition.
+  for (UserIndex u = 0; u < users_.size(); ++u) {
+    if (users_[u] && users_[u]->layers.manual && users_[u]->layers.manual->state_id == id) {
+      reaggregate(u, now);
+    }
+  }
+  return {};
+}
+
+Result<void> Engine::remove_state(std::string_view id, TimePoint now) {
+  auto it = catalog_->custom_.find(std::string(id));
+  if (it == catalog_->custom_.end()) {
+    return Error::not_found("no admin-defined state " + std::string(id));
+  }
+  catalog_->custom_.erase(it);
+  for (UserIndex u = 0; u < users_.size(); ++u) {
+    if (users_[u] && users_[u]->layers.manual && users_[u]->layers.manual->state_id == id) {
+      reaggregate(u, now);
+    }
+  }
+  return {};
+}
+
+const StateCatalog& Engine::states() const { return *catalog_; }
+
+std::vector<StateDefinition> Engine::list_states() const {
+  std::vector<StateDefinition> out = built_in_states();
+  std::vector<StateDefinition> custom;
+  for (const auto& [id, s] : catalog_->custom_) {
+    custom.push_back(s);
+  }
+  std::stable_sort(custom.begin(), custom.end(),
+                   [](const StateDefinition& a, const StateDefinition& b) {
+                     return a.order < b.order;
+                   });
+  out.insert(out.end(), custom.begin(), custom.end());
+  return out;
+}
+
+// ---- Layers ----
+
+void Engine::set_manual(UserIndex user, std::optional<ManualLayer> manual, TimePoint now) {
+  user_state(user).layers.manual = std::move(manual);
+  reaggregate(user, now);
+}
+
+void Engine::apply_call(UserIndex user, Call call, TimePoint now) {
+  auto& calls = user_state(user).layers.telephony.calls;
+  auto it = std::find_if(calls.begin(), calls.end(), [&](const Call& c) {
+    return c.device == call.device && c.call_id == call.call_id;
+  });
+  if (call.state == CallState::Ended) {
+    if (it != calls.end()) {
+      calls.erase(it);
+    }
+  } else if (it == calls.end()) {
+    call.started_at = now;
+    call.updated_at = now;
+    calls.push_back(std::move(call));
+  } else {
+    it->state = call.state;
+    it->direction = call.direction;
+    it->updated_at = now;
+  }
+  reaggregate(user, now);
+}
+
+void Engine::set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now) {
+  user_state(user).layers.calendar = std::move(calendar);
+  reaggregate(user, now);
+}
+
+bool Engine::open_session(UserIndex user, Session session, TimePoint now) {
+  auto& sessions = user_state(user).layers.sessions.sessions;
+  const bool first = sessions.empty();
+  auto it = std::find_if(sessions.begin(), sessions.end(),
+                         [&](const Session& s) { return s.client_id == session.client_id; });
+  if (it != sessions.end()) {
+    *it = std::move(session);  // a refresh of a reported session
+  } else {
+    sessions.push_back(std::move(session));
+  }
+  reaggregate(user, now);
+  return first;
+}
+
+bool Engine::close_session(UserIndex user, std::string_view client_id, TimePoint now) {
+  auto& sessions = user_state(user).layers.sessions.sessions;
+  auto it = std::find_if(sessions.begin(), sessions.end(),
+                         [&](const Session& s) { return s.client_id == client_id; });
+  if (it == sessions.end()) {
+    return false;
+  }
+  sessions.erase(it);
+  reaggregate(user, now);
+  return sessions.empty();
+}
+
+bool Engine::report_input(UserIndex user, std::string_view client_id, InputState input,
+                          TimePoint since, TimePoint now) {
+  auto& sessions = user_state(user).layers.sessions.sessions;
+  auto it = std::find_if(sessions.begin(), sessions.end(),
+                         [&](const Session& s) { return s.client_id == client_id; });
+  if (it == sessions.end()) {
+    return false;
+  }
+  it->input = input;
+  it->input_since = since;
+  reaggregate(user, now);
+  return true;
+}
+
+const Layers& Engine::layers(UserIndex user) const { return user_state(user).layers; }
+
+// ---- Reads ----
+
+const Presence& Engine::presence(UserIndex user) const { return user_state(user).presence; }
+
+std::uint64_t Engine::sequence(UserIndex user) const {
+  return sequence_base_ + user_state(user).counter;
+}
+
+VisibilityLevel Engine::level_for(UserIndex user, UserIndex watcher) const {
+  return effective_level(pair_level(user, watcher), user == watcher, config_.visibility);
+}
+
+Presence Engine::presence_for(UserIndex user, UserIndex watcher) const {
+  return project(presence(user), level_for(user, watcher));
+}
+
+// ---- Visibility ----
+
+namespace {
+std::uint64_t pair_key(UserIndex owner, UserIndex watcher) {
+  return (static_cast<std::uint64_t>(owner) << 32) | watcher;
+}
+}  // namespace
+
+void Engine::set_visibility(UserIndex owner, UserIndex watcher,
+                            std::optional<VisibilityLevel> level) {
+  if (level) {
+    pair_levels_[pair_key(owner, watcher)] = *level;
+  } else {
+    pair_levels_.erase(pair_key(owner, watcher));
+  }
+  refresh_levels(owner, watcher);
+}
+
+std::optional<VisibilityLevel> Engine::pair_level(UserIndex owner, UserIndex watcher) const {
+  auto it = pair_levels_.find(pair_key(owner, watcher));
+  if (it == pair_levels_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void Engine::set_policy(VisibilityPolicy policy) {
+  config_.visibility = policy;
+  for (UserIndex u = 0; u < users_.size(); ++u) {
+    if (!users_[u]) {
+      continue;
+    }
+    std::vector<UserIndex> watcher_users;
+    for (const Subscriber& s : users_[u]->subscribers) {
+      watcher_users.push_back(watchers_[s.watcher].user);
+    }
+    std::sort(watcher_users.begin(), watcher_users.end());
+    watcher_users.erase(std::unique(watcher_users.begin(), watcher_users.end()),
+                        watcher_users.end());
+    for (UserIndex w : watcher_users) {
+      refresh_levels(u, w);
+    }
+  }
+}
+
+// A level change takes effect at once: affected watchers get the state as they may now see it.
+void Engine::refresh_levels(UserIndex owner, UserIndex watcher_user) {
+  if (!exists(owner)) {
+    return;
+  }
+  UserState& state = user_state(owner);
+  const VisibilityLevel level = level_for(owner, watcher_user);
+  for (Subscriber& s : state.subscribers) {
+    Watcher& w = watchers_[s.watcher];
+    if (w.user != watcher_user || s.level == level) {
+      continue;
+    }
+    s.level = level;
+    const bool was_empty = w.queue.empty();
+    w.queue.push({owner, sequence(owner), encode_for(owner, s.format, level)});
+    ++stats_.deliveries;
+    if (was_empty && w.sink != nullptr) {
+      w.sink->wake();
+    }
+  }
+  std::fill(encode_cache_.begin(), encode_cache_.end(), nullptr);
+}
+
+// ---- Contacts ----
+
+void Engine::set_contacts(UserIndex owner, std::vector<UserIndex> contacts) {
+  user_state(owner).contacts = std::move(contacts);
+}
+
+const std::vector<UserIndex>& Engine::contacts(UserIndex owner) const {
+  return user_state(owner).contacts;
+}
+
+// ---- Watchers ----
+
+FormatId Engine::add_format(std::unique_ptr<PresenceEncoder> encoder) {
+  encoders_.push_back(std::move(encoder));
+  encode_cache_.assign(encoders_.size() * kVisibilityLevels, nullptr);
+  return static_cast<FormatId>(encoders_.size() - 1);
+}
+
+WatcherId Engine::add_watcher(UserIndex watcher_user, FormatId format, WatcherSink* sink) {
+  WatcherId id;
+  if (!free_watchers_.empty()) {
+    id = free_watchers_.back();
+    free_watchers_.pop_back();
+  } else {
+    id = static_cast<WatcherId>(watchers_.size());
+    watchers_.emplace_back();
+  }
+  Watcher& w = watchers_[id];
+  w.user = watcher_user;
+  w.format = format;
+  w.live = true;
+  w.sink = sink;
+  w.queue = WatcherQueue(config_.queue_soft_limit);
+  w.subscriptions.clear();
+  ++stats_.watchers;
+  return id;
+}
+
+void Engine::remove_watcher(WatcherId watcher) {
+  if (watcher >= watchers_.size() || !watchers_[watcher].live) {
+    return;
+  }
+  Watcher& w = watchers_[watcher];
+  for (UserIndex user : w.subscriptions) {
+    if (!exists(user)) {
+      continue;
+    }
+    auto& subs = user_state(user).subscribers;
+    auto it = std::find_if(subs.begin(), subs.end(),
+                           [&](const Subscriber& s) { return s.watcher == watcher; });
+    if (it != subs.end()) {
+      *it = subs.back();
+      subs.pop_back();
+      --stats_.subscriptions;
+    }
+  }
+  w = Watcher{};
+  free_watchers_.push_back(watcher);
+  --stats_.watchers;
+}
+
+void Engine::subscribe(WatcherId watcher, UserIndex user, std::optional<std::uint64_t> since) {
+  Watcher& w = watchers_[watcher];
+  if (!w.live || !exists(user)) {
+    return;
+  }
+  UserState& state = user_state(user);
+  const VisibilityLevel level = level_for(user, w.user);
+  const bool already =
+      std::find(w.subscriptions.begin(), w.subscriptions.end(), user) != w.subscriptions.end();
+  if (!already) {
+    state.subscribers.push_back({watcher, level, w.format});
+    w.subscriptions.push_back(user);
+    ++stats_.subscriptions;
+  }
+  if (since && *since >= sequence(user)) {
+    return;  // the resuming client already has this state
+  }
+  const bool was_empty = w.queue.empty();
+  auto payload = std::make_shared<const std::string>(
+      encoders_[w.format]->encode(state.id, project(state.presence, level), sequence(user), level));
+  ++stats_.encodings;
+  w.queue.push({user, sequence(user), std::move(payload)});
+  ++stats_.deliveries;
+  if (was_empty && w.sink != nullptr) {
+    w.sink->wake();
+  }
+}
+
+void Engine::unsubscribe(WatcherId watcher, UserIndex user) {
+  Watcher& w = watchers_[watcher];
+  if (!w.live) {
+    return;
+  }
+  auto it = std::find(w.subscriptions.begin(), w.subscriptions.end(), user);
+  if (it == w.subscriptions.end()) {
+    return;
+  }
+  *it = w.subscriptions.back();
+  w.subscriptions.pop_back();
+  if (exists(user)) {
+    auto& subs = user_state(user).subscribers;
+    auto s = std::find_if(subs.begin(), subs.end(),
+                          [&](const Subscriber& sub) { return sub.watcher == watcher; });
+    if (s != subs.end()) {
+      *s = subs.back();
+      subs.pop_back();
+    }
+  }
+  --stats_.subscriptions;
+}
+
+WatcherQueue& Engine::queue(WatcherId watcher) { return watchers_[watcher].queue; }
+
+std::size_t Engine::subscription_count(WatcherId watcher) const {
+  return watchers_[watcher].subscriptions.size();
+}
+
+void Engine::add_listener(ChangeListener* listener) { listeners_.push_back(listener); }
+
+// ---- Time ----
+
+std::optional<TimePoint> Engine::next_deadline() const {
+  if (deadlines_.empty()) {
+    return std::nullopt;
+  }
+  return deadlines_.begin()->first;
+}
+
+void Engine::advance(TimePoint now) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const UserIndex user = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    user_state(user).deadline.reset();
+    reaggregate(user, now);
+  }
+}
+
+void Engine::schedule(UserIndex user, std::optional<TimePoint> at) {
+  UserState& state = user_state(user);
+  if (state.deadline) {
+    if (at && (*state.deadline)->first == *at) {
+      return;
+    }
+    deadlines_.erase(*state.deadline);
+    state.deadline.reset();
+  }
+  if (at) {
+    state.deadline = deadlines_.emplace(*at, user);
+  }
+}
+
+// Drops what has lapsed, so layers show only live entries (honest liveness).
+static void prune(Layers& layers, const RuleConfig& rules, TimePoint now) {
+  if (layers.manual && layers.manual->until && *layers.manual->until <= now) {
+    layers.manual.reset();
+  }
+  auto& calls = layers.telephony.calls;
+  std::erase_if(calls, [&](const Call& c) {
+    const Duration lease = c.state == CallState::Ringing ? rules.ringing_lease : rules.call_lease;
+    return c.updated_at + lease <= now;
+  });
+  std::erase_if(layers.calendar.appointments, [&](const Appointment& a) { return a.end <= now; });
+  std::erase_if(layers.sessions.sessions,
+                [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
+}
+
+void Engine::reaggregate(UserIndex user, TimePoint now) {
+  UserState& state = user_state(user);
+  prune(state.layers, config_.rules, now);
+  Aggregated result = aggregate(state.layers, state.settings, *catalog_, config_.rules, now);
+  ++stats_.aggregations;
+  schedule(user, result.next_change);
+  if (result.presence == state.presence && state.counter != 0) {
+    return;
+  }
+  state.presence = std::move(result.presence);
+  ++state.counter;
+  publish(user);
+}
+
+std::shared_ptr<const std::string> Engine::encode_for(UserIndex user, FormatId format,
+                                                      VisibilityLevel level) {
+  auto& slot = encode_cache_[format * kVisibilityLevels + static_cast<std::size_t>(level)];
+  if (!slot) {
+    const UserState& state = user_state(user);
+    slot = std::make_shared<const std::string>(encoders_[format]->encode(
+        state.id, project(state.presence, level), sequence(user), level));
+    ++stats_.encodings;
+  }
+  return slot;
+}
+
+// One aggregation, one projection and encoding per (format, level), then a pointer copy per
+// watcher.
+void Engine::publish(UserIndex user) {
+  ++stats_.changes;
+  UserState& state = user_state(user);
+  const std::uint64_t seq = sequence(user);
+  for (const Subscriber& s : state.subscribers) {
+    Watcher& w = watchers_[s.watcher];
+    const bool was_empty = w.queue.empty();
+    w.queue.push({user, seq, encode_for(user, s.format, s.level)});
+    if (was_empty && w.sink != nullptr) {
+      w.sink->wake();
+    }
+  }
+  stats_.deliveries += state.subscribers.size();
+  std::fill(encode_cache_.begin(), encode_cache_.end(), nullptr);
+  for (ChangeListener* listener : listeners_) {
+    listener->on_change(user, state.presence, seq);
+  }
+}
+
+}  // namespace presenced::core

@@ -13,6 +13,7 @@
 #include "core/visibility.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -46,7 +47,8 @@ struct Delivery {
 // then hold at most one entry per subscribed user.
 class WatcherQueue {
  public:
-  explicit WatcherQueue(std::size_t soft_limit = 256) : soft_limit_(soft_limit) {}
+  WatcherQueue() = default;
+  explicit WatcherQueue(std::size_t soft_limit) : soft_limit_(soft_limit) {}
   void push(Delivery delivery);
   // Moves the queued deliveries out, oldest first.
   std::vector<Delivery> take();
@@ -57,7 +59,7 @@ class WatcherQueue {
  private:
   void compact();
   std::vector<Delivery> entries_;
-  std::size_t soft_limit_;
+  std::size_t soft_limit_ = 256;
   std::uint64_t coalesced_ = 0;
 };
 
@@ -101,7 +103,9 @@ class Engine {
 
   // ---- Users ----
   Result<UserIndex> add_user(UserId id, UserSettings settings, TimePoint now);
-  Result<void> remove_user(UserIndex user, TimePoint now);
+  // Watchers of the user get a last PresenceUnknown; watchers looking through it stay until
+  // their owner removes them.
+  Result<void> remove_user(UserIndex user);
   std::optional<UserIndex> find(std::string_view id) const;
   const UserId& id_of(UserIndex user) const;
   bool exists(UserIndex user) const;

@@ -148,6 +148,7 @@ struct Appointment {
   TimePoint end{};
   CalendarKind kind = CalendarKind::Busy;
   bool is_private = false;
+  friend bool operator==(const Appointment&, const Appointment&) = default;
 };
 
 struct CalendarLayer {
@@ -193,6 +194,7 @@ struct Explanation {
   Layer layer = Layer::None;
   std::string rule;    // machine code, see docs/presence-rules.md
   std::string detail;  // for people, e.g. "connected on desk"
+  friend bool operator==(const Explanation&, const Explanation&) = default;
 };
 
 struct Presence {
