@@ -1,1 +1,151 @@
-int main() { return 0; }
+// presenced: reads flags, opens the store, seeds first-start data and runs the API server.
+
+#include "api/api.h"
+#include "store/store.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace {
+
+struct Options {
+  std::string data_dir = "./data";
+  std::string http = "127.0.0.1:8080";
+  std::string sip;
+  std::string domain = "localhost";
+  std::string web_root;
+  std::string log_level = "info";
+  bool demo = false;
+  bool fast_sync = false;
+  std::size_t body_limit = 1024 * 1024;
+  int token_ttl_hours = 24 * 7;
+};
+
+// "host:port" -> parts; exits with status 2 naming the flag on a bad value.
+std::pair<std::string, std::uint16_t> parse_address(const std::string& flag,
+                                                    const std::string& value) {
+  const auto colon = value.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(value.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = -1;
+    }
+  }
+  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+    spdlog::error("{}: \"{}\" is not HOST:PORT", flag, value);
+    std::exit(2);
+  }
+  return {value.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"presenced: presence server for unified communications"};
+  app.add_option("--data-dir", options.data_dir, "Directory of the embedded store")
+      ->capture_default_str();
+  app.add_option("--http", options.http, "HTTP and WebSocket listener, HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--sip", options.sip, "SIP listener (UDP and TCP), HOST:PORT");
+  app.add_option("--domain", options.domain, "Presence domain (user@DOMAIN)")
+      ->capture_default_str();
+  app.add_option("--web-root", options.web_root, "Directory of the web client's files");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--body-limit", options.body_limit, "Largest HTTP body in bytes (413 above)")
+      ->capture_default_str();
+  app.add_option("--token-ttl-hours", options.token_ttl_hours, "Lifetime of login tokens")
+      ->capture_default_str();
+  app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
+  app.add_flag("--fast-sync", options.fast_sync,
+               "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  if (!options.sip.empty()) {
+    spdlog::error("--sip: the SIP listener is not part of this build yet");
+    return 2;
+  }
+  auto [host, port] = parse_address("--http", options.http);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    spdlog::error("--data-dir: cannot create {}: {}", options.data_dir, ec.message());
+    return 2;
+  }
+  presenced::store::SqliteConfig store_config;
+  store_config.path = (std::filesystem::path(options.data_dir) / "presenced.db").string();
+  store_config.synchronous_full = !options.fast_sync;
+  auto store = presenced::store::open_sqlite(store_config);
+  if (!store) {
+    spdlog::error("store: {}", store.error().message);
+    return 1;
+  }
+  auto snapshot = (*store)->load();
+  if (!snapshot) {
+    spdlog::error("store: {}", snapshot.error().message);
+    return 1;
+  }
+  if (const char* password = std::getenv("PRESENCED_ADMIN_PASSWORD")) {
+    auto created = presenced::api::bootstrap_admin(**store, *snapshot, password);
+    if (!created) {
+      spdlog::error("admin: {}", created.error().message);
+      return 1;
+    }
+    if (*created) {
+      spdlog::info("created user admin from PRESENCED_ADMIN_PASSWORD");
+    }
+  }
+  if (options.demo) {
+    auto demo = presenced::api::load_demo(**store, *snapshot);
+    if (!demo) {
+      spdlog::error("demo: {}", demo.error().message);
+      return 1;
+    }
+  }
+  if (options.demo || std::getenv("PRESENCED_ADMIN_PASSWORD") != nullptr) {
+    snapshot = (*store)->load();  // again, with what was just added
+    if (!snapshot) {
+      spdlog::error("store: {}", snapshot.error().message);
+      return 1;
+    }
+  }
+
+  presenced::api::ApiConfig config;
+  config.http_host = host;
+  config.http_port = port;
+  config.domain = options.domain;
+  config.web_root = options.web_root;
+  config.body_limit = options.body_limit;
+  config.token_ttl = std::chrono::hours(options.token_ttl_hours);
+  const std::size_t users = snapshot->users.size();
+  auto server = presenced::api::Server::create(config, **store, std::move(*snapshot));
+  if (!server) {
+    spdlog::error("server: {}", server.error().message);
+    return 1;
+  }
+  auto bound = (*server)->listen();
+  if (!bound) {
+    spdlog::error("{}", bound.error().message);
+    return 1;
+  }
+  spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
+  (*server)->run();
+  server->reset();
+  (*store)->flush();
+  spdlog::info("stopped");
+  return 0;
+}

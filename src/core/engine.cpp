@@ -278,6 +278,15 @@ bool Engine::report_input(UserIndex user, std::string_view client_id, InputState
 
 const Layers& Engine::layers(UserIndex user) const { return user_state(user).layers; }
 
+void Engine::restore(UserIndex user, std::optional<ManualLayer> manual, TelephonyLayer telephony,
+                     CalendarLayer calendar, TimePoint now) {
+  Layers& layers = user_state(user).layers;
+  layers.manual = std::move(manual);
+  layers.telephony = std::move(telephony);
+  layers.calendar = std::move(calendar);
+  reaggregate(user, now);
+}
+
 // ---- Reads ----
 
 const Presence& Engine::presence(UserIndex user) const { return user_state(user).presence; }

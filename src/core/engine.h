@@ -133,6 +133,10 @@ class Engine {
   bool report_input(UserIndex user, std::string_view client_id, InputState input,
                     TimePoint since, TimePoint now);
   const Layers& layers(UserIndex user) const;
+  // Puts back durable layers read from the store at startup, keeping their timestamps; one
+  // aggregation.
+  void restore(UserIndex user, std::optional<ManualLayer> manual, TelephonyLayer telephony,
+               CalendarLayer calendar, TimePoint now);
 
   // ---- Reads ----
   const Presence& presence(UserIndex user) const;

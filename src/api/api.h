@@ -1,0 +1,58 @@
+#pragma once
+
+// The client API: HTTP/1.1 + WebSocket (Boost.Beast), JSON (Boost.JSON), bearer-token auth,
+// the OpenAPI document and Prometheus metrics. Asio and Beast stay inside src/api/*.cpp.
+//
+// Thread-safety: a Server runs its I/O and the engine on the thread that calls run(); stop() may
+// be called from any thread.
+
+#include "api/internal/codec.h"
+#include "core/engine.h"
+#include "core/result.h"
+#include "store/store.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace presenced::api {
+
+struct ApiConfig {
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  std::size_t body_limit = 1024 * 1024;  // 413 above it
+  std::chrono::seconds token_ttl = std::chrono::hours(24 * 7);
+  std::string web_root;         // static files of the web client; empty: none
+  std::string domain = "localhost";
+  std::size_t ws_message_limit = 64 * 1024;
+  std::size_t max_subscriptions_per_connection = 100000;
+  Limits limits;
+  core::EngineConfig engine;
+};
+
+class Server {
+ public:
+  // Builds the engine from the store's snapshot. The store must outlive the server.
+  static core::Result<std::unique_ptr<Server>> create(ApiConfig config, store::Store& store,
+                                                      store::Snapshot snapshot);
+  virtual ~Server() = default;
+
+  // Binds the HTTP listener; returns "host:port" as bound (port 0 picks a free one).
+  virtual core::Result<std::string> listen() = 0;
+  // Serves until stop() or SIGTERM/SIGINT; then closes connections and returns.
+  virtual void run() = 0;
+  virtual void stop() = 0;
+};
+
+// Creates user `admin` (role admin) with `password` when the store holds no user.
+core::Result<bool> bootstrap_admin(store::Store& store, const store::Snapshot& snapshot,
+                                   const std::string& password);
+// Adds the demo users, groups and devices documented in the README (skips those that exist).
+core::Result<void> load_demo(store::Store& store, const store::Snapshot& snapshot);
+
+// Argon2id via libsodium (interactive limits): the encoded string embeds salt and parameters.
+core::Result<std::string> hash_password(const std::string& password);
+bool verify_password(const std::string& encoded, const std::string& password);
+
+}  // namespace presenced::api

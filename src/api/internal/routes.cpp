@@ -1,0 +1,443 @@
+// The HTTP routes of the API: a table of (method, path pattern, minimum role, handler), and one
+// member function per route. Every handler checks permissions before it reads or changes anything.
+
+#include "api/internal/openapi.h"
+#include "api/internal/service.h"
+#include "core/mappings.h"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+
+namespace presenced::api {
+
+namespace json = boost::json;
+using core::Error;
+using core::Result;
+
+namespace {
+
+HttpResponse error_response(const Error& error) {
+  return {http_status(error.code), error_json(error.code, error.message)};
+}
+
+HttpResponse json_response(int status, const json::value& value) {
+  return {status, json::serialize(value)};
+}
+
+// Splits "/api/v1/users/alice/presence" into decoded segments; nothing on a malformed target.
+std::optional<std::vector<std::string>> path_segments(const std::string& target,
+                                                      std::string* query) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (auto segment : url->segments()) {
+    out.push_back(std::string(segment));
+  }
+  if (query != nullptr) {
+    *query = std::string(url->encoded_query());
+  }
+  return out;
+}
+
+enum class MinRole { User, System, Admin };
+
+bool role_allows(store::Role role, MinRole min) {
+  switch (min) {
+    case MinRole::User:
+      return true;
+    case MinRole::System:
+      return role == store::Role::System || role == store::Role::Admin;
+    case MinRole::Admin:
+      return role == store::Role::Admin;
+  }
+  return false;
+}
+
+std::string query_param(const std::string& target, std::string_view key) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return {};
+  }
+  auto params = url->params();
+  auto it = params.find(key);
+  if (it == params.end()) {
+    return {};
+  }
+  return std::string((*it).value);
+}
+
+}  // namespace
+
+struct Service::Route {
+  std::string_view method;
+  std::array<std::string_view, 6> pattern;  // "*" matches one segment; "" ends the pattern
+  MinRole min_role;
+  Handler handler;
+};
+
+namespace {
+using S = Service;
+}
+
+void Service::handle(HttpRequest request, Respond respond) {
+  ++metrics_.http_requests;
+  Respond counted = [this, respond = std::move(respond)](HttpResponse response) {
+    const std::size_t cls = response.status >= 100 && response.status < 600
+                                ? static_cast<std::size_t>(response.status / 100)
+                                : 0;
+    ++metrics_.http_by_class[cls];
+    respond(std::move(response));
+  };
+  const std::string target = request.target.substr(0, request.target.find('?'));
+  if (target == "/healthz") {
+    counted({200, R"({"status":"ok"})"});
+    return;
+  }
+  if (request.method == "POST" && target == "/api/v1/auth/token") {
+    post_token(request, counted);
+    return;
+  }
+  auto principal = authenticate(request.authorization);
+  if (!principal) {
+    counted(error_response(principal.error()));
+    return;
+  }
+  dispatch(&*principal, request, counted);
+}
+
+void Service::dispatch(const Principal* principal, HttpRequest& request, Respond& respond) {
+  static const Route kRoutes[] = {
+      {"DELETE", {"api", "v1", "auth", "token"}, MinRole::User, &S::delete_token},
+      {"GET", {"api", "v1", "me"}, MinRole::User, &S::get_me},
+      {"GET", {"api", "v1", "users"}, MinRole::User, &S::list_users},
+      {"POST", {"api", "v1", "users"}, MinRole::Admin, &S::create_user},
+      {"GET", {"api", "v1", "users", "*"}, MinRole::User, &S::get_user},
+      {"PATCH", {"api", "v1", "users", "*"}, MinRole::User, &S::patch_user},
+      {"DELETE", {"api", "v1", "users", "*"}, MinRole::Admin, &S::delete_user},
+      {"POST", {"api", "v1", "apikeys"}, MinRole::Admin, &S::create_api_key},
+      {"GET", {"api", "v1", "presence"}, MinRole::User, &S::get_presences},
+      {"GET", {"api", "v1", "users", "*", "presence"}, MinRole::User, &S::get_presence},
+      {"GET", {"api", "v1", "users", "*", "layers"}, MinRole::User, &S::get_layers},
+      {"PUT", {"api", "v1", "users", "*", "presence", "manual"}, MinRole::User, &S::put_manual},
+      {"DELETE", {"api", "v1", "users", "*", "presence", "manual"}, MinRole::User,
+       &S::delete_manual},
+      {"PUT", {"api", "v1", "users", "*", "presence", "calendar"}, MinRole::User,
+       &S::put_calendar},
+      {"POST", {"api", "v1", "users", "*", "sessions"}, MinRole::User, &S::post_session},
+      {"DELETE", {"api", "v1", "users", "*", "sessions", "*"}, MinRole::User,
+       &S::delete_session},
+      {"POST", {"api", "v1", "users", "*", "input"}, MinRole::User, &S::post_input},
+      {"GET", {"api", "v1", "users", "*", "visibility"}, MinRole::User, &S::get_visibility},
+      {"PUT", {"api", "v1", "users", "*", "visibility", "*"}, MinRole::User, &S::put_visibility},
+      {"DELETE", {"api", "v1", "users", "*", "visibility", "*"}, MinRole::User,
+       &S::delete_visibility},
+      {"GET", {"api", "v1", "users", "*", "contacts"}, MinRole::User, &S::get_contacts},
+      {"PUT", {"api", "v1", "users", "*", "contacts"}, MinRole::User, &S::put_contacts},
+      {"GET", {"api", "v1", "users", "*", "devices"}, MinRole::User, &S::list_devices},
+      {"POST", {"api", "v1", "users", "*", "devices"}, MinRole::User, &S::put_device},
+      {"DELETE", {"api", "v1", "users", "*", "devices", "*"}, MinRole::User, &S::delete_device},
+      {"GET", {"api", "v1", "visibility", "policy"}, MinRole::User, &S::get_policy},
+      {"PUT", {"api", "v1", "visibility", "policy"}, MinRole::Admin, &S::put_policy},
+      {"GET", {"api", "v1", "groups"}, MinRole::User, &S::list_groups},
+      {"PUT", {"api", "v1", "groups", "*"}, MinRole::Admin, &S::put_group},
+      {"DELETE", {"api", "v1", "groups", "*"}, MinRole::Admin, &S::delete_group},
+      {"GET", {"api", "v1", "states"}, MinRole::User, &S::list_states},
+      {"PUT", {"api", "v1", "states", "*"}, MinRole::Admin, &S::put_state},
+      {"DELETE", {"api", "v1", "states", "*"}, MinRole::Admin, &S::delete_state},
+      {"POST", {"api", "v1", "telephony", "events"}, MinRole::System, &S::post_telephony_event},
+      {"POST", {"api", "v1", "routing", "decide"}, MinRole::System, &S::post_routing_decide},
+      {"GET", {"api", "v1", "openapi.json"}, MinRole::User, &S::get_openapi},
+      {"GET", {"metrics"}, MinRole::User, &S::get_metrics},
+  };
+  auto segments = path_segments(request.target, nullptr);
+  if (!segments) {
+    respond(error_response(Error::invalid_argument("target: not a valid origin-form URL")));
+    return;
+  }
+  bool path_known = false;
+  for (const Route& route : kRoutes) {
+    std::size_t n = 0;
+    while (n < route.pattern.size() && !route.pattern[n].empty()) {
+      ++n;
+    }
+    if (n != segments->size()) {
+      continue;
+    }
+    Params params;
+    bool match = true;
+    for (std::size_t i = 0; i < n && match; ++i) {
+      if (route.pattern[i] == "*") {
+        params.push_back((*segments)[i]);
+      } else {
+        match = route.pattern[i] == (*segments)[i];
+      }
+    }
+    if (!match) {
+      continue;
+    }
+    path_known = true;
+    if (route.method != request.method) {
+      continue;
+    }
+    if (!role_allows(principal->role, route.min_role)) {
+      respond(error_response(Error::permission_denied(
+          std::string(request.method) + " " + request.target.substr(0, 200) +
+          " needs the role " + (route.min_role == MinRole::Admin ? "admin" : "system or admin"))));
+      return;
+    }
+    (this->*route.handler)(*principal, params, request, respond);
+    return;
+  }
+  if (path_known) {
+    respond({405, error_json(core::ErrorCode::InvalidArgument,
+                             "method " + request.method + " is not allowed here")});
+    return;
+  }
+  respond({404, error_json(core::ErrorCode::NotFound, "no such route")});
+}
+
+// ---- Auth and users ----
+
+void Service::post_token(HttpRequest& request, Respond& respond) {
+  auto body = decode_token_request(request.body, config_.limits);
+  if (!body) {
+    respond(error_response(body.error()));
+    return;
+  }
+  auto it = users_.find(body->username);
+  std::string hash = it == users_.end() ? dummy_hash_ : it->second.password_hash;
+  const bool known = it != users_.end();
+  // Argon2id takes tens of milliseconds: verify on a worker, answer back on this thread.
+  offload_([this, hash = std::move(hash), password = std::move(body->password),
+            username = std::move(body->username), known, respond = std::move(respond)]() mutable {
+    const bool ok = verify_password(hash, password) && known;
+    post_([this, ok, username = std::move(username), respond = std::move(respond)]() mutable {
+      if (!ok || !users_.contains(username)) {
+        respond(error_response(Error::unauthenticated("wrong username or password")));
+        return;
+      }
+      const std::string token = new_token();
+      store::TokenRecord record{token_hash(token), username,
+                                now() + std::chrono::duration_cast<core::Duration>(
+                                            config_.token_ttl),
+                                "login"};
+      commit({store::PutToken{record}}, std::move(respond), [this, token, record] {
+        tokens_.put(record);
+        return json_response(
+            200, json::object{{"token", token}, {"expires_at", format_time(record.expires_at)}});
+      });
+    });
+  });
+}
+
+void Service::delete_token(const Principal& principal, const Params&, HttpRequest&,
+                           Respond& respond) {
+  const std::string hash = principal.token_hash;
+  commit({store::DeleteToken{hash}}, std::move(respond), [this, hash] {
+    tokens_.erase(hash);
+    return HttpResponse{204, ""};
+  });
+}
+
+void Service::get_me(const Principal& principal, const Params&, HttpRequest&, Respond& respond) {
+  respond(json_response(200, user_json(users_.at(principal.id))));
+}
+
+void Service::list_users(const Principal&, const Params&, HttpRequest& request,
+                         Respond& respond) {
+  // The directory (ids, names, groups) is visible to every user; presence is not part of it.
+  const std::string search = query_param(request.target, "q");
+  std::vector<const store::UserRecord*> found;
+  for (const auto& [id, user] : users_) {
+    if (search.empty() || id.find(search) != std::string::npos ||
+        user.display_name.find(search) != std::string::npos) {
+      found.push_back(&user);
+    }
+  }
+  std::sort(found.begin(), found.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  json::array out;
+  for (const store::UserRecord* user : found) {
+    out.push_back(user_json(*user));
+  }
+  respond(json_response(200, json::object{{"users", std::move(out)}}));
+}
+
+void Service::create_user(const Principal&, const Params&, HttpRequest& request,
+                          Respond& respond) {
+  auto body = decode_create_user(request.body, config_.limits);
+  if (!body) {
+    respond(error_response(body.error()));
+    return;
+  }
+  if (users_.contains(body->id)) {
+    respond(error_response(Error::conflict("user " + body->id + " already exists")));
+    return;
+  }
+  offload_([this, body = std::move(*body), respond = std::move(respond)]() mutable {
+    auto hash = hash_password(body.password);
+    post_([this, body = std::move(body), hash = std::move(hash),
+           respond = std::move(respond)]() mutable {
+      if (!hash) {
+        respond(error_response(hash.error()));
+        return;
+      }
+      if (users_.contains(body.id)) {
+        respond(error_response(Error::conflict("user " + body.id + " already exists")));
+        return;
+      }
+      store::UserRecord record;
+      record.id = body.id;
+      record.display_name = body.display_name.empty() ? body.id : body.display_name;
+      record.role = body.role;
+      record.password_hash = std::move(*hash);
+      record.sip_password = body.sip_password;
+      record.groups = body.groups;
+      // Reserve the id now so a second create racing this one gets 409, not a duplicate.
+      users_.emplace(record.id, record);
+      commit(
+          {store::PutUser{record}}, std::move(respond),
+          [this, record] {
+            auto added = engine_.add_user(core::UserId{record.id}, record.settings, now());
+            if (!added) {
+              return error_response(added.error());
+            }
+            return json_response(201, user_json(record));
+          },
+          [this, id = record.id] { users_.erase(id); });
+    });
+  });
+}
+
+void Service::get_user(const Principal&, const Params& params, HttpRequest&, Respond& respond) {
+  auto it = users_.find(params[0]);
+  if (it == users_.end() || !engine_.find(params[0])) {
+    respond(error_response(Error::not_found("user " + params[0] + ": no such user")));
+    return;
+  }
+  respond(json_response(200, user_json(it->second)));
+}
+
+void Service::patch_user(const Principal& principal, const Params& params, HttpRequest& request,
+                         Respond& respond) {
+  auto user = target_user(params[0]);
+  auto allowed = require_self_or_admin(principal, params[0]);
+  auto body = decode_update_user(request.body, config_.limits);
+  if (!user || !allowed || !body) {
+    respond(error_response(!user ? user.error() : !allowed ? allowed.error() : body.error()));
+    return;
+  }
+  if ((body->role || body->groups) && principal.role != store::Role::Admin) {
+    respond(error_response(Error::permission_denied("role and groups: only an admin may change")));
+    return;
+  }
+  for (const auto* state : {&body->login_state, &body->logout_state}) {
+    if (*state && !(*state)->empty() && engine_.states().find(**state) == nullptr) {
+      respond(error_response(Error::invalid_argument("state " + **state + ": no such state")));
+      return;
+    }
+  }
+  if (body->idle_minutes && (*body->idle_minutes < 1 || *body->idle_minutes > 1440)) {
+    respond(error_response(Error::invalid_argument(
+        "idle_minutes: " + std::to_string(*body->idle_minutes) + ", allowed 1 to 1440")));
+    return;
+  }
+  auto finish = [this, uid = params[0], body = std::move(*body),
+                 respond = std::move(respond)](std::optional<std::string> hash) mutable {
+    auto it = users_.find(uid);
+    if (it == users_.end()) {
+      respond(error_response(Error::not_found("user " + uid + ": no such user")));
+      return;
+    }
+    store::UserRecord record = it->second;
+    if (body.display_name) record.display_name = *body.display_name;
+    if (hash) record.password_hash = *hash;
+    if (body.role) record.role = *body.role;
+    if (body.sip_password) record.sip_password = *body.sip_password;
+    if (body.groups) record.groups = *body.groups;
+    if (body.idle_minutes) record.settings.idle_after = std::chrono::minutes(*body.idle_minutes);
+    if (body.login_state) record.settings.login_state = *body.login_state;
+    if (body.logout_state) record.settings.logout_state = *body.logout_state;
+    commit({store::PutUser{record}}, std::move(respond), [this, record] {
+      users_[record.id] = record;
+      if (auto u = engine_.find(record.id)) {
+        engine_.set_settings(*u, record.settings, now());
+      }
+      return json_response(200, user_json(record));
+    });
+  };
+  if (!body->password) {
+    finish(std::nullopt);
+    return;
+  }
+  offload_([this, password = *body->password, finish = std::move(finish)]() mutable {
+    auto hash = hash_password(password);
+    post_([hash = std::move(hash), finish = std::move(finish)]() mutable {
+      finish(hash ? std::optional(std::move(*hash)) : std::nullopt);
+    });
+  });
+}
+
+void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
+                          Respond& respond) {
+  auto user = target_user(params[0]);
+  if (!user) {
+    respond(error_response(user.error()));
+    return;
+  }
+  const std::string id = params[0];
+  commit({store::DeleteUser{id}}, std::move(respond), [this, id] {
+    if (auto u = engine_.find(id)) {
+      (void)engine_.remove_user(*u);
+    }
+    users_.erase(id);
+    devices_.erase(id);
+    tokens_.erase_user(id);
+    return HttpResponse{204, ""};
+  });
+}
+
+void Service::create_api_key(const Principal&, const Params&, HttpRequest& request,
+                             Respond& respond) {
+  auto body = decode_api_key(request.body, config_.limits);
+  if (!body) {
+    respond(error_response(body.error()));
+    return;
+  }
+  if (!users_.contains(body->user)) {
+    respond(error_response(Error::not_found("user " + body->user + ": no such user")));
+    return;
+  }
+  const std::string token = new_token();
+  store::TokenRecord record{token_hash(token), body->user,
+                            now() + std::chrono::days(body->days.value_or(365)), body->label};
+  commit({store::PutToken{record}}, std::move(respond), [this, token, record] {
+    tokens_.put(record);
+    return json_response(201, json::object{{"token", token},
+                                           {"user", record.user},
+                                           {"label", record.label},
+                                           {"expires_at", format_time(record.expires_at)}});
+  });
+}
+
+// ---- Operations ----
+
+void Service::get_openapi(const Principal&, const Params&, HttpRequest&, Respond& respond) {
+  respond({200, std::string(openapi_document())});
+}
+
+void Service::get_metrics(const Principal&, const Params&, HttpRequest&, Respond& respond) {
+  static const auto started = std::chrono::steady_clock::now();
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - started);
+  respond({200, metrics_.render(engine_.stats(), engine_.user_count(), uptime),
+           "text/plain; version=0.0.4"});
+}
+
+}  // namespace presenced::api

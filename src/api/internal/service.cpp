@@ -1,0 +1,314 @@
+#include "api/internal/service.h"
+
+#include "core/mappings.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace presenced::api {
+
+namespace json = boost::json;
+using core::Error;
+using core::Result;
+
+namespace {
+
+// The WebSocket's wire format: the contract's {"type":"presence", ...} event.
+class JsonEventEncoder final : public core::PresenceEncoder {
+ public:
+  std::string encode(const core::UserId& user, const core::Presence& projected,
+                     std::uint64_t sequence, core::VisibilityLevel) const override {
+    return presence_event(user.value, projected, sequence);
+  }
+};
+
+HttpResponse error_response(const Error& error) {
+  return {http_status(error.code), error_json(error.code, error.message)};
+}
+
+}  // namespace
+
+Service::Service(ApiConfig config, store::Store& store, store::Snapshot snapshot, Post post,
+                 Offload offload)
+    : config_(std::move(config)),
+      store_(store),
+      post_(std::move(post)),
+      offload_(std::move(offload)),
+      engine_(config_.engine, snapshot.boot_generation << 32) {
+  json_format_ = engine_.add_format(std::make_unique<JsonEventEncoder>());
+  restore(std::move(snapshot));
+  dummy_hash_ = hash_password("not a password").value();
+}
+
+Service::~Service() = default;
+
+core::TimePoint Service::now() const { return core::to_time_point(core::Clock::now()); }
+
+// Rebuilds the in-memory state from the store: users, states, layers, levels, contacts, tokens.
+void Service::restore(store::Snapshot snapshot) {
+  const core::TimePoint t = now();
+  for (core::StateDefinition& s : snapshot.states) {
+    (void)engine_.put_state(std::move(s), t);
+  }
+  for (store::UserRecord& u : snapshot.users) {
+    (void)engine_.add_user(core::UserId{u.id}, u.settings, t);
+    std::string id = u.id;
+    users_.emplace(std::move(id), std::move(u));
+  }
+  for (store::GroupRecord& g : snapshot.groups) {
+    std::string id = g.id;
+    groups_.emplace(std::move(id), std::move(g));
+  }
+  for (store::DeviceRecord& d : snapshot.devices) {
+    devices_[d.user].push_back(std::move(d));
+  }
+  struct Durable {
+    std::optional<core::ManualLayer> manual;
+    core::TelephonyLayer telephony;
+    core::CalendarLayer calendar;
+  };
+  std::unordered_map<core::UserIndex, Durable> layers;
+  for (store::ManualRecord& m : snapshot.manual) {
+    if (auto u = engine_.find(m.user)) {
+      layers[*u].manual = std::move(m.manual);
+    }
+  }
+  for (store::CallRecord& c : snapshot.calls) {
+    if (auto u = engine_.find(c.user)) {
+      layers[*u].telephony.calls.push_back(std::move(c.call));
+    }
+  }
+  for (store::CalendarRecord& c : snapshot.calendars) {
+    if (auto u = engine_.find(c.user)) {
+      layers[*u].calendar.appointments = std::move(c.appointments);
+    }
+  }
+  for (auto& [user, l] : layers) {
+    engine_.restore(user, std::move(l.manual), std::move(l.telephony), std::move(l.calendar), t);
+  }
+  for (const store::VisibilityRecord& v : snapshot.visibility) {
+    auto owner = engine_.find(v.owner);
+    auto watcher = engine_.find(v.watcher);
+    if (owner && watcher) {
+      engine_.set_visibility(*owner, *watcher, v.level);
+    }
+  }
+  std::unordered_map<core::UserIndex, std::vector<core::UserIndex>> contacts;
+  for (const store::ContactRecord& c : snapshot.contacts) {
+    auto owner = engine_.find(c.owner);
+    auto contact = engine_.find(c.contact);
+    if (owner && contact) {
+      contacts[*owner].push_back(*contact);
+    }
+  }
+  for (auto& [owner, list] : contacts) {
+    engine_.set_contacts(owner, std::move(list));
+  }
+  for (store::TokenRecord& token : snapshot.tokens) {
+    if (token.expires_at > t) {
+      tokens_.put(std::move(token));
+    }
+  }
+  core::VisibilityPolicy policy = engine_.policy();
+  for (const auto& [key, value] : snapshot.settings) {
+    if (key == "visibility.default_level") {
+      policy.default_level = core::parse_visibility_level(value).value_or(policy.default_level);
+    } else if (key == "visibility.minimum") {
+      policy.minimum = core::parse_visibility_level(value).value_or(policy.minimum);
+    }
+  }
+  engine_.set_policy(policy);
+}
+
+std::optional<core::TimePoint> Service::advance() {
+  engine_.advance(now());
+  return engine_.next_deadline();
+}
+
+Result<Principal> Service::authenticate(std::string_view credentials) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (credentials.size() >= kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), credentials.begin(),
+                 [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    credentials.remove_prefix(kBearer.size());
+  }
+  if (credentials.empty()) {
+    return Error::unauthenticated("missing bearer token");
+  }
+  const store::TokenRecord* token = tokens_.find(credentials, now());
+  if (token == nullptr) {
+    return Error::unauthenticated("invalid or expired token");
+  }
+  auto user = engine_.find(token->user);
+  auto record = users_.find(token->user);
+  if (!user || record == users_.end()) {
+    return Error::unauthenticated("the token's user no longer exists");
+  }
+  return Principal{*user, token->user, record->second.role, token->token_hash};
+}
+
+void Service::commit(std::vector<store::Mutation> mutations, Respond respond,
+                     std::function<HttpResponse()> apply, Task rollback) {
+  store_.submit(std::move(mutations), [this, respond = std::move(respond), apply = std::move(apply),
+                                       rollback = std::move(rollback)](Result<void> result) mutable {
+    post_([this, result = std::move(result), respond = std::move(respond),
+           apply = std::move(apply), rollback = std::move(rollback)]() mutable {
+      if (!result) {
+        if (rollback) {
+          rollback();
+        }
+        ++metrics_.store_failures;
+        spdlog::error("store commit failed: {}", result.error().message);
+        respond(error_response(Error::unavailable("the change could not be stored")));
+        return;
+      }
+      ++metrics_.store_commits;
+      respond(apply());
+    });
+  });
+}
+
+Result<core::UserIndex> Service::target_user(const std::string& id) const {
+  auto user = engine_.find(id);
+  if (!user) {
+    return Error::not_found("user " + id + ": no such user");
+  }
+  return *user;
+}
+
+Result<void> Service::require_self_or_admin(const Principal& principal,
+                                            const std::string& user) const {
+  if (principal.id == user || principal.role == store::Role::Admin) {
+    return {};
+  }
+  return Error::permission_denied("only " + user + " or an admin may do this");
+}
+
+HttpResponse Service::presence_response(core::UserIndex user, const Principal& viewer) const {
+  const bool self = viewer.user == user;
+  const core::Presence projected = engine_.presence_for(user, viewer.user);
+  return {200, json::serialize(presence_json(engine_.id_of(user).value, projected,
+                                             engine_.sequence(user), self))};
+}
+
+// FreePBX start/end-session status: a manual state the admin or user chose, applied durably.
+void Service::apply_session_state(core::UserIndex user, const std::string& state_id) {
+  if (state_id.empty() || engine_.states().find(state_id) == nullptr) {
+    return;
+  }
+  core::ManualLayer manual;
+  manual.state_id = state_id;
+  manual.set_at = now();
+  const std::string id = engine_.id_of(user).value;
+  store_.submit({store::PutManual{{id, manual}}}, [this, id, manual](Result<void> result) {
+    post_([this, id, manual, ok = result.has_value()] {
+      auto u = engine_.find(id);
+      if (ok && u) {
+        engine_.set_manual(*u, manual, now());
+      }
+    });
+  });
+}
+
+WsClient Service::ws_open(Principal principal, core::WatcherSink* sink) {
+  WsClient client;
+  client.watcher = engine_.add_watcher(principal.user, json_format_, sink);
+  client.client_id = "ws-" + std::to_string(next_client_++);
+  core::Session session;
+  session.client_id = client.client_id;
+  session.kind = "websocket";
+  session.since = now();
+  session.input_since = session.since;
+  if (engine_.open_session(principal.user, session, now())) {
+    apply_session_state(principal.user, engine_.settings(principal.user).login_state);
+  }
+  client.principal = std::move(principal);
+  ++metrics_.ws_connections;
+  ++metrics_.ws_connections_total;
+  return client;
+}
+
+void Service::ws_close(WsClient& client) {
+  engine_.remove_watcher(client.watcher);
+  const core::UserIndex user = client.principal.user;
+  if (engine_.exists(user) && engine_.close_session(user, client.client_id, now())) {
+    apply_session_state(user, engine_.settings(user).logout_state);
+  }
+  --metrics_.ws_connections;
+}
+
+void Service::ws_message(WsClient& client, std::string_view text,
+                         const std::function<void(std::string)>& reply) {
+  ++metrics_.ws_messages_in;
+  auto message = decode_ws_message(text, config_.limits);
+  if (!message) {
+    ++metrics_.ws_errors;
+    reply(error_json(message.error().code, message.error().message));
+    return;
+  }
+  auto error_with_id = [&](const Error& error) {
+    json::object o{{"type", "error"},
+                   {"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}};
+    if (!message->id.empty()) {
+      o["id"] = message->id;
+    }
+    reply(json::serialize(o));
+  };
+  switch (message->op) {
+    case WsOp::Ping: {
+      json::object o{{"type", "pong"}};
+      if (!message->id.empty()) {
+        o["id"] = message->id;
+      }
+      reply(json::serialize(o));
+      return;
+    }
+    case WsOp::Input: {
+      const InputRequest& input = *message->input;
+      const core::TimePoint t = now();
+      engine_.report_input(client.principal.user, client.client_id, input.state,
+                           input.since.value_or(t), t);
+      return;
+    }
+    case WsOp::Subscribe:
+    case WsOp::Unsubscribe:
+      break;
+  }
+  std::vector<core::UserIndex> targets;
+  for (const std::string& id : message->users) {
+    auto user = engine_.find(id);
+    if (!user) {
+      error_with_id(Error::not_found("user " + id + ": no such user"));
+      continue;
+    }
+    targets.push_back(*user);
+  }
+  if (message->contacts && engine_.exists(client.principal.user)) {
+    const auto& contacts = engine_.contacts(client.principal.user);
+    targets.insert(targets.end(), contacts.begin(), contacts.end());
+  }
+  if (message->op == WsOp::Unsubscribe) {
+    for (core::UserIndex user : targets) {
+      engine_.unsubscribe(client.watcher, user);
+    }
+    return;
+  }
+  if (engine_.subscription_count(client.watcher) + targets.size() >
+      config_.max_subscriptions_per_connection) {
+    error_with_id(Error::resource_exhausted(
+        "subscriptions: " + std::to_string(targets.size()) + " more would exceed the limit of " +
+        std::to_string(config_.max_subscriptions_per_connection) + " per connection"));
+    return;
+  }
+  std::unordered_map<std::string_view, std::uint64_t> since(message->since.begin(),
+                                                            message->since.end());
+  for (core::UserIndex user : targets) {
+    auto it = since.find(engine_.id_of(user).value);
+    engine_.subscribe(client.watcher, user,
+                      it == since.end() ? std::nullopt : std::optional(it->second));
+  }
+}
+
+}  // namespace presenced::api

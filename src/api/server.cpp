@@ -1,0 +1,426 @@
+// The network side of the API: Asio + Beast, HTTP/1.1 and WebSocket. This is the only
+// translation unit that includes Beast; everything it serves comes from Service.
+
+#include "api/api.h"
+#include "api/internal/service.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace presenced::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string access_token_param(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return {};
+  }
+  auto params = url->params();
+  auto it = params.find("access_token");
+  return it == params.end() ? std::string() : std::string((*it).value);
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view mime_type(std::string_view path) {
+  auto ends = [&](std::string_view ext) {
+    return path.size() >= ext.size() && path.substr(path.size() - ext.size()) == ext;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".json")) return "application/json";
+  return "application/octet-stream";
+}
+
+class ServerImpl;
+
+// One WebSocket client. Lives while its reader runs; the engine holds it as a WatcherSink until
+// ws_close() removes the watcher.
+class WsSession final : public core::WatcherSink, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(ServerImpl& server, websocket::stream<beast::tcp_stream> ws)
+      : server_(server), ws_(std::move(ws)), wake_timer_(ws_.get_executor()) {
+    wake_timer_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  void wake() override {
+    if (!woken_at_) {
+      woken_at_ = std::chrono::steady_clock::now();
+    }
+    wake_timer_.cancel();
+  }
+
+  awaitable<void> run(http::request<http::string_body> request, Principal principal);
+  void close() {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+    wake_timer_.cancel();
+  }
+
+ private:
+  awaitable<void> write_loop();
+  void reply(std::string text) {
+    outbox_.push_back(std::move(text));
+    wake();
+  }
+
+  ServerImpl& server_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer wake_timer_;
+  std::deque<std::string> outbox_;  // direct replies: errors, pongs
+  std::optional<std::chrono::steady_clock::time_point> woken_at_;
+  WsClient client_;
+  bool closed_ = false;
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(ApiConfig config, store::Store& store, store::Snapshot snapshot)
+      : ioc_(1),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM),
+        workers_(1),
+        service_(
+            std::move(config), store, std::move(snapshot),
+            [this](Task task) { asio::post(ioc_, std::move(task)); },
+            [this](Task task) { asio::post(workers_, std::move(task)); }) {}
+
+  ~ServerImpl() override {
+    workers_.join();
+  }
+
+  core::Result<std::string> listen() override {
+    const ApiConfig& config = service_.config();
+    beast::error_code ec;
+    auto address = asio::ip::make_address(config.http_host, ec);
+    if (ec) {
+      return core::Error::invalid_argument("http: " + config.http_host + " is not an address");
+    }
+    tcp::endpoint endpoint(address, config.http_port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return core::Error::unavailable("http: cannot listen on " + config.http_host + ":" +
+                                      std::to_string(config.http_port) + ": " + ec.message());
+    }
+    const tcp::endpoint bound = acceptor_.local_endpoint();
+    return bound.address().to_string() + ":" + std::to_string(bound.port());
+  }
+
+  void run() override {
+    signals_.async_wait([this](beast::error_code ec, int signal) {
+      if (!ec) {
+        spdlog::info("signal {}: shutting down", signal);
+        stop();
+      }
+    });
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, timer_loop(), asio::detached);
+    ioc_.run();
+  }
+
+  void stop() override {
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      signals_.cancel(ec);
+      for (const auto& weak : sessions_) {
+        if (auto session = weak.lock()) {
+          session->close();
+        }
+      }
+      stopping_ = true;
+      ioc_.stop();
+    });
+  }
+
+  Service& service() { return service_; }
+  void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }
+
+ private:
+  awaitable<void> accept_loop() {
+    while (acceptor_.is_open()) {
+      auto [ec, socket] = co_await acceptor_.async_accept(kAsTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted) {
+          co_return;
+        }
+        // Out of descriptors and the like: back off instead of spinning.
+        spdlog::warn("accept: {}", ec.message());
+        asio::steady_timer pause(ioc_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kAsTuple);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(ioc_, http_session(beast::tcp_stream(std::move(socket))), asio::detached);
+    }
+  }
+
+  // Until, idle and lease rules fire on time without polling every user.
+  awaitable<void> timer_loop() {
+    asio::steady_timer timer(ioc_);
+    while (!stopping_) {
+      const auto next = service_.advance();
+      auto wait = std::chrono::milliseconds(250);
+      if (next) {
+        const auto until = *next - core::to_time_point(core::Clock::now());
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(until),
+                          std::chrono::milliseconds(1), wait);
+      }
+      timer.expires_after(wait);
+      co_await timer.async_wait(kAsTuple);
+    }
+  }
+
+  awaitable<void> http_session(beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    const ApiConfig& config = service_.config();
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(config.body_limit);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(std::chrono::seconds(60));
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+      if (ec == http::error::body_limit) {
+        co_await write_error(stream, 413, core::ErrorCode::ResourceExhausted,
+                             "body: over the limit of " + std::to_string(config.body_limit) +
+                                 " bytes");
+        co_return;
+      }
+      if (ec) {
+        if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+            ec != asio::error::connection_reset && ec != asio::error::eof) {
+          co_await write_error(stream, 400, core::ErrorCode::InvalidArgument,
+                              "malformed HTTP request: " + ec.message());
+        }
+        co_return;
+      }
+      http::request<http::string_body> request = parser.release();
+      if (websocket::is_upgrade(request)) {
+        co_await upgrade(std::move(stream), std::move(request));
+        co_return;
+      }
+      const bool keep_alive = request.keep_alive();
+      http::response<http::string_body> response = co_await respond(request);
+      response.keep_alive(keep_alive);
+      response.prepare_payload();
+      auto [wec, written] = co_await http::async_write(stream, response, kAsTuple);
+      if (wec || !keep_alive) {
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+    }
+  }
+
+  awaitable<http::response<http::string_body>> respond(
+      const http::request<http::string_body>& request) {
+    const std::string_view target = request.target();
+    const ApiConfig& config = service_.config();
+    if (request.method() == http::verb::get && !config.web_root.empty() &&
+        !target.starts_with("/api/") && target != "/metrics" && target != "/healthz") {
+      co_return static_file(request);
+    }
+    HttpRequest in{std::string(request.method_string()), std::string(target),
+                   std::string(request[http::field::authorization]), request.body()};
+    HttpResponse out = co_await asio::async_initiate<decltype(use_awaitable),
+                                                     void(HttpResponse)>(
+        [this, &in](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          service_.handle(std::move(in), [shared](HttpResponse r) {
+            auto executor = asio::get_associated_executor(*shared);
+            asio::post(executor, [shared, r = std::move(r)]() mutable {
+              (*shared)(std::move(r));
+            });
+          });
+        },
+        use_awaitable);
+    http::response<http::string_body> response{static_cast<http::status>(out.status),
+                                                request.version()};
+    response.set(http::field::server, "presenced");
+    response.set(http::field::content_type, out.content_type);
+    if (out.status == 401) {
+      response.set(http::field::www_authenticate, "Bearer");
+    }
+    response.body() = std::move(out.body);
+    co_return response;
+  }
+
+  http::response<http::string_body> static_file(const http::request<http::string_body>& request) {
+    std::string path(path_of(request.target()));
+    if (path.find("..") != std::string::npos) {
+      path = "/";
+    }
+    if (path == "/" || path.empty()) {
+      path = "/index.html";
+    }
+    std::filesystem::path file = std::filesystem::path(service_.config().web_root) / path.substr(1);
+    std::ifstream in(file, std::ios::binary);
+    http::response<http::string_body> response{http::status::ok, request.version()};
+    response.set(http::field::server, "presenced");
+    if (!in) {
+      response.result(http::status::not_found);
+      response.set(http::field::content_type, "application/json");
+      response.body() = error_json(core::ErrorCode::NotFound, "no such file");
+      return response;
+    }
+    response.set(http::field::content_type, mime_type(file.string()));
+    response.body().assign(std::istreambuf_iterator<char>(in), {});
+    return response;
+  }
+
+  awaitable<void> write_error(beast::tcp_stream& stream, int status, core::ErrorCode code,
+                              const std::string& message) {
+    http::response<http::string_body> response{static_cast<http::status>(status), 11};
+    response.set(http::field::server, "presenced");
+    response.set(http::field::content_type, "application/json");
+    response.body() = error_json(code, message);
+    response.keep_alive(false);
+    response.prepare_payload();
+    co_await http::async_write(stream, response, kAsTuple);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> upgrade(beast::tcp_stream stream, http::request<http::string_body> request) {
+    if (path_of(request.target()) != "/api/v1/ws") {
+      co_await write_error(stream, 404, core::ErrorCode::NotFound, "WebSocket lives at /api/v1/ws");
+      co_return;
+    }
+    std::string credentials(request[http::field::authorization]);
+    if (credentials.empty()) {
+      credentials = access_token_param(request.target());
+    }
+    auto principal = service_.authenticate(credentials);
+    if (!principal) {
+      co_await write_error(stream, 401, core::ErrorCode::Unauthenticated,
+                          principal.error().message);
+      co_return;
+    }
+    stream.expires_never();
+    auto session = std::make_shared<WsSession>(
+        *this, websocket::stream<beast::tcp_stream>(std::move(stream)));
+    sessions_.insert(session);
+    co_await session->run(std::move(request), std::move(*principal));
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::thread_pool workers_;
+  Service service_;
+  std::set<std::weak_ptr<WsSession>, std::owner_less<>> sessions_;
+  bool stopping_ = false;
+};
+
+awaitable<void> WsSession::run(http::request<http::string_body> request, Principal principal) {
+  auto self = shared_from_this();
+  Service& service = server_.service();
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(service.config().ws_message_limit);
+  ws_.auto_fragment(false);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& r) { r.set(http::field::server, "presenced"); }));
+  auto [ec] = co_await ws_.async_accept(request, kAsTuple);
+  if (ec) {
+    server_.forget(self);
+    co_return;
+  }
+  ws_.text(true);
+  client_ = service.ws_open(std::move(principal), this);
+  asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [rec, n] = co_await ws_.async_read(buffer, kAsTuple);
+    if (rec) {
+      break;  // closed, timed out, too big (1009) or a protocol error (1002): Beast has answered
+    }
+    if (!ws_.got_text()) {
+      ++service.metrics().ws_errors;
+      reply(error_json(core::ErrorCode::InvalidArgument,
+                       "binary frames are not supported; send JSON text messages"));
+    } else {
+      const auto data = buffer.cdata();
+      service.ws_message(client_,
+                         std::string_view(static_cast<const char*>(data.data()), data.size()),
+                         [this](std::string text) { reply(std::move(text)); });
+    }
+    buffer.consume(buffer.size());
+  }
+  closed_ = true;
+  service.ws_close(client_);
+  wake_timer_.cancel();
+  server_.forget(self);
+}
+
+awaitable<void> WsSession::write_loop() {
+  auto self = shared_from_this();
+  Service& service = server_.service();
+  while (!closed_) {
+    if (outbox_.empty() && service.engine().queue(client_.watcher).empty()) {
+      wake_timer_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_timer_.async_wait(kAsTuple);
+      continue;
+    }
+    const auto woken_at = woken_at_.value_or(std::chrono::steady_clock::now());
+    woken_at_.reset();
+    std::deque<std::string> replies;
+    replies.swap(outbox_);
+    for (std::string& text : replies) {
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kAsTuple);
+      if (ec) {
+        co_return;
+      }
+    }
+    if (closed_) {
+      co_return;
+    }
+    std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
+    for (const core::Delivery& delivery : deliveries) {
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*delivery.payload), kAsTuple);
+      if (ec) {
+        co_return;
+      }
+    }
+    service.metrics().ws_messages_out += replies.size() + deliveries.size();
+    if (!deliveries.empty()) {
+      service.metrics().fanout.observe(std::chrono::steady_clock::now() - woken_at,
+                                       deliveries.size());
+    }
+  }
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Server>> Server::create(ApiConfig config, store::Store& store,
+                                                     store::Snapshot snapshot) {
+  return std::unique_ptr<Server>(
+      std::make_unique<ServerImpl>(std::move(config), store, std::move(snapshot)));
+}
+
+}  // namespace presenced::api
