@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Dependencies point inward: each component may include only the components listed for it,
+src/core includes no I/O library, and only src/api/server.cpp includes Asio or Beast."""
+import pathlib
+import re
+import sys
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
+allowed = {
+    "core": {"core"},
+    "routing": {"core", "routing"},
+    "store": {"core", "store"},
+    "api": {"core", "routing", "store", "api"},
+    "app": {"core", "routing", "store", "api", "app"},
+}
+io_libraries = ("boost/asio", "boost/beast", "sqlite3.h", "spdlog/", "sodium.h")
+include = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+problems = []
+for path in sorted((root / "src").rglob("*")):
+    if path.suffix not in (".h", ".cpp", ".in"):
+        continue
+    component = path.relative_to(root / "src").parts[0]
+    for name in include.findall(path.read_text()):
+        top = name.split("/")[0]
+        if top in allowed and top not in allowed.get(component, set()):
+            problems.append(f"{path.relative_to(root)}: includes {name} ({component} may not use {top})")
+        if component == "core" and name.startswith(io_libraries):
+            problems.append(f"{path.relative_to(root)}: core includes the I/O library {name}")
+        if name.startswith(("boost/asio", "boost/beast")) and path.relative_to(root).as_posix() != "src/api/server.cpp":
+            problems.append(f"{path.relative_to(root)}: Asio/Beast belong in src/api/server.cpp only")
+for p in problems:
+    print(p)
+print(f"{len(problems)} layering problems")
+sys.exit(1 if problems else 0)
