@@ -136,7 +136,8 @@ std::string presence_event(std::string_view user, const core::Presence& presence
                            std::uint64_t sequence);
 std::string error_json(core::ErrorCode code, std::string_view message);
 std::string_view error_code_name(core::ErrorCode code);  // "invalid_argument", "not_found", ...
-int http_status(core::ErrorCode code);                    // 400, 404, 401, 403, 409, 412, 429, 503, 500
+// 400, 404, 401, 403, 409, 412, 429, 503, 500 in ErrorCode order.
+int http_status(core::ErrorCode code);
 
 boost::json::object user_json(const store::UserRecord& user);  // never the password hashes
 boost::json::object state_json(const core::StateDefinition& state);

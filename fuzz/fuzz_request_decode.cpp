@@ -1,0 +1,155 @@
+// Feeds untrusted bytes to every API decoder and to the time and JSON-string writers. The first
+// byte picks the target, the rest is its input. Beyond "no crash, no sanitizer report", it checks:
+// errors are InvalidArgument (or ResourceExhausted) with a UTF-8 message; times written by
+// format_time read back as the same instant; JSON we write by hand parses back to its input.
+
+#include "api/internal/codec.h"
+#include "api/internal/codec_json.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+namespace {
+
+namespace api = presenced::api;
+namespace core = presenced::core;
+namespace json = boost::json;
+
+void require(bool condition) {
+  if (!condition) {
+    std::abort();
+  }
+}
+
+// True when `result` holds a value; an error must be one a client can be told about.
+template <typename T>
+bool checked(const api::Result<T>& result) {
+  if (result) {
+    return true;
+  }
+  const core::Error& error = result.error();
+  require(error.code == core::ErrorCode::InvalidArgument ||
+          error.code == core::ErrorCode::ResourceExhausted);
+  require(!error.message.empty() && api::codec::is_valid_utf8(error.message));
+  return false;
+}
+
+void decode_requests(unsigned target, std::string_view body, const api::Limits& limits) {
+  switch (target) {
+    case 0: checked(api::decode_token_request(body, limits)); break;
+    case 1:
+      if (const auto user = api::decode_create_user(body, limits); checked(user)) {
+        require(!api::codec::id_problem(user->id, limits.id_bytes));
+        require(!user->display_name.empty() && !user->password.empty());
+      }
+      break;
+    case 2: checked(api::decode_update_user(body, limits)); break;
+    case 3:
+      if (const auto manual = api::decode_manual(body, limits); checked(manual)) {
+        require(!manual->state.empty() && manual->note.size() <= limits.note_bytes);
+      }
+      break;
+    case 4: checked(api::decode_visibility(body, limits)); break;
+    case 5: checked(api::decode_telephony_event(body, limits)); break;
+    case 6: checked(api::decode_routing(body, limits)); break;
+    case 7: checked(api::decode_state(body, limits)); break;
+    case 8: checked(api::decode_group(body, limits)); break;
+    case 9: checked(api::decode_device(body, limits)); break;
+    case 10:
+      if (const auto calendar = api::decode_calendar(body, limits); checked(calendar)) {
+        for (const core::Appointment& appointment : calendar->appointments) {
+          require(appointment.start < appointment.end);
+        }
+      }
+      break;
+    case 11: checked(api::decode_input(body, limits)); break;
+    case 12: checked(api::decode_contacts(body, limits)); break;
+    case 13: checked(api::decode_policy(body, limits)); break;
+    case 14: checked(api::decode_api_key(body, limits)); break;
+    default:
+      if (const auto message = api::decode_ws_message(body, limits); checked(message)) {
+        require(message->op != api::WsOp::Subscribe || message->contacts ||
+                !message->users.empty());
+        require(message->op != api::WsOp::Input || message->input.has_value());
+      }
+      break;
+  }
+}
+
+// format_time(parse_time(x)) must read back as the same instant.
+void time_round_trip(std::string_view text) {
+  const auto parsed = api::parse_time(text);
+  if (!parsed) {
+    return;
+  }
+  const std::string formatted = api::format_time(*parsed);
+  require(formatted.size() == 24);
+  require(api::parse_time(formatted) == parsed);
+}
+
+// Any instant is written as a four-digit-year time that reads back clamped to that range.
+void time_from_bits(std::string_view bytes) {
+  std::int64_t millis = 0;
+  std::memcpy(&millis, bytes.data(), std::min(bytes.size(), sizeof millis));
+  const core::TimePoint t{std::chrono::milliseconds{millis}};
+  const auto parsed = api::parse_time(api::format_time(t));
+  require(parsed.has_value());
+  const auto lowest = *api::parse_time("0000-01-01T00:00:00Z");
+  const auto highest = *api::parse_time("9999-12-31T23:59:59.999Z");
+  require(*parsed == std::clamp(t, lowest, highest));
+}
+
+bool parses_back_to(const std::string& written, std::string_view text, std::string_view key) {
+  boost::system::error_code ec;
+  const json::value value = json::parse(written, ec);
+  if (ec || !value.is_object()) {
+    return false;
+  }
+  const json::value* found = value.as_object().if_contains(key);
+  return found != nullptr && found->is_string() &&
+         (!api::codec::is_valid_utf8(text) || found->as_string() == text);
+}
+
+void written_json(std::string_view text) {
+  const std::string error = api::error_json(core::ErrorCode::InvalidArgument, text);
+  boost::system::error_code ec;
+  const json::value value = json::parse(error, ec);
+  require(!ec && value.is_object());
+  const json::value& message = value.at("error").at("message");
+  require(message.is_string());
+  require(!api::codec::is_valid_utf8(text) || message.as_string() == text);
+
+  core::Presence presence;
+  presence.note = std::string(text);
+  presence.state_id = std::string(text.substr(0, text.size() / 2));
+  require(parses_back_to(api::presence_event(text, presence, 1), text, "user"));
+  // An empty note is left out of the event.
+  require(text.empty() || parses_back_to(api::presence_event("u", presence, 1), text, "note"));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  static const api::Limits limits;
+  const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const unsigned target = data[0] % 20u;
+  if (target < 16) {
+    decode_requests(target, input, limits);
+  } else if (target == 16) {
+    time_round_trip(input);
+  } else if (target == 17) {
+    time_from_bits(input);
+  } else {
+    written_json(input);
+  }
+  return 0;
+}
