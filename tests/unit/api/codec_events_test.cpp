@@ -1,6 +1,7 @@
 #include "api/internal/codec.h"
 
 #include "codec_test_util.h"
+#include "core/mappings.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -102,9 +103,11 @@ TEST(CodecEventDecodeTest, RoutingReadsCallerAsNumberOrId) {
 }
 
 TEST(CodecEventDecodeTest, CalendarReadsAppointments) {
+  const std::string tentative(core::to_string(core::CalendarKind::Tentative));
   auto request = decode_calendar(R"({"appointments":[
       {"id":"AAMkAGI2=/x","subject":"Review","location":"Room 1","start":"2026-11-23T15:00:00Z",
-       "end":"2026-11-23T17:00:00+01:00","kind":"tentative","private":true},
+       "end":"2026-11-23T17:00:00+01:00","kind":")" +
+                                     tentative + R"(","private":true},
       {"id":"2","start":"2026-11-23T15:00:00Z","end":"2026-11-23T15:00:00.001Z"}]})",
                                  kLimits);
   ASSERT_TRUE(request) << request.error().message;
@@ -128,6 +131,13 @@ TEST(CodecEventDecodeTest, CalendarReadsAppointments) {
 }
 
 TEST(CodecEventDecodeTest, CalendarRejectsBadAppointments) {
+  // The names are the mappings' (docs/mappings.md); the codec lists them all, in enum order.
+  std::string calendar_kinds;
+  for (const core::CalendarKind kind :
+       {core::CalendarKind::Busy, core::CalendarKind::Tentative, core::CalendarKind::OutOfOffice,
+        core::CalendarKind::Free}) {
+    calendar_kinds += (calendar_kinds.empty() ? "" : ", ") + std::string(core::to_string(kind));
+  }
   const std::string times = R"("start":"2026-11-23T15:00:00Z","end":"2026-11-23T16:00:00Z")";
   expect_errors(
       decode_calendar,
@@ -148,8 +158,7 @@ TEST(CodecEventDecodeTest, CalendarRejectsBadAppointments) {
           {R"({"appointments":[{"id":"1","start":"2026-11-23","end":"2026-11-24"}]})",
            "appointments[0].start: \"2026-11-23\" is not an RFC 3339 time"},
           {R"({"appointments":[{"id":"1",)" + times + R"(,"kind":"maybe"}]})",
-           "appointments[0].kind: \"maybe\" is not one of busy, tentative, "
-           "out_of_office, free"},
+           "appointments[0].kind: \"maybe\" is not one of " + calendar_kinds},
           {R"({"appointments":[{"id":"1",)" + times + R"(,"private":"yes"}]})",
            "appointments[0].private: expected a boolean, got string"},
           {R"({"appointments":[{"id":"1",)" + times + R"(,"subject":")" + std::string(257, 's') +
