@@ -1,0 +1,37 @@
+#pragma once
+
+// presence-load's flags, with their bounds: a run is bounded in time and in count.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace presenced::load {
+
+struct Options {
+  std::string server = "127.0.0.1:8080";  // loopback only
+  std::string admin = "admin";
+  std::string admin_password;  // --admin-password or PRESENCED_ADMIN_PASSWORD
+  std::string user_prefix = "load";
+  std::size_t users = 10000;
+  std::size_t watchers = 10000;  // one WebSocket each, as users 0..watchers-1
+  std::size_t watch = 20;        // users per watcher: its team
+  std::optional<double> rate;    // changes/s offered in total; nullopt: as fast as answered
+  std::size_t connections = 16;  // keep-alive HTTP connections that drive changes
+  std::size_t create_concurrency = 4;  // user creation hashes a password (Argon2id) each
+  std::size_t threads = 1;
+  double warmup_s = 10;
+  double duration_s = 30;
+  double phase_timeout_s = 300;   // connecting, subscribing, draining
+  double setup_timeout_s = 3600;  // creating users and tokens
+  bool reuse = false;
+  bool json = false;
+  int server_pid = 0;
+};
+
+// Parses and validates; on a bad flag prints why and returns nullopt with `exit_code` set (0
+// for --help).
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+
+}  // namespace presenced::load
