@@ -1,1 +1,551 @@
-// being written
+// The embedded store: SQLite in WAL mode, one writer thread with group commit. Each submit() is
+// one savepoint inside the batch transaction, so a failing submit fails alone while the batch
+// still shares one fsync.
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace presenced::store {
+namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+
+// Ordered migrations; user_version says how many have run. Never edit one that has shipped.
+constexpr const char* kMigrations[] = {
+    R"SQL(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY, display_name TEXT NOT NULL, role INTEGER NOT NULL,
+  password_hash TEXT NOT NULL, sip_password TEXT NOT NULL,
+  idle_minutes INTEGER NOT NULL, login_state TEXT NOT NULL, logout_state TEXT NOT NULL);
+CREATE TABLE groups (id TEXT PRIMARY KEY, display_name TEXT NOT NULL);
+CREATE TABLE user_groups (
+  user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, grp TEXT NOT NULL,
+  PRIMARY KEY (user, grp)) WITHOUT ROWID;
+CREATE TABLE devices (
+  user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, device TEXT NOT NULL,
+  label TEXT NOT NULL, PRIMARY KEY (user, device)) WITHOUT ROWID;
+CREATE TABLE states (
+  id TEXT PRIMARY KEY, type INTEGER NOT NULL, message TEXT NOT NULL,
+  availability INTEGER NOT NULL, activity INTEGER NOT NULL, ord INTEGER NOT NULL);
+CREATE TABLE visibility (
+  owner TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  watcher TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  level INTEGER NOT NULL, PRIMARY KEY (owner, watcher)) WITHOUT ROWID;
+CREATE INDEX visibility_watcher ON visibility(watcher);
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  expires_at INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE INDEX tokens_user ON tokens(user);
+CREATE TABLE contacts (
+  owner TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  contact TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (owner, contact)) WITHOUT ROWID;
+CREATE INDEX contacts_contact ON contacts(contact);
+CREATE TABLE manual (
+  user TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE, state TEXT NOT NULL,
+  note TEXT NOT NULL, from_ms INTEGER, until_ms INTEGER, reachability INTEGER NOT NULL,
+  set_at INTEGER NOT NULL);
+CREATE TABLE calls (
+  user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, device TEXT NOT NULL,
+  call_id TEXT NOT NULL, state INTEGER NOT NULL, direction INTEGER NOT NULL,
+  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user, device, call_id)) WITHOUT ROWID;
+CREATE TABLE appointments (
+  user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, id TEXT NOT NULL,
+  subject TEXT NOT NULL, location TEXT NOT NULL, start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL, kind INTEGER NOT NULL, private INTEGER NOT NULL,
+  PRIMARY KEY (user, id)) WITHOUT ROWID;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('boot_generation', 0);
+)SQL",
+};
+
+std::int64_t millis(TimePoint t) { return t.time_since_epoch().count(); }
+TimePoint from_millis(std::int64_t ms) { return TimePoint(core::Duration(ms)); }
+std::optional<std::int64_t> millis(const std::optional<TimePoint>& t) {
+  return t ? std::optional(millis(*t)) : std::nullopt;
+}
+std::optional<TimePoint> from_millis(std::optional<std::int64_t> ms) {
+  return ms ? std::optional(from_millis(*ms)) : std::nullopt;
+}
+template <typename E>
+std::int64_t as_int(E value) {
+  return static_cast<std::int64_t>(value);
+}
+
+struct Pending {
+  std::vector<Mutation> mutations;
+  Completion done;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Database db, SqliteConfig config) : db_(std::move(db)), config_(std::move(config)) {}
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (writer_.joinable()) {
+      writer_.join();
+    }
+  }
+
+  core::Result<void> migrate() {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+      if (auto r = db_.exec(pragma); !r) {
+        return r.error();
+      }
+    }
+    if (auto r = db_.exec(config_.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                   : "PRAGMA synchronous=NORMAL");
+        !r) {
+      return r.error();
+    }
+    auto version = db_.prepare("PRAGMA user_version");
+    if (!version) {
+      return version.error();
+    }
+    auto row = version->step();
+    if (!row) {
+      return row.error();
+    }
+    const auto current = static_cast<std::size_t>(version->int64(0));
+    version->reset();
+    constexpr std::size_t kLatest = std::size(kMigrations);
+    if (current > kLatest) {
+      return core::Error::failed_precondition(fmt::format(
+          "store schema version {} is newer than this presenced knows ({})", current, kLatest));
+    }
+    for (std::size_t i = current; i < kLatest; ++i) {
+      const std::string script = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
+                                             kMigrations[i], i + 1);
+      if (auto r = db_.exec(script.c_str()); !r) {
+        (void)db_.exec("ROLLBACK");
+        return core::Error::internal(fmt::format("migration {}: {}", i + 1, r.error().message));
+      }
+    }
+    return {};
+  }
+
+  core::Result<Snapshot> load() override {
+    // Callable again after writes (e.g. after seeding): the writer thread shares the connection.
+    std::lock_guard db_lock(db_mutex_);
+    Snapshot s;
+    if (auto r = db_.exec("BEGIN IMMEDIATE; UPDATE meta SET value = value + 1 WHERE key = "
+                          "'boot_generation'; COMMIT;");
+        !r) {
+      return r.error();
+    }
+    auto read = [&](const char* sql, auto&& row) -> core::Result<void> {
+      auto stmt = db_.prepare(sql);
+      if (!stmt) {
+        return stmt.error();
+      }
+      for (;;) {
+        auto more = stmt->step();
+        if (!more) {
+          return more.error();
+        }
+        if (!*more) {
+          return {};
+        }
+        row(*stmt);
+      }
+    };
+    core::Result<void> r = read("SELECT value FROM meta WHERE key = 'boot_generation'",
+                                [&](Statement& q) { s.boot_generation = q.int64(0); });
+    if (r) {
+      r = read(
+          "SELECT id, display_name, role, password_hash, sip_password, idle_minutes, login_state, "
+          "logout_state FROM users ORDER BY id",
+          [&](Statement& q) {
+            UserRecord u;
+            u.id = q.text(0);
+            u.display_name = q.text(1);
+            u.role = static_cast<Role>(q.int64(2));
+            u.password_hash = q.text(3);
+            u.sip_password = q.text(4);
+            u.settings.idle_after = std::chrono::minutes(q.int64(5));
+            u.settings.login_state = q.text(6);
+            u.settings.logout_state = q.text(7);
+            s.users.push_back(std::move(u));
+          });
+    }
+    if (r) {
+      // Users are sorted by id, and so are memberships: merge them in one pass.
+      std::size_t i = 0;
+      r = read("SELECT user, grp FROM user_groups ORDER BY user, grp", [&](Statement& q) {
+        const std::string user = q.text(0);
+        while (i < s.users.size() && s.users[i].id < user) {
+          ++i;
+        }
+        if (i < s.users.size() && s.users[i].id == user) {
+          s.users[i].groups.push_back(q.text(1));
+        }
+      });
+    }
+    if (r) {
+      r = read("SELECT id, display_name FROM groups", [&](Statement& q) {
+        s.groups.push_back({q.text(0), q.text(1)});
+      });
+    }
+    if (r) {
+      r = read("SELECT user, device, label FROM devices", [&](Statement& q) {
+        s.devices.push_back({q.text(0), q.text(1), q.text(2)});
+      });
+    }
+    if (r) {
+      r = read("SELECT id, type, message, availability, activity, ord FROM states",
+               [&](Statement& q) {
+                 core::StateDefinition d;
+                 d.id = q.text(0);
+                 d.type = static_cast<core::StateType>(q.int64(1));
+                 d.message = q.text(2);
+                 d.availability = static_cast<core::Availability>(q.int64(3));
+                 d.activity = static_cast<core::Activity>(q.int64(4));
+                 d.order = static_cast<int>(q.int64(5));
+                 s.states.push_back(std::move(d));
+               });
+    }
+    if (r) {
+      r = read("SELECT owner, watcher, level FROM visibility", [&](Statement& q) {
+        s.visibility.push_back(
+            {q.text(0), q.text(1), static_cast<core::VisibilityLevel>(q.int64(2))});
+      });
+    }
+    if (r) {
+      r = read("SELECT hash, user, expires_at, label FROM tokens", [&](Statement& q) {
+        s.tokens.push_back({q.text(0), q.text(1), from_millis(q.int64(2)), q.text(3)});
+      });
+    }
+    if (r) {
+      r = read("SELECT owner, contact FROM contacts", [&](Statement& q) {
+        s.contacts.push_back({q.text(0), q.text(1)});
+      });
+    }
+    if (r) {
+      r = read(
+          "SELECT user, state, note, from_ms, until_ms, reachability, set_at FROM manual",
+          [&](Statement& q) {
+            core::ManualLayer m;
+            m.state_id = q.text(1);
+            m.note = q.text(2);
+            m.from = from_millis(q.optional_int64(3));
+            m.until = from_millis(q.optional_int64(4));
+            m.reachability = static_cast<core::Reachability>(q.int64(5));
+            m.set_at = from_millis(q.int64(6));
+            s.manual.push_back({q.text(0), std::move(m)});
+          });
+    }
+    if (r) {
+      r = read(
+          "SELECT user, device, call_id, state, direction, started_at, updated_at FROM calls",
+          [&](Statement& q) {
+            core::Call c;
+            c.device = q.text(1);
+            c.call_id = q.text(2);
+            c.state = static_cast<core::CallState>(q.int64(3));
+            c.direction = static_cast<core::CallDirection>(q.int64(4));
+            c.started_at = from_millis(q.int64(5));
+            c.updated_at = from_millis(q.int64(6));
+            s.calls.push_back({q.text(0), std::move(c)});
+          });
+    }
+    if (r) {
+      r = read(
+          "SELECT user, id, subject, location, start_ms, end_ms, kind, private FROM "
+          "appointments ORDER BY user, start_ms",
+          [&](Statement& q) {
+            std::string user = q.text(0);
+            if (s.calendars.empty() || s.calendars.back().user != user) {
+              s.calendars.push_back({user, {}});
+            }
+            core::Appointment a;
+            a.id = q.text(1);
+            a.subject = q.text(2);
+            a.location = q.text(3);
+            a.start = from_millis(q.int64(4));
+            a.end = from_millis(q.int64(5));
+            a.kind = static_cast<core::CalendarKind>(q.int64(6));
+            a.is_private = q.int64(7) != 0;
+            s.calendars.back().appointments.push_back(std::move(a));
+          });
+    }
+    if (r) {
+      r = read("SELECT key, value FROM settings", [&](Statement& q) {
+        s.settings.emplace_back(q.text(0), q.text(1));
+      });
+    }
+    if (!r) {
+      return r.error();
+    }
+    start_writer();
+    return s;
+  }
+
+  void submit(std::vector<Mutation> mutations, Completion done) override {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back({std::move(mutations), std::move(done)});
+    }
+    wake_.notify_one();
+  }
+
+  void flush() override {
+    std::promise<void> flushed;
+    auto future = flushed.get_future();
+    submit({}, [&flushed](core::Result<void>) { flushed.set_value(); });
+    start_writer();
+    future.wait();
+  }
+
+ private:
+  void start_writer() {
+    std::call_once(writer_started_, [this] { writer_ = std::thread([this] { write_loop(); }); });
+  }
+
+  void write_loop() {
+    for (;;) {
+      std::vector<Pending> batch;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) {
+          return;  // stopping, and everything submitted is done
+        }
+        std::size_t count = 0;
+        while (!queue_.empty() &&
+               (batch.empty() ||
+                count + queue_.front().mutations.size() <= static_cast<std::size_t>(config_.max_batch))) {
+          count += queue_.front().mutations.size();
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      commit_batch(batch);
+    }
+  }
+
+  void commit_batch(std::vector<Pending>& batch) {
+    std::vector<core::Result<void>> results(batch.size());
+    std::unique_lock db_lock(db_mutex_);
+    auto begun = db_.exec("BEGIN IMMEDIATE");
+    if (begun) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        results[i] = apply_atomically(batch[i].mutations);
+      }
+      auto committed = db_.exec("COMMIT");
+      if (!committed) {
+        (void)db_.exec("ROLLBACK");
+        std::fill(results.begin(), results.end(), core::Result<void>(committed.error()));
+      }
+    } else {
+      std::fill(results.begin(), results.end(), core::Result<void>(begun.error()));
+    }
+    db_lock.unlock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) {
+        batch[i].done(results[i]);
+      }
+    }
+  }
+
+  core::Result<void> apply_atomically(const std::vector<Mutation>& mutations) {
+    if (mutations.empty()) {
+      return {};
+    }
+    if (auto r = db_.exec("SAVEPOINT submit"); !r) {
+      return r.error();
+    }
+    for (const Mutation& m : mutations) {
+      auto r = std::visit([this](const auto& mutation) { return apply(mutation); }, m);
+      if (!r) {
+        (void)db_.exec("ROLLBACK TO submit; RELEASE submit");
+        return r.error();
+      }
+    }
+    return db_.exec("RELEASE submit");
+  }
+
+  // Prepared statements are kept per SQL text for the life of the store.
+  core::Result<Statement*> statement(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      auto prepared = db_.prepare(sql);
+      if (!prepared) {
+        return prepared.error();
+      }
+      it = statements_.emplace(sql, std::move(*prepared)).first;
+    }
+    return &it->second;
+  }
+
+  template <typename... Args>
+  core::Result<void> run(const char* sql, const Args&... args) {
+    auto stmt = statement(sql);
+    if (!stmt) {
+      return stmt.error();
+    }
+    int index = 0;
+    ((*stmt)->bind(++index, args), ...);
+    return (*stmt)->run();
+  }
+
+  core::Result<void> apply(const PutUser& m) {
+    const UserRecord& u = m.user;
+    // An upsert, not INSERT OR REPLACE: a replace would delete the row and cascade.
+    auto r = run(
+        "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
+        "display_name = ?2, role = ?3, password_hash = ?4, sip_password = ?5, idle_minutes = ?6, "
+        "login_state = ?7, logout_state = ?8",
+        std::string_view(u.id), std::string_view(u.display_name), as_int(u.role),
+        std::string_view(u.password_hash), std::string_view(u.sip_password),
+        static_cast<std::int64_t>(u.settings.idle_after.count()),
+        std::string_view(u.settings.login_state), std::string_view(u.settings.logout_state));
+    if (r) {
+      r = run("DELETE FROM user_groups WHERE user = ?1", std::string_view(u.id));
+    }
+    for (const std::string& group : u.groups) {
+      if (r) {
+        r = run("INSERT OR IGNORE INTO user_groups VALUES (?1, ?2)", std::string_view(u.id),
+                std::string_view(group));
+      }
+    }
+    return r;
+  }
+  core::Result<void> apply(const DeleteUser& m) {
+    return run("DELETE FROM users WHERE id = ?1", std::string_view(m.id));
+  }
+  core::Result<void> apply(const PutGroup& m) {
+    return run("INSERT INTO groups VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET display_name = ?2",
+               std::string_view(m.group.id), std::string_view(m.group.display_name));
+  }
+  core::Result<void> apply(const DeleteGroup& m) {
+    auto r = run("DELETE FROM user_groups WHERE grp = ?1", std::string_view(m.id));
+    return r ? run("DELETE FROM groups WHERE id = ?1", std::string_view(m.id)) : r;
+  }
+  core::Result<void> apply(const PutDevice& m) {
+    return run(
+        "INSERT INTO devices VALUES (?1, ?2, ?3) ON CONFLICT(user, device) DO UPDATE SET label = ?3",
+        std::string_view(m.device.user), std::string_view(m.device.device),
+        std::string_view(m.device.label));
+  }
+  core::Result<void> apply(const DeleteDevice& m) {
+    return run("DELETE FROM devices WHERE user = ?1 AND device = ?2", std::string_view(m.user),
+               std::string_view(m.device));
+  }
+  core::Result<void> apply(const PutState& m) {
+    const core::StateDefinition& s = m.state;
+    return run("INSERT OR REPLACE INTO states VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               std::string_view(s.id), as_int(s.type), std::string_view(s.message),
+               as_int(s.availability), as_int(s.activity), static_cast<std::int64_t>(s.order));
+  }
+  core::Result<void> apply(const DeleteState& m) {
+    return run("DELETE FROM states WHERE id = ?1", std::string_view(m.id));
+  }
+  core::Result<void> apply(const PutVisibility& m) {
+    return run("INSERT OR REPLACE INTO visibility VALUES (?1, ?2, ?3)",
+               std::string_view(m.visibility.owner), std::string_view(m.visibility.watcher),
+               as_int(m.visibility.level));
+  }
+  core::Result<void> apply(const DeleteVisibility& m) {
+    return run("DELETE FROM visibility WHERE owner = ?1 AND watcher = ?2",
+               std::string_view(m.owner), std::string_view(m.watcher));
+  }
+  core::Result<void> apply(const PutToken& m) {
+    return run("INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4)",
+               std::string_view(m.token.token_hash), std::string_view(m.token.user),
+               millis(m.token.expires_at), std::string_view(m.token.label));
+  }
+  core::Result<void> apply(const DeleteToken& m) {
+    return run("DELETE FROM tokens WHERE hash = ?1", std::string_view(m.token_hash));
+  }
+  core::Result<void> apply(const PutContact& m) {
+    return run("INSERT OR IGNORE INTO contacts VALUES (?1, ?2)", std::string_view(m.contact.owner),
+               std::string_view(m.contact.contact));
+  }
+  core::Result<void> apply(const DeleteContact& m) {
+    return run("DELETE FROM contacts WHERE owner = ?1 AND contact = ?2",
+               std::string_view(m.contact.owner), std::string_view(m.contact.contact));
+  }
+  core::Result<void> apply(const PutManual& m) {
+    const core::ManualLayer& l = m.manual.manual;
+    return run("INSERT OR REPLACE INTO manual VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               std::string_view(m.manual.user), std::string_view(l.state_id),
+               std::string_view(l.note), millis(l.from), millis(l.until), as_int(l.reachability),
+               millis(l.set_at));
+  }
+  core::Result<void> apply(const DeleteManual& m) {
+    return run("DELETE FROM manual WHERE user = ?1", std::string_view(m.user));
+  }
+  core::Result<void> apply(const PutCall& m) {
+    const core::Call& c = m.call.call;
+    return run("INSERT OR REPLACE INTO calls VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               std::string_view(m.call.user), std::string_view(c.device),
+               std::string_view(c.call_id), as_int(c.state), as_int(c.direction),
+               millis(c.started_at), millis(c.updated_at));
+  }
+  core::Result<void> apply(const DeleteCall& m) {
+    return run("DELETE FROM calls WHERE user = ?1 AND device = ?2 AND call_id = ?3",
+               std::string_view(m.user), std::string_view(m.device), std::string_view(m.call_id));
+  }
+  core::Result<void> apply(const PutCalendar& m) {
+    auto r = run("DELETE FROM appointments WHERE user = ?1", std::string_view(m.calendar.user));
+    for (const core::Appointment& a : m.calendar.appointments) {
+      if (!r) {
+        break;
+      }
+      r = run("INSERT OR REPLACE INTO appointments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+              std::string_view(m.calendar.user), std::string_view(a.id),
+              std::string_view(a.subject), std::string_view(a.location), millis(a.start),
+              millis(a.end), as_int(a.kind), static_cast<std::int64_t>(a.is_private ? 1 : 0));
+    }
+    return r;
+  }
+  core::Result<void> apply(const PutSetting& m) {
+    return run("INSERT OR REPLACE INTO settings VALUES (?1, ?2)", std::string_view(m.key),
+               std::string_view(m.value));
+  }
+
+  Database db_;
+  SqliteConfig config_;
+  std::map<std::string, Statement, std::less<>> statements_;
+  std::mutex db_mutex_;  // the connection: writer thread vs. a repeated load()
+  std::mutex mutex_;     // the queue
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::once_flag writer_started_;
+  std::thread writer_;
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<Store>> open_sqlite(const SqliteConfig& config) {
+  auto db = Database::open(config.path);
+  if (!db) {
+    return db.error();
+  }
+  auto store = std::make_unique<SqliteStore>(std::move(*db), config);
+  if (auto r = store->migrate(); !r) {
+    return r.error();
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace presenced::store
