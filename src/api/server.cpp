@@ -362,8 +362,9 @@ awaitable<void> WsSession::run(http::request<http::string_body> request, Princip
     }
     if (!ws_.got_text()) {
       ++service.metrics().ws_errors;
-      reply(error_json(core::ErrorCode::InvalidArgument,
-                       "binary frames are not supported; send JSON text messages"));
+      reply(ws_error_json(core::Error::invalid_argument(
+                              "binary frames are not supported; send JSON text messages"),
+                          {}));
     } else {
       const auto data = buffer.cdata();
       service.ws_message(client_,

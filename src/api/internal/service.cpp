@@ -30,6 +30,15 @@ HttpResponse error_response(const Error& error) {
 
 }  // namespace
 
+std::string ws_error_json(const Error& error, std::string_view id) {
+  json::object o{{"type", "error"},
+                 {"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}};
+  if (!id.empty()) {
+    o["id"] = id;
+  }
+  return json::serialize(o);
+}
+
 Service::Service(ApiConfig config, store::Store& store, store::Snapshot snapshot, Post post,
                  Offload offload)
     : config_(std::move(config)),
@@ -245,17 +254,10 @@ void Service::ws_message(WsClient& client, std::string_view text,
   auto message = decode_ws_message(text, config_.limits);
   if (!message) {
     ++metrics_.ws_errors;
-    reply(error_json(message.error().code, message.error().message));
+    reply(ws_error_json(message.error(), {}));
     return;
   }
-  auto error_with_id = [&](const Error& error) {
-    json::object o{{"type", "error"},
-                   {"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}};
-    if (!message->id.empty()) {
-      o["id"] = message->id;
-    }
-    reply(json::serialize(o));
-  };
+  auto error_with_id = [&](const Error& error) { reply(ws_error_json(error, message->id)); };
   switch (message->op) {
     case WsOp::Ping: {
       json::object o{{"type", "pong"}};

@@ -54,6 +54,9 @@ struct WsClient {
   std::string client_id;
 };
 
+// {"type":"error","error":{...},"id"?}: the WebSocket's answer to a message it cannot serve.
+std::string ws_error_json(const core::Error& error, std::string_view id);
+
 class Service {
  public:
   Service(ApiConfig config, store::Store& store, store::Snapshot snapshot, Post post,
