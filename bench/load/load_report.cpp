@@ -98,6 +98,17 @@ std::optional<double> read_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double read_host_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;  // the first line sums every core
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;  // steal: the hypervisor ran someone else, not us
+  in >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return static_cast<double>(user + nice + system + irq + softirq) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // ---- Printing ----
 
 namespace {
@@ -157,6 +168,8 @@ void print_text(const Summary& s) {
                100 * *s.server_cpu_s / s.duration_s,
                *s.server_cpu_s > 0 ? static_cast<double>(s.notifications) / *s.server_cpu_s : 0);
   }
+  fmt::print("  host CPU           {:.0f} % of one core, all processes\n",
+             100 * s.host_cpu_s / s.duration_s);
   if (s.rss_before) {
     fmt::print("  server RSS         {} before, {} connected ({} per idle connection), {} "
                "subscribed ({} per subscription)\n",
@@ -201,6 +214,7 @@ void print_json(const Summary& s) {
       {"generator_cpu_fraction", s.generator_cpu_s / s.duration_s},
       {"server_cpu_fraction",
        s.server_cpu_s ? json::value(*s.server_cpu_s / s.duration_s) : json::value(nullptr)},
+      {"host_cpu_fraction", s.host_cpu_s / s.duration_s},
       {"server_rss_bytes",
        json::object{{"before", optional(s.rss_before)},
                     {"connected", optional(s.rss_connected)},

@@ -56,6 +56,7 @@ struct Summary {
   std::uint64_t connect_failures = 0;
   double generator_cpu_s = 0;  // in the window
   std::optional<double> server_cpu_s;
+  double host_cpu_s = 0;  // every core's busy time in the window (/proc/stat)
   std::optional<long> rss_before;      // bytes, server, before any watcher
   std::optional<long> rss_connected;   // all watchers connected, idle
   std::optional<long> rss_subscribed;  // all subscriptions made and answered
@@ -68,5 +69,8 @@ void print_json(const Summary& s);
 std::optional<long> read_rss(int pid);
 // utime + stime of a process in seconds (/proc/PID/stat).
 std::optional<double> read_cpu_seconds(int pid);
+// Busy time of all cores together in seconds (/proc/stat): what else ran shows beside the two
+// processes measured.
+double read_host_busy_seconds();
 
 }  // namespace presenced::load

@@ -380,10 +380,12 @@ struct Run {
     }
     sleep_until_ns(shared.window_start);
     const double self_before = cpu_seconds_of_self();
+    const double host_before = read_host_busy_seconds();
     const auto server_before =
         options.server_pid > 0 ? read_cpu_seconds(options.server_pid) : std::nullopt;
     sleep_until_ns(shared.window_end);
     summary.generator_cpu_s = cpu_seconds_of_self() - self_before;
+    summary.host_cpu_s = read_host_busy_seconds() - host_before;
     if (server_before) {
       if (auto server_after = read_cpu_seconds(options.server_pid)) {
         summary.server_cpu_s = *server_after - *server_before;
