@@ -24,22 +24,32 @@ namespace {
 using namespace presenced::core;
 
 constexpr std::array<std::string_view, 9> kAvailabilityNames = {
-    "Available", "AvailableIdle", "Away",          "BeRightBack",    "Busy",
-    "BusyIdle",  "DoNotDisturb",  "Offline",       "PresenceUnknown"};
-constexpr std::array<std::string_view, 15> kActivityNames = {
-    "Available",  "Away",      "BeRightBack", "Busy",          "DoNotDisturb",
-    "InACall",    "InAConferenceCall", "Inactive", "InAMeeting", "Offline",
-    "OffWork",    "OutOfOffice", "PresenceUnknown", "Presenting", "UrgentInterruptionsOnly"};
+    "Available", "AvailableIdle", "Away",    "BeRightBack",    "Busy",
+    "BusyIdle",  "DoNotDisturb",  "Offline", "PresenceUnknown"};
+constexpr std::array<std::string_view, 15> kActivityNames = {"Available",
+                                                             "Away",
+                                                             "BeRightBack",
+                                                             "Busy",
+                                                             "DoNotDisturb",
+                                                             "InACall",
+                                                             "InAConferenceCall",
+                                                             "Inactive",
+                                                             "InAMeeting",
+                                                             "Offline",
+                                                             "OffWork",
+                                                             "OutOfOffice",
+                                                             "PresenceUnknown",
+                                                             "Presenting",
+                                                             "UrgentInterruptionsOnly"};
 constexpr std::array<std::string_view, 9> kFlagNames = {
-    "ringing", "call", "conferencing", "appointment", "idle",
+    "ringing", "call", "conferencing",    "appointment",  "idle",
     "offline", "note", "after_call_work", "out_of_office"};
 // Colour and icon per availability, as the display object of the event carries them.
-constexpr std::array<std::string_view, 9> kColors = {"green", "yellow_green", "yellow", "yellow",
-                                                     "red",   "red",          "red_bar", "grey",
-                                                     "grey"};
-constexpr std::array<std::string_view, 9> kIcons = {"available", "inactive", "away",
-                                                    "away",      "busy",     "busy",
-                                                    "do_not_disturb", "unknown", "unknown"};
+constexpr std::array<std::string_view, 9> kColors = {
+    "green", "yellow_green", "yellow", "yellow", "red", "red", "red_bar", "grey", "grey"};
+constexpr std::array<std::string_view, 9> kIcons = {"available",      "inactive", "away",
+                                                    "away",           "busy",     "busy",
+                                                    "do_not_disturb", "unknown",  "unknown"};
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
@@ -171,8 +181,8 @@ class FanOut {
 void run_fan_out(benchmark::State& state, bool spread_levels) {
   FanOut fan(static_cast<std::size_t>(state.range(0)), spread_levels);
   const auto drain_every = static_cast<std::uint64_t>(state.range(1));
-  const ManualLayer busy{"Busy", "back at 3, call Jana for the Meier order", {}, {},
-                         Reachability::Normal, kNow};
+  const ManualLayer busy{
+      "Busy", "back at 3, call Jana for the Meier order", {}, {}, Reachability::Normal, kNow};
   const ManualLayer available{"Available", "", {}, {}, Reachability::Normal, kNow};
   const EngineStats before = fan.engine().stats();
   std::uint64_t changes = 0;
@@ -186,13 +196,14 @@ void run_fan_out(benchmark::State& state, bool spread_levels) {
   drained += fan.drain();
   const EngineStats& after = fan.engine().stats();
   const auto deliveries = static_cast<double>(after.deliveries - before.deliveries);
-  if (after.changes - before.changes != changes || drained != after.deliveries - before.deliveries) {
+  if (after.changes - before.changes != changes ||
+      drained != after.deliveries - before.deliveries) {
     state.SkipWithError("a change was not visible or a delivery was lost");
     return;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(deliveries));
-  state.counters["changes/s"] = benchmark::Counter(static_cast<double>(changes),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["changes/s"] =
+      benchmark::Counter(static_cast<double>(changes), benchmark::Counter::kIsRate);
   state.counters["time/change"] = benchmark::Counter(
       static_cast<double>(changes), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["encodings/change"] = benchmark::Counter(
@@ -220,9 +231,9 @@ void BM_Aggregate(benchmark::State& state) {
   if (state.range(0) == 1) {
     layers.telephony.calls.push_back(
         Call{"desk", "c-1", CallState::Connected, CallDirection::Outbound, kNow, kNow});
-    layers.calendar.appointments.push_back(Appointment{
-        "a-1", "Sprint review", "Room 4", kNow - std::chrono::minutes(10),
-        kNow + std::chrono::minutes(50), CalendarKind::Busy, false});
+    layers.calendar.appointments.push_back(
+        Appointment{"a-1", "Sprint review", "Room 4", kNow - std::chrono::minutes(10),
+                    kNow + std::chrono::minutes(50), CalendarKind::Busy, false});
   }
   const UserSettings settings;
   const RuleConfig rules;

@@ -1,7 +1,7 @@
 #include "load_options.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -86,14 +86,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ->capture_default_str();
   app.add_option("--threads", o.threads, "Client threads, one io_context each")
       ->capture_default_str();
-  app.add_option("--warmup", o.warmup_s, "Seconds of load before measuring")
-      ->capture_default_str();
+  app.add_option("--warmup", o.warmup_s, "Seconds of load before measuring")->capture_default_str();
   app.add_option("--duration", o.duration_s, "Seconds measured")->capture_default_str();
   app.add_option("--phase-timeout", o.phase_timeout_s,
                  "Seconds allowed to connect, to subscribe and to drain")
       ->capture_default_str();
-  app.add_option("--setup-timeout", o.setup_timeout_s,
-                 "Seconds allowed to create users and tokens")
+  app.add_option("--setup-timeout", o.setup_timeout_s, "Seconds allowed to create users and tokens")
       ->capture_default_str();
   app.add_flag("--reuse", o.reuse, "Users exist already: skip creating them");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");

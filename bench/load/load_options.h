@@ -15,10 +15,10 @@ struct Options {
   std::string admin_password;  // --admin-password or PRESENCED_ADMIN_PASSWORD
   std::string user_prefix = "load";
   std::size_t users = 10000;
-  std::size_t watchers = 10000;  // one WebSocket each, as users 0..watchers-1
-  std::size_t watch = 20;        // users per watcher: its team
-  std::optional<double> rate;    // changes/s offered in total; nullopt: as fast as answered
-  std::size_t connections = 16;  // keep-alive HTTP connections that drive changes
+  std::size_t watchers = 10000;        // one WebSocket each, as users 0..watchers-1
+  std::size_t watch = 20;              // users per watcher: its team
+  std::optional<double> rate;          // changes/s offered in total; nullopt: as fast as answered
+  std::size_t connections = 16;        // keep-alive HTTP connections that drive changes
   std::size_t create_concurrency = 4;  // user creation hashes a password (Argon2id) each
   std::size_t threads = 1;
   double warmup_s = 10;

@@ -1,7 +1,7 @@
 #include "load_report.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <unistd.h>
 
@@ -56,7 +56,8 @@ double Histogram::quantile_ms(double q) const {
     }
     const int shift = static_cast<int>(i / kSub) - 1;
     const std::uint64_t low = (i % kSub + kSub) << shift;
-    const double mid = static_cast<double>(low) + static_cast<double>(std::uint64_t{1} << shift) / 2;
+    const double mid =
+        static_cast<double>(low) + static_cast<double>(std::uint64_t{1} << shift) / 2;
     return std::min(mid, static_cast<double>(max_)) / 1e6;
   }
   return max_ms();
@@ -134,9 +135,8 @@ std::string bytes_each(const std::optional<double>& bytes) {
 }
 
 std::string latencies(const Histogram& h) {
-  return fmt::format("p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}  (n={})",
-                     h.quantile_ms(0.5), h.quantile_ms(0.99), h.quantile_ms(0.999), h.max_ms(),
-                     h.count());
+  return fmt::format("p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}  (n={})", h.quantile_ms(0.5),
+                     h.quantile_ms(0.99), h.quantile_ms(0.999), h.max_ms(), h.count());
 }
 
 }  // namespace
@@ -145,24 +145,24 @@ void print_text(const Summary& s) {
   const double changes = per_second(s.changes_accepted, s.duration_s);
   const double notifications = per_second(s.notifications, s.duration_s);
   std::string rate = s.rate ? fmt::format("{:.0f}/s", *s.rate) : std::string("max");
-  fmt::print("presence-load: {} users, {} watchers x {} users, {} HTTP connections, rate {}, "
-             "{} threads, {:.0f} s measured after {:.0f} s warm-up\n",
-             s.users, s.watchers, s.watch, s.connections, rate, s.threads, s.duration_s,
-             s.warmup_s);
-  fmt::print("  set-up             {} connected in {:.1f} s, {} subscriptions answered in {:.1f} s\n",
-             s.connected, s.connect_s, s.subscriptions, s.subscribe_s);
+  fmt::print(
+      "presence-load: {} users, {} watchers x {} users, {} HTTP connections, rate {}, "
+      "{} threads, {:.0f} s measured after {:.0f} s warm-up\n",
+      s.users, s.watchers, s.watch, s.connections, rate, s.threads, s.duration_s, s.warmup_s);
+  fmt::print(
+      "  set-up             {} connected in {:.1f} s, {} subscriptions answered in {:.1f} s\n",
+      s.connected, s.connect_s, s.subscriptions, s.subscribe_s);
   fmt::print("  changes/s          {:.0f} accepted, {:.0f} sent\n", changes,
              per_second(s.changes_sent, s.duration_s));
   fmt::print("  notifications/s    {:.0f} ({:.2f} per accepted change)\n", notifications,
-             s.changes_accepted > 0 ? static_cast<double>(s.notifications) /
-                                          static_cast<double>(s.changes_accepted)
-                                    : 0.0);
+             s.changes_accepted > 0
+                 ? static_cast<double>(s.notifications) / static_cast<double>(s.changes_accepted)
+                 : 0.0);
   fmt::print("  publish->notify ms {}\n", latencies(s.latency));
   fmt::print("  HTTP ack ms        {}\n", latencies(s.ack));
   fmt::print("  errors             http {}, websocket {}, disconnects {}, connect failures {}\n",
              s.http_errors, s.ws_errors, s.disconnects, s.connect_failures);
-  fmt::print("  generator CPU      {:.0f} % of one core\n",
-             100 * s.generator_cpu_s / s.duration_s);
+  fmt::print("  generator CPU      {:.0f} % of one core\n", 100 * s.generator_cpu_s / s.duration_s);
   if (s.server_cpu_s) {
     fmt::print("  server CPU         {:.0f} % of one core, {:.0f} notifications per CPU-second\n",
                100 * *s.server_cpu_s / s.duration_s,
@@ -171,12 +171,12 @@ void print_text(const Summary& s) {
   fmt::print("  host CPU           {:.0f} % of one core, all processes\n",
              100 * s.host_cpu_s / s.duration_s);
   if (s.rss_before) {
-    fmt::print("  server RSS         {} before, {} connected ({} per idle connection), {} "
-               "subscribed ({} per subscription)\n",
-               mb(s.rss_before), mb(s.rss_connected),
-               bytes_each(per_unit(s.rss_before, s.rss_connected, s.connected)),
-               mb(s.rss_subscribed),
-               bytes_each(per_unit(s.rss_connected, s.rss_subscribed, s.subscriptions)));
+    fmt::print(
+        "  server RSS         {} before, {} connected ({} per idle connection), {} "
+        "subscribed ({} per subscription)\n",
+        mb(s.rss_before), mb(s.rss_connected),
+        bytes_each(per_unit(s.rss_before, s.rss_connected, s.connected)), mb(s.rss_subscribed),
+        bytes_each(per_unit(s.rss_connected, s.rss_subscribed, s.subscriptions)));
   }
 }
 
@@ -184,8 +184,10 @@ void print_json(const Summary& s) {
   namespace json = boost::json;
   auto optional = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
   auto histogram = [](const Histogram& h) {
-    return json::object{{"p50_ms", h.quantile_ms(0.5)},   {"p99_ms", h.quantile_ms(0.99)},
-                        {"p999_ms", h.quantile_ms(0.999)}, {"max_ms", h.max_ms()},
+    return json::object{{"p50_ms", h.quantile_ms(0.5)},
+                        {"p99_ms", h.quantile_ms(0.99)},
+                        {"p999_ms", h.quantile_ms(0.999)},
+                        {"max_ms", h.max_ms()},
                         {"count", h.count()}};
   };
   json::object out{
@@ -206,19 +208,17 @@ void print_json(const Summary& s) {
       {"notifications_per_s", per_second(s.notifications, s.duration_s)},
       {"latency", histogram(s.latency)},
       {"ack", histogram(s.ack)},
-      {"errors",
-       json::object{{"http", s.http_errors},
-                    {"websocket", s.ws_errors},
-                    {"disconnects", s.disconnects},
-                    {"connect_failures", s.connect_failures}}},
+      {"errors", json::object{{"http", s.http_errors},
+                              {"websocket", s.ws_errors},
+                              {"disconnects", s.disconnects},
+                              {"connect_failures", s.connect_failures}}},
       {"generator_cpu_fraction", s.generator_cpu_s / s.duration_s},
       {"server_cpu_fraction",
        s.server_cpu_s ? json::value(*s.server_cpu_s / s.duration_s) : json::value(nullptr)},
       {"host_cpu_fraction", s.host_cpu_s / s.duration_s},
-      {"server_rss_bytes",
-       json::object{{"before", optional(s.rss_before)},
-                    {"connected", optional(s.rss_connected)},
-                    {"subscribed", optional(s.rss_subscribed)}}},
+      {"server_rss_bytes", json::object{{"before", optional(s.rss_before)},
+                                        {"connected", optional(s.rss_connected)},
+                                        {"subscribed", optional(s.rss_subscribed)}}},
       {"bytes_per_idle_connection", optional(per_unit(s.rss_before, s.rss_connected, s.connected))},
       {"bytes_per_subscription",
        optional(per_unit(s.rss_connected, s.rss_subscribed, s.subscriptions))},

@@ -56,7 +56,7 @@ struct Summary {
   std::uint64_t connect_failures = 0;
   double generator_cpu_s = 0;  // in the window
   std::optional<double> server_cpu_s;
-  double host_cpu_s = 0;  // every core's busy time in the window (/proc/stat)
+  double host_cpu_s = 0;               // every core's busy time in the window (/proc/stat)
   std::optional<long> rss_before;      // bytes, server, before any watcher
   std::optional<long> rss_connected;   // all watchers connected, idle
   std::optional<long> rss_subscribed;  // all subscriptions made and answered

@@ -1,11 +1,11 @@
 #include "load_setup.h"
 
+#include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
 #include <chrono>
 
@@ -55,10 +55,9 @@ class SetUp {
     if (!parallel("login", 1, 1, &SetUp::login)) {
       return std::nullopt;
     }
-    const bool users = options_.reuse
-                           ? parallel("check users", 1, 1, &SetUp::check_users)
-                           : parallel("create users", options_.users,
-                                      options_.create_concurrency, &SetUp::create_user);
+    const bool users = options_.reuse ? parallel("check users", 1, 1, &SetUp::check_users)
+                                      : parallel("create users", options_.users,
+                                                 options_.create_concurrency, &SetUp::create_user);
     if (!users) {
       return std::nullopt;
     }

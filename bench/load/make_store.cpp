@@ -7,9 +7,9 @@
 
 #include "store/store.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sodium.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -9,9 +9,9 @@
 #include "load_report.h"
 #include "load_setup.h"
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
-#include <fmt/format.h>
 
 #include <sys/resource.h>
 
@@ -33,10 +33,9 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 // Past this many connections one source address runs out of ephemeral ports (32768-60999).
 constexpr std::size_t kConnectionsPerSource = 20000;
-constexpr std::size_t kSources = 8;  // 127.0.0.2 .. 127.0.0.9
+constexpr std::size_t kSources = 8;              // 127.0.0.2 .. 127.0.0.9
 constexpr std::size_t kHandshakesInFlight = 64;  // per thread
-constexpr std::string_view kStates[] = {"Busy", "Away", "DoNotDisturb", "BeRightBack",
-                                        "Available"};
+constexpr std::string_view kStates[] = {"Busy", "Away", "DoNotDisturb", "BeRightBack", "Available"};
 
 // Read by every thread; the window bounds are set before the first change is sent.
 struct Shared {
@@ -46,8 +45,8 @@ struct Shared {
   std::size_t targets = 0;  // users 0..targets-1 are watched by someone
   std::atomic<std::uint64_t> connected{0};
   std::atomic<std::uint64_t> connect_failures{0};
-  std::atomic<std::uint64_t> subscribed{0};      // watchers that sent their subscribe
-  std::atomic<std::uint64_t> subscriptions{0};   // users they asked for
+  std::atomic<std::uint64_t> subscribed{0};     // watchers that sent their subscribe
+  std::atomic<std::uint64_t> subscriptions{0};  // users they asked for
   std::atomic<std::uint64_t> drivers_done{0};
   std::atomic<std::uint64_t> window_start{~std::uint64_t{0}};
   std::atomic<std::uint64_t> window_end{~std::uint64_t{0}};
@@ -80,8 +79,7 @@ struct Worker {
   std::thread thread;
 };
 
-std::string subscribe_message(const Options& options, std::size_t watcher,
-                              std::size_t& count) {
+std::string subscribe_message(const Options& options, std::size_t watcher, std::size_t& count) {
   const std::size_t team = watcher / options.watch * options.watch;
   std::string out = R"({"op":"subscribe","users":[)";
   count = 0;
@@ -94,8 +92,7 @@ std::string subscribe_message(const Options& options, std::size_t watcher,
   return out;
 }
 
-void on_message(const Shared& shared, Worker& worker, std::string_view text,
-                std::uint64_t now) {
+void on_message(const Shared& shared, Worker& worker, std::string_view text, std::uint64_t now) {
   const std::string_view head = text.substr(0, 40);
   if (head.find(R"("type":"presence")") != std::string_view::npos) {
     worker.presence_events.fetch_add(1, std::memory_order_relaxed);
@@ -122,8 +119,8 @@ awaitable<bool> open_websocket(const Shared& shared, websocket::stream<beast::tc
                                std::size_t index) {
   auto& stream = beast::get_lowest_layer(ws);
   if (shared.options->watchers > kConnectionsPerSource) {
-    const asio::ip::address_v4 source(
-        (127u << 24) | static_cast<std::uint32_t>(2 + index % kSources));
+    const asio::ip::address_v4 source((127u << 24) |
+                                      static_cast<std::uint32_t>(2 + index % kSources));
     beast::error_code ec;
     stream.socket().open(tcp::v4(), ec);
     if (!ec) {
@@ -225,8 +222,7 @@ awaitable<void> driver(Shared* shared, Worker* worker, std::size_t d) {
     std::string body = fmt::format(R"({{"state":"{}","note":"t={}"}})",
                                    kStates[(k + d) % std::size(kStates)], sent);
     HttpAnswer answer = co_await client.request(
-        http::verb::put,
-        fmt::format("/api/v1/users/{}/presence/manual", user_id(options, user)),
+        http::verb::put, fmt::format("/api/v1/users/{}/presence/manual", user_id(options, user)),
         shared->credentials.admin_token, std::move(body));
     const bool counted = shared->in_window(sent);
     worker->changes_sent += counted ? 1 : 0;
@@ -325,9 +321,9 @@ struct Run {
 
   bool connect() {
     const auto started = std::chrono::steady_clock::now();
-    const bool all = wait_for(
-        [&] { return shared.connected + shared.connect_failures >= options.watchers; },
-        options.phase_timeout_s);
+    const bool all =
+        wait_for([&] { return shared.connected + shared.connect_failures >= options.watchers; },
+                 options.phase_timeout_s);
     summary.connect_s = seconds_since(started);
     summary.connected = shared.connected;
     if (!all || shared.connect_failures > 0) {
@@ -358,8 +354,8 @@ struct Run {
     summary.subscribe_s = seconds_since(started);
     summary.subscriptions = shared.subscriptions;
     if (!all) {
-      fmt::print(stderr, "subscribe: {} initial events of {}\n",
-                 presence_events(workers) - before, shared.subscriptions.load());
+      fmt::print(stderr, "subscribe: {} initial events of {}\n", presence_events(workers) - before,
+                 shared.subscriptions.load());
       return false;
     }
     wait_quiet(workers, 1000, options.phase_timeout_s);
@@ -439,8 +435,8 @@ std::optional<tcp::endpoint> loopback_endpoint(const std::string& server) {
   unsigned port = 0;
   const auto* end = server.data() + server.size();
   const auto parsed = std::from_chars(server.data() + colon + 1, end, port);
-  if (ec || !address.is_loopback() || parsed.ec != std::errc() || parsed.ptr != end ||
-      port == 0 || port > 65535) {
+  if (ec || !address.is_loopback() || parsed.ec != std::errc() || parsed.ptr != end || port == 0 ||
+      port > 65535) {
     return std::nullopt;
   }
   return tcp::endpoint(address, static_cast<std::uint16_t>(port));
@@ -461,8 +457,8 @@ int run(const Options& options) {
   r.shared.options = &options;
   r.shared.server = *server;
   r.shared.credentials = std::move(*credentials);
-  r.shared.targets =
-      std::min(options.users, (options.watchers + options.watch - 1) / options.watch * options.watch);
+  r.shared.targets = std::min(
+      options.users, (options.watchers + options.watch - 1) / options.watch * options.watch);
   Summary& s = r.summary;
   s.users = options.users;
   s.watchers = options.watchers;
@@ -484,8 +480,8 @@ int run(const Options& options) {
   } else {
     print_text(r.summary);
   }
-  const bool clean = ready && r.summary.http_errors == 0 && r.summary.disconnects == 0 &&
-                     r.summary.ws_errors == 0;
+  const bool clean =
+      ready && r.summary.http_errors == 0 && r.summary.disconnects == 0 && r.summary.ws_errors == 0;
   return clean ? 0 : 1;
 }
 
