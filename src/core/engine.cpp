@@ -238,6 +238,9 @@ void Engine::set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now)
 
 bool Engine::open_session(UserIndex user, Session session, TimePoint now) {
   auto& sessions = user_state(user).layers.sessions.sessions;
+  // A lapsed lease is a logout even if no timer has run since: without this, the next session
+  // would not count as a login and the start-session state would not be applied.
+  std::erase_if(sessions, [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
   const bool first = sessions.empty();
   auto it = std::find_if(sessions.begin(), sessions.end(),
                          [&](const Session& s) { return s.client_id == session.client_id; });
