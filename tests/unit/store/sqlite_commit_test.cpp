@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -407,6 +408,33 @@ TEST_F(SqliteCommitTest, ClosingTheStoreCompletesEverythingSubmitted) {
     EXPECT_TRUE(done.result(i)) << i;
   }
   EXPECT_EQ(settings(s).size(), kSubmits);
+}
+
+TEST_F(SqliteCommitTest, ACompletionMaySubmitTheNextChange) {
+  // Callers chain writes from completions (e.g. a retry); the store's thread must not block.
+  constexpr int kChain = 10;
+  std::promise<int> finished;
+  std::function<void(int)> next = [&](int step) {
+    if (step == kChain) {
+      finished.set_value(step);
+      return;
+    }
+    store_->submit({PutSetting{"chain" + std::to_string(step), std::to_string(step)}},
+                   [&, step](core::Result<void> result) {
+                     if (!result) {
+                       finished.set_value(-step);
+                       return;
+                     }
+                     next(step + 1);
+                   });
+  };
+  next(0);
+  auto future = finished.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(future.get(), kChain);
+  const auto stored = settings(restart());
+  EXPECT_EQ(stored.size(), static_cast<std::size_t>(kChain));
+  EXPECT_EQ(stored.count("chain9"), 1u);
 }
 
 TEST_F(SqliteCommitTest, AnEmptySubmitCompletesSuccessfully) {
