@@ -57,13 +57,157 @@ std::string_view mime_type(std::string_view path) {
 
 class ServerImpl;
 
+// What the WebSocket writes goes into a buffer and leaves in one socket write per batch: a
+// watcher's queued events (and Beast's own control frames, in order) cost one sendmsg together
+// instead of one each. Writes complete at once; wait_drained() is the back-pressure.
+class BufferedStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using next_layer_type = beast::tcp_stream;
+
+  explicit BufferedStream(beast::tcp_stream stream)
+      : out_(std::make_shared<Outgoing>(stream.get_executor())), next_(std::move(stream)) {}
+  BufferedStream(BufferedStream&&) = delete;
+  ~BufferedStream() {
+    out_->gone = true;
+  }
+
+  executor_type get_executor() { return next_.get_executor(); }
+  next_layer_type& next_layer() { return next_; }
+
+  template <typename MutableBuffers, typename Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return next_.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <typename ConstBuffers, typename Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const ConstBuffers& data) {
+          beast::error_code ec = out_->error;
+          std::size_t n = 0;
+          if (!ec) {
+            for (const asio::const_buffer b : beast::buffers_range_ref(data)) {
+              out_->pending.append(static_cast<const char*>(b.data()), b.size());
+              n += b.size();
+            }
+            send();
+          }
+          auto executor = asio::get_associated_executor(handler, get_executor());
+          asio::post(executor, beast::bind_front_handler(std::move(handler), ec, n));
+        },
+        token, buffers);
+  }
+
+  // Resumes once everything written so far is on the socket (or the socket failed).
+  awaitable<void> wait_drained() {
+    auto out = out_;  // `this` is gone once `out->gone` is set
+    while (out->sending && !out->gone) {
+      co_await out->drained.async_wait(kAsTuple);
+    }
+  }
+
+  // Beast's close handshake ends with a teardown. Beast's own for TCP stops reading after 2 KB,
+  // so a client still sending (a message over the limit) would get a reset instead of the
+  // close frame; this one sends what is buffered, then reads to EOF (at most 1 MiB or 5 s).
+  template <typename Handler>
+  friend void async_teardown(beast::role_type, BufferedStream& stream, Handler&& handler) {
+    auto executor = stream.get_executor();
+    asio::co_spawn(executor, stream.teardown(),
+                   [handler = std::forward<Handler>(handler)](std::exception_ptr,
+                                                              beast::error_code ec) mutable {
+                     std::move(handler)(ec);
+                   });
+  }
+  friend void teardown(beast::role_type role, BufferedStream& stream, beast::error_code& ec) {
+    using websocket::teardown;  // with ADL: the one for beast::tcp_stream
+    teardown(role, stream.next_, ec);
+  }
+
+ private:
+  // Shared with the socket write in flight, which may complete after the stream is gone.
+  struct Outgoing {
+    explicit Outgoing(const executor_type& executor) : drained(executor) {
+      drained.expires_at(asio::steady_timer::time_point::max());  // woken by cancel() only
+    }
+    std::string pending;  // written since the socket write in flight began
+    std::string in_flight;
+    bool sending = false;
+    bool gone = false;
+    beast::error_code error;
+    asio::steady_timer drained;
+  };
+
+  awaitable<beast::error_code> teardown() {
+    using namespace asio::experimental::awaitable_operators;
+    auto out = out_;  // `this` is gone once `out->gone` is set
+    co_await wait_drained();
+    if (out->gone) {
+      co_return asio::error::operation_aborted;
+    }
+    tcp::socket& socket = next_.socket();
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    asio::steady_timer deadline(get_executor(), std::chrono::seconds(5));
+    std::array<char, 2048> discard;
+    std::size_t drained = 0;
+    while (!ec && drained < (1 << 20)) {
+      auto first = co_await (socket.async_read_some(asio::buffer(discard), kAsTuple) ||
+                             deadline.async_wait(kAsTuple));
+      if (out->gone) {
+        co_return asio::error::operation_aborted;
+      }
+      if (first.index() == 1) {
+        break;
+      }
+      std::size_t n = 0;
+      std::tie(ec, n) = std::get<0>(first);
+      drained += n;
+    }
+    beast::error_code ignored;
+    socket.close(ignored);
+    co_return ec == asio::error::eof ? beast::error_code() : ec;
+  }
+
+  void send() {
+    if (out_->sending || out_->pending.empty()) {
+      return;
+    }
+    out_->sending = true;
+    out_->in_flight.swap(out_->pending);
+    asio::async_write(next_.socket(), asio::buffer(out_->in_flight),
+                      [this, out = out_](beast::error_code ec, std::size_t) {
+                        if (out->gone) {
+                          return;
+                        }
+                        out->sending = false;
+                        out->in_flight.clear();
+                        if (ec) {
+                          out->error = ec;
+                          out->pending.clear();
+                        } else if (!out->pending.empty()) {
+                          send();
+                          return;
+                        }
+                        // Idle again: an idle connection keeps no write buffer.
+                        std::string().swap(out->in_flight);
+                        std::string().swap(out->pending);
+                        out->drained.cancel();
+                      });
+  }
+
+  std::shared_ptr<Outgoing> out_;
+  beast::tcp_stream next_;
+};
+
+
 // One WebSocket client. Lives while its reader runs; the engine holds it as a WatcherSink until
 // ws_close() removes the watcher.
 class WsSession final : public core::WatcherSink, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(ServerImpl& server, websocket::stream<beast::tcp_stream> ws)
-      : server_(server), ws_(std::move(ws)), wake_timer_(ws_.get_executor()) {
-    wake_timer_.expires_at(asio::steady_timer::time_point::max());
+  WsSession(ServerImpl& server, beast::tcp_stream stream)
+      : server_(server), ws_(std::move(stream)), wake_timer_(ws_.get_executor()) {
+    wake_timer_.expires_at(asio::steady_timer::time_point::max());  // woken by cancel() only
   }
 
   void wake() override {
@@ -73,7 +217,9 @@ class WsSession final : public core::WatcherSink, public std::enable_shared_from
     wake_timer_.cancel();
   }
 
-  awaitable<void> run(http::request<http::string_body> request, Principal principal);
+  // The handshake; false if it failed. The upgrade request is not kept past it.
+  awaitable<bool> accept(http::request<http::string_body> request, Principal principal);
+  awaitable<void> read_loop();
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
@@ -86,11 +232,12 @@ class WsSession final : public core::WatcherSink, public std::enable_shared_from
     outbox_.push_back(std::move(text));
     wake();
   }
+  bool queued();
 
   ServerImpl& server_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<BufferedStream> ws_;
   asio::steady_timer wake_timer_;
-  std::deque<std::string> outbox_;  // direct replies: errors, pongs
+  std::vector<std::string> outbox_;  // direct replies: errors, pongs
   std::optional<std::chrono::steady_clock::time_point> woken_at_;
   WsClient client_;
   bool closed_ = false;
@@ -323,10 +470,12 @@ class ServerImpl final : public Server {
       co_return;
     }
     stream.expires_never();
-    auto session = std::make_shared<WsSession>(
-        *this, websocket::stream<beast::tcp_stream>(std::move(stream)));
+    auto session = std::make_shared<WsSession>(*this, std::move(stream));
     sessions_.insert(session);
-    co_await session->run(std::move(request), std::move(*principal));
+    if (co_await session->accept(std::move(request), std::move(*principal))) {
+      // A coroutine of its own, so the HTTP session's frames and buffer are freed now.
+      asio::co_spawn(ioc_, session->read_loop(), asio::detached);
+    }
   }
 
   asio::io_context ioc_;
@@ -338,8 +487,12 @@ class ServerImpl final : public Server {
   bool stopping_ = false;
 };
 
-awaitable<void> WsSession::run(http::request<http::string_body> request, Principal principal) {
-  auto self = shared_from_this();
+bool WsSession::queued() {
+  return !outbox_.empty() || !server_.service().engine().queue(client_.watcher).empty();
+}
+
+awaitable<bool> WsSession::accept(http::request<http::string_body> request,
+                                  Principal principal) {
   Service& service = server_.service();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(service.config().ws_message_limit);
@@ -348,12 +501,18 @@ awaitable<void> WsSession::run(http::request<http::string_body> request, Princip
       [](websocket::response_type& r) { r.set(http::field::server, "presenced"); }));
   auto [ec] = co_await ws_.async_accept(request, kAsTuple);
   if (ec) {
-    server_.forget(self);
-    co_return;
+    server_.forget(shared_from_this());
+    co_return false;
   }
   ws_.text(true);
   client_ = service.ws_open(std::move(principal), this);
   asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+  co_return true;
+}
+
+awaitable<void> WsSession::read_loop() {
+  auto self = shared_from_this();
+  Service& service = server_.service();
   beast::flat_buffer buffer;
   for (;;) {
     auto [rec, n] = co_await ws_.async_read(buffer, kAsTuple);
@@ -371,7 +530,9 @@ awaitable<void> WsSession::run(http::request<http::string_body> request, Princip
                          std::string_view(static_cast<const char*>(data.data()), data.size()),
                          [this](std::string text) { reply(std::move(text)); });
     }
-    buffer.consume(buffer.size());
+    // Messages are rare and small: an idle connection keeps no read buffer.
+    buffer.clear();
+    buffer.shrink_to_fit();
   }
   closed_ = true;
   service.ws_close(client_);
@@ -382,24 +543,21 @@ awaitable<void> WsSession::run(http::request<http::string_body> request, Princip
 awaitable<void> WsSession::write_loop() {
   auto self = shared_from_this();
   Service& service = server_.service();
+  std::vector<std::string> replies;
   while (!closed_) {
-    if (outbox_.empty() && service.engine().queue(client_.watcher).empty()) {
-      wake_timer_.expires_at(asio::steady_timer::time_point::max());
+    if (!queued()) {
       co_await wake_timer_.async_wait(kAsTuple);
       continue;
     }
     const auto woken_at = woken_at_.value_or(std::chrono::steady_clock::now());
     woken_at_.reset();
-    std::deque<std::string> replies;
     replies.swap(outbox_);
+    // Each write only appends to the stream's buffer; wait_drained() sends them together.
     for (std::string& text : replies) {
       auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kAsTuple);
       if (ec) {
         co_return;
       }
-    }
-    if (closed_) {
-      co_return;
     }
     std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
     for (const core::Delivery& delivery : deliveries) {
@@ -409,9 +567,12 @@ awaitable<void> WsSession::write_loop() {
       }
     }
     service.metrics().ws_messages_out += replies.size() + deliveries.size();
-    if (!deliveries.empty()) {
-      service.metrics().fanout.observe(std::chrono::steady_clock::now() - woken_at,
-                                       deliveries.size());
+    const std::size_t delivered = deliveries.size();
+    replies.clear();
+    deliveries = {};
+    co_await ws_.next_layer().wait_drained();
+    if (delivered > 0 && !closed_) {
+      service.metrics().fanout.observe(std::chrono::steady_clock::now() - woken_at, delivered);
     }
   }
 }
