@@ -86,16 +86,17 @@ def drain(ws, seconds):
     return messages
 
 
-def sync(ws, tag=None):
-    """Sends a ping and waits for its pong: every message sent before has been handled.
-    Returns the messages that came before the pong."""
-    tag = tag or uuid.uuid4().hex[:12]
+def sync(ws, settle=0.3):
+    """Sends a ping and waits for its pong, so every message sent before has been handled, then
+    collects what arrives for `settle` seconds more (the pong may overtake events queued just
+    before it). Returns every message but the pong, in arrival order."""
+    tag = uuid.uuid4().hex[:12]
     ws.send({"op": "ping", "id": tag})
     before = []
     while True:
         message = ws.receive(timeout=5)
         if message.get("type") == "pong" and message.get("id") == tag:
-            return before
+            return before + drain(ws, settle)
         before.append(message)
 
 
@@ -326,6 +327,7 @@ def test_unknown_op_gets_an_error(shared, root, sockets, message):
     {"op": "subscribe", "users": [["USER"]]},
     {"op": "subscribe", "users": {"USER": True}},
     {"op": "subscribe"},
+    {"op": "subscribe", "users": []},
     {"op": "subscribe", "users": ["USER"], "since": {"USER": "x"}},
     {"op": "subscribe", "users": ["USER"], "since": {"USER": -1}},
     {"op": "subscribe", "users": ["USER"], "since": [1]},
