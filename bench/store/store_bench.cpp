@@ -185,8 +185,8 @@ void BM_AckedCommits(benchmark::State& state) {
   state.SetItemsProcessed(acked);
   if (acked > 0) {
     // Submit to acknowledgement, as each submitter waited for it.
-    state.counters["ack_ms"] = benchmark::Counter(elapsed.count() * 1e3 / static_cast<double>(acked),
-                                                  benchmark::Counter::kAvgThreads);
+    state.counters["ack_ms"] = benchmark::Counter(
+        elapsed.count() * 1e3 / static_cast<double>(acked), benchmark::Counter::kAvgThreads);
   }
   if (state.thread_index() == 0) {
     shared = {};

@@ -403,6 +403,21 @@ TEST_F(SqliteRoundTripTest, ALaterMutationInOneSubmitWinsOverAnEarlierOne) {
   want.expect_in(snapshot);
 }
 
+TEST_F(SqliteRoundTripTest, GroupsFindTheirUsersWhateverTheIdsLookLike) {
+  // load() merges memberships into users by walking both in id order: the order must agree
+  // for upper and lower case, UTF-8 and ids that are prefixes of others.
+  std::vector<UserRecord> users;
+  std::vector<Mutation> puts;
+  for (const char* id : {"zoë", "Zed", "abc", "ab", "abc-1", "Ärger", "_x", "é", "e\xcc\x81"}) {
+    users.push_back(user(id, id, Role::User, {std::string("g-") + id, "z-all"}));
+    puts.push_back(PutUser{users.back()});
+  }
+  auto snapshot = submit_then_reload(std::move(puts));
+  std::sort(users.begin(), users.end(),
+            [](const UserRecord& a, const UserRecord& b) { return a.id < b.id; });
+  EXPECT_EQ(all_fields(snapshot.users), all_fields(users));
+}
+
 TEST_F(SqliteRoundTripTest, BootGenerationGrowsByOnePerLoad) {
   auto first = open_loaded(config_);
   ASSERT_TRUE(first);
