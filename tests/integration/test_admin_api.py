@@ -128,6 +128,22 @@ def test_get_user(shared, root):
     assert_error(root.get("/api/v1/users/ghost"), 404, "not_found")
 
 
+def test_user_ids_may_hold_dots_at_signs_and_plus(shared, root):
+    user_id = "dora.k+%d@example.org" % next(_ids)
+    root.add_user(user_id, password=PASSWORD)
+    for path in (user_id, user_id.replace("@", "%40").replace("+", "%2B")):
+        answer = root.get("/api/v1/users/%s/presence" % path)
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json()["user"] == user_id
+    assert root.get("/api/v1/users/" + user_id).json()["id"] == user_id
+    assert_error(root.post("/api/v1/users", {"id": "bad id", "display_name": "B",
+                                             "password": PASSWORD, "role": "user"}),
+                 400, "invalid_argument")
+    assert_error(root.post("/api/v1/users", {"id": "x" * 129, "display_name": "B",
+                                             "password": PASSWORD, "role": "user"}),
+                 400, "invalid_argument")
+
+
 def test_patch_user_by_self(shared, root):
     user_id, client = new_user(root)
     answer = client.patch("/api/v1/users/" + user_id,

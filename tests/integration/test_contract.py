@@ -472,6 +472,45 @@ def test_body_over_the_limit_is_413(shared, root):
     assert "state" not in presence(root, user_id)
 
 
+def test_manual_note_in_utf8_round_trips(shared, root):
+    user_id, client = new_user(root)
+    _, other = new_user(root)
+    ws = Watcher(shared, other.token)
+    try:
+        ws.subscribe(user_id)
+        ws.presence_of(user_id)
+        note = "Zur\u00fcck um 3 \u2615 \u2014 \u65e5\u672c \U0001F600"
+        answer = put_manual(client, user_id, state="Away", note=note)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json()["note"] == note
+        assert presence(other, user_id)["note"] == note
+        assert ws.presence_of(user_id, availability="Away")["note"] == note
+    finally:
+        ws.close()
+
+
+def test_manual_until_with_an_offset(shared, root):
+    user_id, client = new_user(root)
+    moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=2)
+    until = moment.astimezone(timezone(timedelta(hours=2))).isoformat()  # "...+02:00"
+    answer = put_manual(client, user_id, state="Busy", until=until)
+    assert answer.status_code == 200, answer.text
+    assert parse_time(answer.json()["until"]) == moment
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"state": "Busy", "note": "\xff\xfe"}',
+    ('{"state": "Busy", "x": ' + "[" * 40 + "]" * 40 + "}").encode(),
+    b'{"state": "Busy"} trailing', b"", b"null"])
+def test_manual_with_invalid_utf8_or_malformed_json_is_400(shared, root, raw):
+    user_id, client = new_user(root)
+    answer = client.put("/api/v1/users/%s/presence/manual" % user_id, raw=raw,
+                        headers={"Content-Type": "application/json"})
+    assert_error(answer, 400, "invalid_argument")
+    assert "state" not in presence(root, user_id)
+
+
 # ---- DELETE /api/v1/users/{id}/presence/manual ----
 
 def test_delete_manual_removes_the_state(shared, root):
@@ -705,6 +744,35 @@ def test_telephony_new_device_becomes_a_device_of_the_user(shared, root):
     event(root, user_id, "desk", "c-dev2", "ended")
     names = {d["device"] for d in root.get("/api/v1/users/%s/devices" % user_id).json()["devices"]}
     assert names == {"softphone-7", "desk"}
+
+
+@pytest.mark.parametrize("device", [
+    "SIP/desk-0001", "PJSIP/alice;transport=tcp", "Bob's desk (2nd floor) \u260e", "+49 89 1234-0"])
+def test_telephony_device_is_any_string(shared, root, device):
+    user_id, client = new_user(root)
+    event(root, user_id, device, "any-1", "connected")
+    body = presence(client, user_id)
+    assert body["availability"] == "Busy" and device in body["devices"], body
+    listed = root.get("/api/v1/users/%s/devices" % user_id).json()["devices"]
+    assert [d["device"] for d in listed] == [device]
+    event(root, user_id, device, "any-1", "ended")
+    assert presence(client, user_id)["availability"] == "Offline"
+
+
+def test_telephony_a_call_on_any_device_is_busy(shared, root):
+    user_id, client = new_user(root)
+    own = signed_in(shared, client.token)
+    try:
+        event(root, user_id, "desk", "c1", "connected")
+        event(root, user_id, "mobile", "c2", "connected", direction="outbound")
+        event(root, user_id, "desk", "c1", "ended")
+        body = presence(root, user_id)
+        assert body["availability"] == "Busy" and "call" in body["flags"], body
+        event(root, user_id, "mobile", "c2", "ended")
+        body = presence(root, user_id)
+        assert body["availability"] == "Available" and "call" not in body["flags"], body
+    finally:
+        own.close()
 
 
 def test_telephony_event_by_role_user_is_403(shared, root):
