@@ -261,6 +261,8 @@ bool Engine::close_session(UserIndex user, std::string_view client_id, TimePoint
     return false;
   }
   sessions.erase(it);
+  // Lapsed ones go now, so this logout is reported here and not again as a lapsed one.
+  std::erase_if(sessions, [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
   reaggregate(user, now);
   return sessions.empty();
 }
@@ -512,6 +514,10 @@ void Engine::advance(TimePoint now) {
   }
 }
 
+std::vector<UserIndex> Engine::take_lapsed_logouts() {
+  return std::exchange(lapsed_logouts_, {});
+}
+
 void Engine::schedule(UserIndex user, std::optional<TimePoint> at) {
   UserState& state = user_state(user);
   if (state.deadline) {
@@ -543,7 +549,11 @@ static void prune(Layers& layers, const RuleConfig& rules, TimePoint now) {
 
 void Engine::reaggregate(UserIndex user, TimePoint now) {
   UserState& state = user_state(user);
+  const bool had_sessions = !state.layers.sessions.sessions.empty();
   prune(state.layers, config_.rules, now);
+  if (had_sessions && state.layers.sessions.sessions.empty()) {
+    lapsed_logouts_.push_back(user);
+  }
   Aggregated result = aggregate(state.layers, state.settings, *catalog_, config_.rules, now);
   ++stats_.aggregations;
   schedule(user, result.next_change);

@@ -174,6 +174,9 @@ class Engine {
   std::optional<TimePoint> next_deadline() const;
   // Re-evaluates every user whose deadline is at or before `now`.
   void advance(TimePoint now);
+  // Users whose last session ended because its lease lapsed (not by close_session), since the
+  // last call: a logout all the same, for which the caller applies the logout state.
+  std::vector<UserIndex> take_lapsed_logouts();
 
   const EngineStats& stats() const { return stats_; }
 
@@ -206,6 +209,7 @@ class Engine {
   std::vector<ChangeListener*> listeners_;
   // Per publish: encodings by (format, level), filled lazily.
   std::vector<std::shared_ptr<const std::string>> encode_cache_;
+  std::vector<UserIndex> lapsed_logouts_;
   EngineStats stats_;
 };
 

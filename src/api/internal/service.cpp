@@ -133,6 +133,11 @@ void Service::restore(store::Snapshot snapshot) {
 
 std::optional<core::TimePoint> Service::advance() {
   engine_.advance(now());
+  for (const core::UserIndex user : engine_.take_lapsed_logouts()) {
+    if (engine_.exists(user)) {
+      apply_session_state(user, engine_.settings(user).logout_state);
+    }
+  }
   return engine_.next_deadline();
 }
 

@@ -606,6 +606,25 @@ TEST_F(EngineTest, CloseSessionIsALogoutWhenTheOthersLapsed) {
   engine_.open_session(alice, desktop, kT0);
   engine_.open_session(alice, session("ws-1"), kT0);
   EXPECT_TRUE(engine_.close_session(alice, "ws-1", kT0 + seconds(90)));
+  EXPECT_TRUE(engine_.take_lapsed_logouts().empty());  // reported once, by close_session
+}
+
+TEST_F(EngineTest, ALastSessionWhoseLeaseLapsesIsALapsedLogout) {
+  const UserIndex alice = add("alice");
+  const UserIndex bob = add("bob");
+  Session desktop = session("desktop");
+  desktop.lease_until = kT0 + seconds(60);
+  engine_.open_session(alice, desktop, kT0);
+  Session phone = session("phone");
+  phone.lease_until = kT0 + seconds(60);
+  engine_.open_session(bob, phone, kT0);
+  engine_.open_session(bob, session("ws-1"), kT0);  // no lease: bob stays logged in
+  engine_.advance(kT0 + seconds(59));
+  EXPECT_TRUE(engine_.take_lapsed_logouts().empty());
+  engine_.advance(kT0 + seconds(60));
+  EXPECT_EQ(engine_.take_lapsed_logouts(), std::vector<UserIndex>{alice});
+  EXPECT_EQ(engine_.presence(alice).availability, Availability::Offline);
+  EXPECT_TRUE(engine_.take_lapsed_logouts().empty());  // taken once
 }
 
 // ---- States ----
