@@ -348,8 +348,14 @@ void Service::patch_user(const Principal& principal, const Params& params, HttpR
         "idle_minutes: " + std::to_string(*body->idle_minutes) + ", allowed 1 to 1440")));
     return;
   }
+  // Taken out before `body` moves into `finish`.
+  std::optional<std::string> password = std::move(body->password);
   auto finish = [this, uid = params[0], body = std::move(*body),
-                 respond = std::move(respond)](std::optional<std::string> hash) mutable {
+                 respond = std::move(respond)](Result<std::optional<std::string>> hash) mutable {
+    if (!hash) {
+      respond(error_response(hash.error()));
+      return;
+    }
     auto it = users_.find(uid);
     if (it == users_.end()) {
       respond(error_response(Error::not_found("user " + uid + ": no such user")));
@@ -357,7 +363,7 @@ void Service::patch_user(const Principal& principal, const Params& params, HttpR
     }
     store::UserRecord record = it->second;
     if (body.display_name) record.display_name = *body.display_name;
-    if (hash) record.password_hash = *hash;
+    if (*hash) record.password_hash = **hash;
     if (body.role) record.role = *body.role;
     if (body.sip_password) record.sip_password = *body.sip_password;
     if (body.groups) record.groups = *body.groups;
@@ -372,14 +378,15 @@ void Service::patch_user(const Principal& principal, const Params& params, HttpR
       return json_response(200, user_json(record));
     });
   };
-  if (!body->password) {
-    finish(std::nullopt);
+  if (!password) {
+    finish(std::optional<std::string>());
     return;
   }
-  offload_([this, password = *body->password, finish = std::move(finish)]() mutable {
+  offload_([this, password = std::move(*password), finish = std::move(finish)]() mutable {
     auto hash = hash_password(password);
     post_([hash = std::move(hash), finish = std::move(finish)]() mutable {
-      finish(hash ? std::optional(std::move(*hash)) : std::nullopt);
+      finish(hash ? Result<std::optional<std::string>>(std::move(*hash))
+                  : Result<std::optional<std::string>>(hash.error()));
     });
   });
 }
