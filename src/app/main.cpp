@@ -144,8 +144,10 @@ int main(int argc, char** argv) {
   }
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
-  server->reset();
+  // Commits still in flight complete into the server's (stopped) event loop: finish them while
+  // it exists, then destroy it.
   (*store)->flush();
+  server->reset();
   spdlog::info("stopped");
   return 0;
 }

@@ -92,7 +92,7 @@ struct Snapshot {
   std::vector<CallRecord> calls;
   std::vector<CalendarRecord> calendars;
   std::vector<std::pair<std::string, std::string>> settings;  // server-wide key/value
-  std::uint64_t boot_generation = 0;  // incremented durably at every open()
+  std::uint64_t boot_generation = 0;  // incremented durably at every load()
 };
 
 // ---- Mutations ----

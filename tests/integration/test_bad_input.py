@@ -1049,7 +1049,7 @@ def test_websocket_invalid_utf8_text_is_refused(env):
             opcode, payload = read_frame(watcher)
             if opcode == 0x8:
                 code = struct.unpack("!H", payload[:2])[0]
-                assert code in (1002, 1009), ("close code not in docs/api.md", raw, code)
+                assert code == 1007, ("RFC 6455 and docs/api.md: invalid UTF-8 closes with 1007", raw, code)
             else:
                 message = json.loads(payload)
                 assert message["type"] == "error", (raw, message)

@@ -56,6 +56,8 @@ class Database {
   core::Result<void> exec(const char* sql);
   core::Result<Statement> prepare(std::string_view sql);
   std::string last_error() const { return sqlite3_errmsg(db_); }
+  // For the few C API calls not wrapped here (hooks).
+  sqlite3* handle() const { return db_; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
