@@ -717,3 +717,18 @@ def test_unknown_route_is_404_and_wrong_method_405(shared, root):
     assert answer.status_code == 405
     assert answer.json()["error"]["code"]
     assert root.request("PATCH", "/api/v1/users/admin/presence").status_code == 405
+
+
+def test_states_and_groups_take_their_id_from_the_path(shared, root):
+    """As the OpenAPI document shows: the body need not repeat the id; if it does, it must match."""
+    answer = root.put("/api/v1/states/away-from-path", {"type": "away", "message": "Out"})
+    assert answer.status_code == 200, answer.text
+    listed = {s["id"]: s for s in root.get("/api/v1/states").json()["states"]}
+    assert listed["away-from-path"]["message"] == "Out", listed.get("away-from-path")
+    assert_error(root.put("/api/v1/states/one", {"id": "other", "type": "away"}), 400)
+
+    answer = root.put("/api/v1/groups/group-from-path", {"display_name": "Path group"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"id": "group-from-path", "display_name": "Path group"}
+    assert_error(root.put("/api/v1/groups/one", {"id": "other"}), 400)
+    assert_error(root.put("/api/v1/groups/a,b", {}), 400)

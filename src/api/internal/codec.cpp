@@ -312,7 +312,7 @@ Result<RoutingRequest> decode_routing(std::string_view body, const Limits& limit
 Result<StateRequest> decode_state(std::string_view body, const Limits& limits) {
   return decode<StateRequest>(body, limits, [&](FieldReader& in) {
     StateRequest out;
-    out.id = in.id("id");
+    out.id = in.id("id", Need::Optional);  // the path names the state; the body may repeat it
     out.type =
         in.enumeration("type", Need::Optional, kStateTypeSpec).value_or(core::StateType::Available);
     out.message = in.text("message", limits.name_bytes, Need::Optional).value_or(std::string());
@@ -326,7 +326,7 @@ Result<StateRequest> decode_state(std::string_view body, const Limits& limits) {
 Result<GroupRequest> decode_group(std::string_view body, const Limits& limits) {
   return decode<GroupRequest>(body, limits, [&](FieldReader& in) {
     GroupRequest out;
-    out.id = in.id("id");
+    out.id = in.id("id", Need::Optional);  // the path names the group; the body may repeat it
     out.display_name =
         in.text("display_name", limits.name_bytes, Need::Optional).value_or(std::string());
     if (out.display_name.empty()) {

@@ -132,8 +132,8 @@ const json::string* FieldReader::string_field(std::string_view key, Need need) {
   return text;
 }
 
-std::string FieldReader::id(std::string_view key) {
-  const json::string* value = string_field(key, Need::Required);
+std::string FieldReader::id(std::string_view key, Need need) {
+  const json::string* value = string_field(key, need);
   if (value == nullptr) {
     return {};
   }

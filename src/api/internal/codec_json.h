@@ -44,7 +44,7 @@ class FieldReader {
  public:
   FieldReader(const boost::json::object& object, const Limits& limits, std::string prefix = {});
 
-  std::string id(std::string_view key);     // required
+  std::string id(std::string_view key, Need need = Need::Required);  // empty when absent
   std::string token(std::string_view key);  // required
   std::optional<std::string> optional_token(std::string_view key);
   // Required text must not be empty; optional text may be.

@@ -1,6 +1,7 @@
 // Routes that read or change presence, visibility, contacts, the directory, telephony and
 // routing. Reads of someone's presence always go through the visibility projection.
 
+#include "api/internal/codec_json.h"
 #include "api/internal/service.h"
 #include "core/mappings.h"
 #include "routing/routing.h"
@@ -498,7 +499,18 @@ void Service::put_group(const Principal&, const Params& params, HttpRequest& req
     respond(error_response(body.error()));
     return;
   }
-  store::GroupRecord group{params[0], body->display_name.empty() ? params[0] : body->display_name};
+  if (auto problem = codec::id_problem(params[0], config_.limits.id_bytes)) {
+    respond(error_response(Error::invalid_argument("group id: " + *problem)));
+    return;
+  }
+  if (!body->id.empty() && body->id != params[0]) {
+    respond(error_response(Error::invalid_argument("id: the body says " + body->id +
+                                                   ", the path " + params[0])));
+    return;
+  }
+  store::GroupRecord group{params[0], body->display_name.empty() || body->display_name == body->id
+                                          ? params[0]
+                                          : body->display_name};
   commit({store::PutGroup{group}}, std::move(respond), [this, group] {
     groups_[group.id] = group;
     return json_response(200, json::object{{"id", group.id}, {"display_name", group.display_name}});
@@ -594,6 +606,10 @@ void Service::put_state(const Principal&, const Params& params, HttpRequest& req
   auto body = decode_state(request.body, config_.limits);
   if (!body) {
     respond(error_response(body.error()));
+    return;
+  }
+  if (auto problem = codec::id_problem(params[0], config_.limits.id_bytes)) {
+    respond(error_response(Error::invalid_argument("state id: " + *problem)));
     return;
   }
   if (!body->id.empty() && body->id != params[0]) {

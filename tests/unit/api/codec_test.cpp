@@ -274,6 +274,16 @@ TEST(CodecDecodeTest, SmallDecodersReadTheirFields) {
   ASSERT_TRUE(group);
   EXPECT_EQ(group->display_name, "sales");
 
+  // The route's path names states and groups; the body need not repeat the id.
+  auto unnamed_state = decode_state(R"({"type":"xa","message":"Vacation"})", kLimits);
+  ASSERT_TRUE(unnamed_state) << unnamed_state.error().message;
+  EXPECT_EQ(unnamed_state->id, "");
+  EXPECT_EQ(unnamed_state->type, core::StateType::ExtendedAway);
+  auto unnamed_group = decode_group(R"({"display_name":"Sales team"})", kLimits);
+  ASSERT_TRUE(unnamed_group) << unnamed_group.error().message;
+  EXPECT_EQ(unnamed_group->id, "");
+  EXPECT_EQ(unnamed_group->display_name, "Sales team");
+
   auto device = decode_device(R"({"device":"desk 1","label":"Desk"})", kLimits);
   ASSERT_TRUE(device);
   EXPECT_EQ(device->device, "desk 1");
