@@ -15,3 +15,17 @@ def server(tmp_path):
 @pytest.fixture
 def admin(server):
     return Client(server.url).login("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, request):
+    """One presenced for a whole test module, for tests that need no clean slate."""
+    presenced = Presenced(tmp_path_factory.mktemp(request.module.__name__) / "data")
+    yield presenced
+    presenced.kill()
+
+
+@pytest.fixture(scope="module")
+def root(shared):
+    """The admin of the module's shared server."""
+    return Client(shared.url).login("admin", ADMIN_PASSWORD)

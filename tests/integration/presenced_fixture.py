@@ -4,6 +4,7 @@ Tests use it through the fixtures in conftest.py. Nothing here fakes the server:
 over loopback to the binary named by PRESENCED_BIN.
 """
 
+import itertools
 import json
 import os
 import queue
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import requests
 import websocket
@@ -214,3 +216,59 @@ class Watcher:
 
     def close(self):
         self.socket.close()
+
+
+# ---- Helpers shared by the test modules ----
+
+USER_PASSWORD = "pw-test-user-1"
+user_ids = itertools.count(1)
+
+
+def bearer(admin, user_id):
+    """A client for user_id holding an API key: a bearer token like a login's, made without a
+    password hash so tests stay fast (logins are tested on their own)."""
+    answer = admin.post("/api/v1/apikeys", {"user": user_id, "label": "tests", "days": 1})
+    assert answer.status_code == 201, answer.text
+    return Client(admin.url, answer.json()["token"])
+
+
+def new_user(admin, role="user", prefix="u", **fields):
+    """Creates a user with a fresh id (password USER_PASSWORD); returns (id, a Client for them)."""
+    user_id = "%s%d" % (prefix, next(user_ids))
+    admin.add_user(user_id, password=USER_PASSWORD, role=role, **fields)
+    return user_id, bearer(admin, user_id)
+
+
+def rfc3339(moment):
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def from_now(seconds):
+    return rfc3339(datetime.now(timezone.utc) + timedelta(seconds=seconds))
+
+
+def parse_time(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+def poll(read, accept, timeout=2.0, interval=0.05):
+    """Calls read() until accept(value) holds or timeout passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if accept(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def drain(ws, seconds):
+    """Every message that arrives on a Watcher within seconds."""
+    messages = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            messages.append(ws.receive(timeout=max(0.01, deadline - time.monotonic())))
+        except TimeoutError:
+            break
+    return messages

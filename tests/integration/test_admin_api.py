@@ -3,58 +3,17 @@ groups, devices, contacts), API keys, admin-defined states, sessions and input, 
 policy, layers, bulk presence, the OpenAPI document and Prometheus metrics.
 """
 
-import itertools
 import json
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, assert_error
+from presenced_fixture import (USER_PASSWORD, Client, Watcher, assert_error, from_now, new_user,
+                               parse_time, poll, rfc3339, user_ids)
 
-PASSWORD = "pw-admin-api-1"
-_ids = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    presenced = Presenced(tmp_path_factory.mktemp("admin-api") / "data")
-    yield presenced
-    presenced.kill()
-
-
-@pytest.fixture(scope="module")
-def root(shared):
-    return Client(shared.url).login("admin", ADMIN_PASSWORD)
-
-
-def new_user(admin, role="user", prefix="a", **fields):
-    user_id = "%s%d" % (prefix, next(_ids))
-    admin.add_user(user_id, password=PASSWORD, role=role, **fields)
-    return user_id, bearer(admin, user_id)
-
-
-def bearer(admin, user_id):
-    """A client for user_id holding an API key: a bearer token like a login's, made without a
-    password hash so the module stays fast (logins are tested on their own)."""
-    answer = admin.post("/api/v1/apikeys", {"user": user_id, "label": "tests", "days": 1})
-    assert answer.status_code == 201, answer.text
-    return Client(admin.url, answer.json()["token"])
-
-
-def rfc3339(moment):
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
-def from_now(seconds):
-    return rfc3339(datetime.now(timezone.utc) + timedelta(seconds=seconds))
-
-
-def parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+PASSWORD = USER_PASSWORD
 
 
 def presence(client, user):
@@ -67,15 +26,6 @@ def presence(client, user):
 
 def put_manual(client, user, **body):
     return client.put("/api/v1/users/%s/presence/manual" % user, body)
-
-
-def poll(read, accept, timeout=2.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def check_user(body, user_id, role):
@@ -129,7 +79,7 @@ def test_get_user(shared, root):
 
 
 def test_user_ids_may_hold_dots_at_signs_and_plus(shared, root):
-    user_id = "dora.k+%d@example.org" % next(_ids)
+    user_id = "dora.k+%d@example.org" % next(user_ids)
     root.add_user(user_id, password=PASSWORD)
     for path in (user_id, user_id.replace("@", "%40").replace("+", "%2B")):
         answer = root.get("/api/v1/users/%s/presence" % path)
@@ -267,7 +217,7 @@ def test_apikey_defaults_and_errors(shared, root):
 # ---- groups ----
 
 def test_groups_crud(shared, root):
-    group = "sales%d" % next(_ids)
+    group = "sales%d" % next(user_ids)
     answer = root.put("/api/v1/groups/" + group, {"id": group, "display_name": "Sales"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"id": group, "display_name": "Sales"}
@@ -319,7 +269,7 @@ FREEPBX_TYPES = {
 
 @pytest.mark.parametrize("state_type", sorted(FREEPBX_TYPES))
 def test_admin_defined_state_of_each_type(shared, root, state_type):
-    state_id = "s%s%d" % (state_type, next(_ids))
+    state_id = "s%s%d" % (state_type, next(user_ids))
     answer = root.put("/api/v1/states/" + state_id,
                       {"id": state_id, "type": state_type, "message": "msg " + state_type,
                        "order": 7})
@@ -344,7 +294,7 @@ def test_admin_defined_state_of_each_type(shared, root, state_type):
 
 
 def test_states_update_delete_and_errors(shared, root):
-    state_id = "meeting%d" % next(_ids)
+    state_id = "meeting%d" % next(user_ids)
     assert root.put("/api/v1/states/" + state_id,
                     {"id": state_id, "type": "away"}).status_code == 200
     user_id, client = new_user(root)

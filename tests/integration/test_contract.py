@@ -5,7 +5,6 @@ and the body. Most tests share one server per module and give themselves fresh u
 that restart the server, stop it or change global settings get their own (`server`, `admin`).
 """
 
-import itertools
 import os
 import json
 import socket
@@ -16,7 +15,9 @@ import pytest
 import requests
 import websocket
 
-from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, assert_error
+from presenced_fixture import (ADMIN_PASSWORD, USER_PASSWORD, Client, Presenced, Watcher,
+                               assert_error, drain, from_now, new_user, parse_time, poll, rfc3339,
+                               user_ids)
 
 AVAILABILITIES = {"Available", "AvailableIdle", "Away", "BeRightBack", "Busy", "BusyIdle",
                   "DoNotDisturb", "Offline", "PresenceUnknown"}
@@ -25,51 +26,10 @@ ACTIVITIES = {"Available", "Away", "BeRightBack", "Busy", "DoNotDisturb", "InACa
               "PresenceUnknown", "Presenting", "UrgentInterruptionsOnly"}
 FLAGS = {"ringing", "call", "conferencing", "appointment", "idle", "offline", "note",
          "after_call_work", "out_of_office"}
-PASSWORD = "pw-contract-1"
-_ids = itertools.count(1)
+PASSWORD = USER_PASSWORD
 
 
 # ---- helpers ----
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    presenced = Presenced(tmp_path_factory.mktemp("contract") / "data")
-    yield presenced
-    presenced.kill()
-
-
-@pytest.fixture(scope="module")
-def root(shared):
-    return Client(shared.url).login("admin", ADMIN_PASSWORD)
-
-
-def new_user(admin, role="user", prefix="u"):
-    """Creates a user with a fresh id and returns (id, a Client logged in as them)."""
-    user_id = "%s%d" % (prefix, next(_ids))
-    admin.add_user(user_id, password=PASSWORD, role=role)
-    return user_id, bearer(admin, user_id)
-
-
-def bearer(admin, user_id):
-    """A client for user_id holding an API key: a bearer token like a login's, made without a
-    password hash so the module stays fast (logins are tested on their own)."""
-    answer = admin.post("/api/v1/apikeys", {"user": user_id, "label": "tests", "days": 1})
-    assert answer.status_code == 201, answer.text
-    return Client(admin.url, answer.json()["token"])
-
-
-def rfc3339(moment):
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
-def from_now(seconds):
-    return rfc3339(datetime.now(timezone.utc) + timedelta(seconds=seconds))
-
-
-def parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-
 
 def check_presence(body, user):
     """The contract's presence object: user, availability, activity, flags, sequence."""
@@ -93,16 +53,6 @@ def presence(client, user):
     assert answer.status_code == 200, answer.text
     assert answer.headers["Content-Type"].startswith("application/json")
     return check_presence(answer.json(), user)
-
-
-def poll(read, accept, timeout=1.0, interval=0.05):
-    """Calls read() until accept(value) holds or timeout passes; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def put_manual(client, user, **body):
@@ -130,18 +80,6 @@ def check_decision(body):
         assert isinstance(target["delay_s"], int) and target["delay_s"] >= 0, body
     assert isinstance(body["reason"], str) and body["reason"], body
     return body
-
-
-def drain(ws, seconds):
-    """Every message that arrives within seconds."""
-    messages = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            messages.append(ws.receive(timeout=max(0.01, deadline - time.monotonic())))
-        except TimeoutError:
-            break
-    return messages
 
 
 def signed_in(shared, token):
@@ -218,7 +156,7 @@ def test_a_scheme_other_than_bearer_is_401(shared, root):
 # ---- POST /api/v1/users ----
 
 def test_create_user_is_201_and_the_user_can_log_in(shared, root):
-    user_id = "carol%d" % next(_ids)
+    user_id = "carol%d" % next(user_ids)
     answer = root.post("/api/v1/users", {"id": user_id, "display_name": "Carol C",
                                           "password": PASSWORD, "role": "user",
                                           "sip_password": "sip-secret"})
@@ -234,7 +172,7 @@ def test_create_user_is_201_and_the_user_can_log_in(shared, root):
 
 @pytest.mark.parametrize("role", ["user", "admin", "system"])
 def test_create_user_with_each_role(shared, root, role):
-    user_id = "r%d" % next(_ids)
+    user_id = "r%d" % next(user_ids)
     answer = root.post("/api/v1/users", {"id": user_id, "display_name": "R", "password": PASSWORD,
                                           "role": role})
     assert answer.status_code == 201, answer.text
@@ -257,7 +195,7 @@ def test_create_an_existing_user_is_409(shared, root):
 @pytest.mark.parametrize("role", ["user", "system"])
 def test_create_user_by_a_non_admin_is_403(shared, root, role):
     _, caller = new_user(root, role=role)
-    target = "nope%d" % next(_ids)
+    target = "nope%d" % next(user_ids)
     answer = caller.post("/api/v1/users", {"id": target, "display_name": "N",
                                             "password": PASSWORD, "role": "admin"})
     assert_error(answer, 403, "permission_denied")
@@ -338,7 +276,7 @@ def test_manual_built_in_state(shared, root, state):
 
 
 def test_manual_admin_defined_state(shared, root):
-    state_id = "lunch%d" % next(_ids)
+    state_id = "lunch%d" % next(user_ids)
     answer = root.put("/api/v1/states/" + state_id,
                       {"id": state_id, "type": "away", "message": "at lunch"})
     assert answer.status_code == 200, answer.text

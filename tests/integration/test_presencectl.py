@@ -14,59 +14,17 @@ import socket
 import stat
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-PRESENCED = os.environ.get("PRESENCED_BIN", "presenced")
+from presenced_fixture import ADMIN_PASSWORD, Presenced
+
 PRESENCECTL = os.environ.get("PRESENCECTL_BIN", "presencectl")
-ADMIN_PASSWORD = "secret"
 PRESENCE_LINE = re.compile(r"^(\S+)  (\w+) / (\w+)(?:  \[([\w, ]+)\])?(?:  \"(.*)\")?"
                            r"(?:  until (\S+))?  \(seq (\d+)\)$")
-
-
-class Server:
-    """presenced in a child process; its log is drained by a thread so it never blocks."""
-
-    def __init__(self, data_dir):
-        env = dict(os.environ, PRESENCED_ADMIN_PASSWORD=ADMIN_PASSWORD)
-        self.process = subprocess.Popen(
-            [PRESENCED, "--data-dir", str(data_dir), "--http", "127.0.0.1:0"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.url = self._wait_for_listening(timeout=15)
-
-    def _drain(self):
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def _wait_for_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    break
-                continue
-            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-            if match:
-                return match.group(1)
-        self.stop()
-        raise RuntimeError("presenced did not report listening")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def server_error(url, method, path, token, body=None):
@@ -83,7 +41,7 @@ def server_error(url, method, path, token, body=None):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    running = Server(tmp_path_factory.mktemp("data"))
+    running = Presenced(tmp_path_factory.mktemp("data"))
     yield running
     running.stop()
 
@@ -432,7 +390,7 @@ def test_apikey_create_gives_a_working_token(server, admin, tmp_path):
 
 
 def test_watch_exits_3_when_the_server_goes_away(tmp_path):
-    own = Server(tmp_path / "data")
+    own = Presenced(tmp_path / "data")
     try:
         cli = Cli(own.url, tmp_path / "home")
         cli.ok("login", "admin", stdin=ADMIN_PASSWORD + "\n")

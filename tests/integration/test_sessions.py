@@ -3,7 +3,7 @@ Unaric's logout state), and a session whose lease lapses counting as a logout.""
 
 import time
 
-from presenced_fixture import Client
+from presenced_fixture import Client, poll
 
 
 def presence(client, user):
@@ -12,14 +12,11 @@ def presence(client, user):
     return answer.json()
 
 
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
+
+
+def availability(client, user, expected, timeout):
+    """The user's availability once it is `expected`, or the last one read after timeout."""
+    return poll(lambda: presence(client, user)["availability"], lambda a: a == expected, timeout)
 
 
 def test_login_and_logout_states_follow_an_api_session(admin):
@@ -31,11 +28,11 @@ def test_login_and_logout_states_follow_an_api_session(admin):
     opened = alice.post("/api/v1/users/alice/sessions", {"client_id": "desktop", "ttl_s": 60})
     assert opened.status_code == 200, opened.text
     assert opened.json()["client_id"] == "desktop"
-    assert wait_for(lambda: presence(admin, "alice")["availability"] == "Busy", 2)
+    assert availability(admin, "alice", "Busy", 2) == "Busy"
 
     closed = alice.delete("/api/v1/users/alice/sessions/desktop")
     assert closed.status_code == 204, closed.text
-    assert wait_for(lambda: presence(admin, "alice")["availability"] == "Away", 2)
+    assert availability(admin, "alice", "Away", 2) == "Away"
 
 
 def test_a_session_whose_lease_lapses_is_a_logout(admin):
@@ -48,8 +45,7 @@ def test_a_session_whose_lease_lapses_is_a_logout(admin):
     assert presence(admin, "bob")["availability"] == "Available"
 
     # No renewal, no DELETE: the lease runs out after 10 s and the logout state applies.
-    lapsed = wait_for(lambda: presence(admin, "bob")["availability"] == "BeRightBack", 14)
-    assert lapsed, presence(admin, "bob")
+    assert availability(admin, "bob", "BeRightBack", 14) == "BeRightBack"
     layers = admin.get("/api/v1/users/bob/layers")
     assert layers.status_code == 200, layers.text
     assert "phone-app" not in layers.text

@@ -2,7 +2,6 @@
 `since`, ping, input reports, authentication at the upgrade and answers to bad messages.
 """
 
-import itertools
 import json
 import time
 import uuid
@@ -12,22 +11,9 @@ import pytest
 import requests
 import websocket
 
-from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, assert_error
+from presenced_fixture import (USER_PASSWORD, Watcher, assert_error, drain, new_user)
 
-PASSWORD = "pw-websocket-1"
-_ids = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    presenced = Presenced(tmp_path_factory.mktemp("websocket") / "data")
-    yield presenced
-    presenced.kill()
-
-
-@pytest.fixture(scope="module")
-def root(shared):
-    return Client(shared.url).login("admin", ADMIN_PASSWORD)
+PASSWORD = USER_PASSWORD
 
 
 @pytest.fixture
@@ -40,20 +26,6 @@ def sockets():
             ws.close()
         except Exception:  # already closed by the server
             pass
-
-
-def new_user(admin, role="user"):
-    user_id = "w%d" % next(_ids)
-    admin.add_user(user_id, password=PASSWORD, role=role)
-    return user_id, bearer(admin, user_id)
-
-
-def bearer(admin, user_id):
-    """A client for user_id holding an API key: a bearer token like a login's, made without a
-    password hash so the module stays fast (logins are tested on their own)."""
-    answer = admin.post("/api/v1/apikeys", {"user": user_id, "label": "tests", "days": 1})
-    assert answer.status_code == 201, answer.text
-    return Client(admin.url, answer.json()["token"])
 
 
 def open_watcher(shared, sockets, token, **kwargs):
@@ -72,18 +44,6 @@ def presence(client, user):
     answer = client.get("/api/v1/users/%s/presence" % user)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def drain(ws, seconds):
-    """Every message that arrives within seconds."""
-    messages = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            messages.append(ws.receive(timeout=max(0.01, deadline - time.monotonic())))
-        except TimeoutError:
-            break
-    return messages
 
 
 def sync(ws, settle=0.3):
