@@ -1,7 +1,7 @@
 // The embedded store: SQLite in WAL mode, one writer thread with group commit. Each submit() is
 // one savepoint inside the batch transaction, so a failing submit fails alone while the batch
-// still shares one fsync. WAL checkpoints run on a second connection and thread, so commits go
-// on while a checkpoint copies pages and syncs the database file.
+// still shares one fsync. WAL checkpoints run on the writer thread between batches, after the
+// batch's completions, and preferably when no submit waits: never inside a commit.
 
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
@@ -104,14 +104,6 @@ class SqliteStore final : public Store {
     if (writer_.joinable()) {
       writer_.join();
     }
-    {
-      std::lock_guard lock(checkpoint_mutex_);
-      checkpoint_stopping_ = true;
-    }
-    checkpoint_wake_.notify_one();
-    if (checkpointer_.joinable()) {
-      checkpointer_.join();
-    }
   }
 
   core::Result<void> migrate() {
@@ -126,7 +118,7 @@ class SqliteStore final : public Store {
         !r) {
       return r.error();
     }
-    // Checkpoints are the checkpointer thread's (start_writer); none inside a commit.
+    // Checkpoints are the writer's, between batches (commit_batch); none inside a commit.
     if (auto r = db_.exec("PRAGMA wal_autocheckpoint=0"); !r) {
       return r.error();
     }
@@ -331,52 +323,36 @@ class SqliteStore final : public Store {
 
  private:
   void start_writer() {
-    std::call_once(writer_started_, [this] {
-      writer_ = std::thread([this] { write_loop(); });
-      checkpointer_ = std::thread([this] { checkpoint_loop(); });
-    });
+    std::call_once(writer_started_, [this] { writer_ = std::thread([this] { write_loop(); }); });
   }
 
   // The WAL is copied back into the database once it holds kCheckpointPages (SQLite's own
-  // default threshold). PASSIVE never blocks the writer; if writes never pause long enough for
-  // one to finish and the WAL passes kWalPagesLimit, the writer checkpoints itself, once.
+  // default threshold) and no submit is waiting, or at kWalPagesLimit regardless. A checkpoint
+  // by the only writer completes, so the next commit starts the WAL file over in place.
   static constexpr int kCheckpointPages = 1000;
-  static constexpr int kWalPagesLimit = 64 * kCheckpointPages;
+  static constexpr int kWalPagesLimit = 8 * kCheckpointPages;
 
   static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
-    auto* store = static_cast<SqliteStore*>(self);
-    if (pages >= kWalPagesLimit) {
-      store->checkpoint_inline_ = true;
-    } else if (pages >= kCheckpointPages) {
-      {
-        std::lock_guard lock(store->checkpoint_mutex_);
-        store->checkpoint_wanted_ = true;
-      }
-      store->checkpoint_wake_.notify_one();
-    }
+    static_cast<SqliteStore*>(self)->wal_pages_ = pages;
     return SQLITE_OK;
   }
 
-  void checkpoint_loop() {
-    auto db = Database::open(config_.path);
-    const bool usable = db && db->exec(config_.synchronous_full ? "PRAGMA synchronous=FULL"
-                                                                : "PRAGMA synchronous=NORMAL");
-    for (;;) {
-      {
-        std::unique_lock lock(checkpoint_mutex_);
-        checkpoint_wake_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
-        if (checkpoint_stopping_) {
-          return;
-        }
-        checkpoint_wanted_ = false;
-      }
-      if (!usable) {
-        checkpoint_inline_ = true;  // no second connection: fall back to the writer's
-        continue;
-      }
-      // Failure (e.g. SQLITE_BUSY during a load) only postpones it to the next threshold.
-      (void)db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+  void maybe_checkpoint(std::unique_lock<std::mutex>& db_lock) {
+    if (wal_pages_ < kCheckpointPages) {
+      return;
     }
+    if (wal_pages_ < kWalPagesLimit) {
+      std::lock_guard lock(mutex_);
+      if (!queue_.empty()) {
+        return;  // the next batch first; its commit asks again
+      }
+    }
+    db_lock.lock();
+    // A failure (e.g. SQLITE_BUSY during a load) only postpones it to the next batch.
+    if (db_.exec("PRAGMA wal_checkpoint(PASSIVE)")) {
+      wal_pages_ = 0;
+    }
+    db_lock.unlock();
   }
 
   void write_loop() {
@@ -424,10 +400,7 @@ class SqliteStore final : public Store {
       }
     }
     // After the completions: whoever waits for this batch does not wait for the checkpoint.
-    if (checkpoint_inline_.exchange(false)) {
-      db_lock.lock();
-      (void)db_.exec("PRAGMA wal_checkpoint(RESTART)");
-    }
+    maybe_checkpoint(db_lock);
   }
 
   core::Result<void> apply_atomically(const std::vector<Mutation>& mutations) {
@@ -597,12 +570,7 @@ class SqliteStore final : public Store {
   bool stopping_ = false;
   std::once_flag writer_started_;
   std::thread writer_;
-  std::atomic<bool> checkpoint_inline_ = false;
-  std::mutex checkpoint_mutex_;
-  std::condition_variable checkpoint_wake_;
-  bool checkpoint_wanted_ = false;
-  bool checkpoint_stopping_ = false;
-  std::thread checkpointer_;
+  std::atomic<int> wal_pages_ = 0;  // WAL size after the last commit (load() commits too)
 };
 
 }  // namespace
