@@ -57,9 +57,11 @@ std::string_view mime_type(std::string_view path) {
 
 class ServerImpl;
 
-// What the WebSocket writes goes into a buffer and leaves in one socket write per batch: a
-// watcher's queued events (and Beast's own control frames, in order) cost one sendmsg together
-// instead of one each. Writes complete at once; wait_drained() is the back-pressure.
+// Between cork() and uncork(), what the WebSocket writes is gathered into a buffer and leaves in
+// one socket write: a watcher's queued events (and Beast's own control frames, in order) cost
+// one sendmsg together instead of one each. Gathered writes complete at once; wait_drained() is
+// the back-pressure. Otherwise writes go straight to the socket, without a copy, unless a
+// gathered write is still in flight: then they queue behind it.
 class BufferedStream {
  public:
   using executor_type = beast::tcp_stream::executor_type;
@@ -80,8 +82,17 @@ class BufferedStream {
     return next_.async_read_some(buffers, std::forward<Token>(token));
   }
 
+  void cork() { corked_ = true; }
+  void uncork() {
+    corked_ = false;
+    send();
+  }
+
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    if (!corked_ && !out_->sending && !out_->error) {
+      return next_.socket().async_write_some(buffers, std::forward<Token>(token));
+    }
     return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
         [this](auto handler, const ConstBuffers& data) {
           beast::error_code ec = out_->error;
@@ -91,7 +102,9 @@ class BufferedStream {
               out_->pending.append(static_cast<const char*>(b.data()), b.size());
               n += b.size();
             }
-            send();
+            if (!corked_) {
+              send();
+            }
           }
           auto executor = asio::get_associated_executor(handler, get_executor());
           asio::post(executor, beast::bind_front_handler(std::move(handler), ec, n));
@@ -141,6 +154,7 @@ class BufferedStream {
   awaitable<beast::error_code> teardown() {
     using namespace asio::experimental::awaitable_operators;
     auto out = out_;  // `this` is gone once `out->gone` is set
+    uncork();         // a close frame may sit in a batch being gathered
     co_await wait_drained();
     if (out->gone) {
       co_return asio::error::operation_aborted;
@@ -198,6 +212,7 @@ class BufferedStream {
 
   std::shared_ptr<Outgoing> out_;
   beast::tcp_stream next_;
+  bool corked_ = false;
 };
 
 
@@ -552,14 +567,18 @@ awaitable<void> WsSession::write_loop() {
     const auto woken_at = woken_at_.value_or(std::chrono::steady_clock::now());
     woken_at_.reset();
     replies.swap(outbox_);
-    // Each write only appends to the stream's buffer; wait_drained() sends them together.
+    std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
+    // Several messages: each write only appends to the stream's buffer, uncork() sends them.
+    const bool gather = replies.size() + deliveries.size() > 1;
+    if (gather) {
+      ws_.next_layer().cork();
+    }
     for (std::string& text : replies) {
       auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kAsTuple);
       if (ec) {
         co_return;
       }
     }
-    std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
     for (const core::Delivery& delivery : deliveries) {
       auto [ec, n] = co_await ws_.async_write(asio::buffer(*delivery.payload), kAsTuple);
       if (ec) {
@@ -570,7 +589,10 @@ awaitable<void> WsSession::write_loop() {
     const std::size_t delivered = deliveries.size();
     replies.clear();
     deliveries = {};
-    co_await ws_.next_layer().wait_drained();
+    if (gather) {
+      ws_.next_layer().uncork();
+      co_await ws_.next_layer().wait_drained();
+    }
     if (delivered > 0 && !closed_) {
       service.metrics().fanout.observe(std::chrono::steady_clock::now() - woken_at, delivered);
     }
