@@ -330,7 +330,7 @@ class SqliteStore final : public Store {
   // default threshold) and no submit is waiting, or at kWalPagesLimit regardless. A checkpoint
   // by the only writer completes, so the next commit starts the WAL file over in place.
   static constexpr int kCheckpointPages = 1000;
-  static constexpr int kWalPagesLimit = 8 * kCheckpointPages;
+  static constexpr int kWalPagesLimit = 2 * kCheckpointPages;
 
   static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     static_cast<SqliteStore*>(self)->wal_pages_ = pages;
