@@ -34,9 +34,33 @@ std::string_view to_string(Action action) {
 
 namespace {
 
+constexpr std::string_view kVoicemailDestination = "voicemail";
+
+// DND and the like: voicemail if the user has it, else busy (seeds 003, 004).
 Decision refuse(const CalleeSettings& settings, std::string reason) {
   Decision d;
   d.action = settings.has_voicemail ? Action::Voicemail : Action::Busy;
+  d.reason = std::move(reason);
+  return d;
+}
+
+// To the forwarding destination: a number or colleague, or the voicemail box (seed 003).
+Decision forward(const Forwarding& forwarding, std::string reason) {
+  Decision d;
+  if (forwarding.destination == kVoicemailDestination) {
+    d.action = Action::Voicemail;
+  } else {
+    d.action = Action::Forward;
+    d.destination = forwarding.destination;
+  }
+  d.reason = std::move(reason);
+  d.show_original_caller = forwarding.show_original_caller;
+  return d;
+}
+
+Decision busy(std::string reason) {
+  Decision d;
+  d.action = Action::Busy;
   d.reason = std::move(reason);
   return d;
 }
@@ -50,49 +74,82 @@ bool has_connected_call(const core::Layers& layers) {
                      });
 }
 
+std::string ring_reason(core::Availability availability) {
+  switch (availability) {
+    case core::Availability::Away:
+    case core::Availability::BeRightBack:
+      return "away";  // presence alone does not block: the PBX sees why
+    case core::Availability::Busy:
+    case core::Availability::BusyIdle:
+      return "busy";
+    case core::Availability::Offline:
+    case core::Availability::PresenceUnknown:
+      return "offline";
+    default:
+      return "available";
+  }
+}
+
+// Every known device, at once or after its personal-routing delay, earliest first.
+std::vector<Target> ring_targets(const std::vector<std::string>& devices,
+                                 const PersonalRouting& personal) {
+  std::vector<Target> targets;
+  for (const std::string& device : devices) {
+    auto staggered = std::find_if(personal.staggered.begin(), personal.staggered.end(),
+                                  [&](const DeviceDelay& d) { return d.device == device; });
+    targets.push_back({device, staggered == personal.staggered.end() ? 0 : staggered->delay_s});
+  }
+  std::stable_sort(targets.begin(), targets.end(),
+                   [](const Target& a, const Target& b) { return a.delay_s < b.delay_s; });
+  return targets;
+}
+
 }  // namespace
 
 Decision decide(const CallContext& call, const core::Presence& callee,
                 const core::Layers& callee_layers, const std::vector<std::string>& devices,
                 const CalleeSettings& settings) {
   using core::Availability;
-  // DND and Presenting block calls: voicemail if the user has it, else busy (seeds 003, 004).
+  // DND and Presenting block calls, before any forwarding (seeds 003, 004; seed 001: DND call
+  // protection).
   if (callee.availability == Availability::DoNotDisturb ||
       callee.activity == core::Activity::Presenting) {
     return refuse(settings, "do_not_disturb");
   }
-  if (settings.busy_on_busy && call.type == CallType::Direct &&
-      has_connected_call(callee_layers)) {
-    Decision d;
-    d.action = Action::Busy;
-    d.reason = "busy_on_busy";
-    return d;
+  const Forwarding& forwarding = settings.forwarding;
+  const bool forwards = forwarding.mode != ForwardMode::Off && !forwarding.destination.empty() &&
+                        (!forwarding.direct_calls_only || call.type == CallType::Direct);
+  if (forwards && forwarding.mode == ForwardMode::Always) {
+    return forward(forwarding, "forward_always");
+  }
+  const bool failover = forwards && forwarding.mode == ForwardMode::Failover;
+  // A second direct call while one is connected (seeds 001, 004).
+  if (call.type == CallType::Direct && has_connected_call(callee_layers) &&
+      (settings.busy_on_busy || !settings.call_waiting)) {
+    if (failover && forwarding.on_busy) {
+      return forward(forwarding, "forward_busy");
+    }
+    return busy(settings.busy_on_busy ? "busy_on_busy" : "busy_no_call_waiting");
   }
   if ((callee.availability == Availability::Offline ||
        callee.availability == Availability::PresenceUnknown) &&
       devices.empty()) {
+    if (failover && forwarding.on_unreachable) {
+      return forward(forwarding, "forward_unreachable");
+    }
     return refuse(settings, "offline");
   }
   Decision d;
   d.action = Action::Ring;
-  for (const std::string& device : devices) {
-    d.targets.push_back({device, 0});
-  }
-  switch (callee.availability) {
-    case Availability::Away:
-    case Availability::BeRightBack:
-      d.reason = "away";  // presence alone does not block: the PBX sees why
-      break;
-    case Availability::Busy:
-    case Availability::BusyIdle:
-      d.reason = "busy";
-      break;
-    case Availability::Offline:
-    case Availability::PresenceUnknown:
-      d.reason = "offline";
-      break;
-    default:
-      d.reason = "available";
+  d.targets = ring_targets(devices, settings.personal);
+  d.reason = ring_reason(callee.availability);
+  if (failover && forwarding.on_no_answer) {
+    const Decision then = forward(forwarding, "forward_no_answer");
+    d.no_answer = NoAnswer{forwarding.no_answer_s, then.action, then.destination, then.reason};
+    d.show_original_caller = forwarding.show_original_caller;
+  } else if (settings.personal.voicemail_after_s && settings.has_voicemail) {
+    d.no_answer = NoAnswer{*settings.personal.voicemail_after_s, Action::Voicemail, {},
+                           "voicemail_no_answer"};
   }
   return d;
 }

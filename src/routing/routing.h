@@ -26,19 +26,63 @@ struct Target {
   friend bool operator==(const Target&, const Target&) = default;
 };
 
+// What the PBX does if nobody answers the ringing targets within `after_s` seconds.
+struct NoAnswer {
+  int after_s = 0;
+  Action action = Action::Voicemail;  // Forward or Voicemail
+  std::string destination;            // when action is Forward
+  std::string reason;                 // forward_no_answer, voicemail_no_answer
+  friend bool operator==(const NoAnswer&, const NoAnswer&) = default;
+};
+
 struct Decision {
   Action action = Action::Ring;
   std::vector<Target> targets;
   std::string destination;  // forward target, when action is Forward
   std::string reason;       // available, do_not_disturb, busy_on_busy, offline, ...
+  std::optional<NoAnswer> no_answer;  // only with Ring
+  bool show_original_caller = true;   // with Forward: the caller's number, or the callee's own
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 
-// What the callee has configured for calls (profiles and forwarding grow this in the routing
-// issue; the defaults are the behaviour of a user with nothing set).
+// Call forwarding as Connect Desktop offers it (seed 003): off, on failure, or always.
+enum class ForwardMode : std::uint8_t { Off, Failover, Always };
+
+struct Forwarding {
+  ForwardMode mode = ForwardMode::Off;
+  std::string destination;  // a number, a colleague's user id, or "voicemail"
+  // Failover: which failures forward. No answer after `no_answer_s` seconds of ringing.
+  bool on_no_answer = true;
+  int no_answer_s = 20;
+  bool on_busy = true;
+  bool on_unreachable = true;
+  bool direct_calls_only = true;    // group and queue calls ring as usual
+  bool show_original_caller = true;
+  friend bool operator==(const Forwarding&, const Forwarding&) = default;
+};
+
+// Personal routing (seed 003): all devices at once, or one after another by delay.
+struct DeviceDelay {
+  std::string device;
+  int delay_s = 0;
+  friend bool operator==(const DeviceDelay&, const DeviceDelay&) = default;
+};
+
+struct PersonalRouting {
+  // Empty: every known device at once. Otherwise these devices, each after its delay; known
+  // devices not listed ring at once.
+  std::vector<DeviceDelay> staggered;
+  std::optional<int> voicemail_after_s;  // unanswered calls go to voicemail after N s
+  friend bool operator==(const PersonalRouting&, const PersonalRouting&) = default;
+};
+
+// What the callee has configured for calls; the defaults are a user who set nothing.
 struct CalleeSettings {
   bool has_voicemail = true;
   bool busy_on_busy = false;  // cross-device busy-on-busy (seed 001): busy once a call is connected
+  bool call_waiting = true;   // a second call during a connected one rings (seed 004)
+  Forwarding forwarding;
+  PersonalRouting personal;
 };
 
 struct CallContext {

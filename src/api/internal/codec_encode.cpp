@@ -398,6 +398,23 @@ json::object decision_json(const routing::Decision& decision) {
     out.emplace("destination", text(decision.destination));
   }
   out.emplace("reason", decision.reason);
+  if (decision.no_answer) {
+    const routing::NoAnswer& then = *decision.no_answer;
+    json::object no_answer{{"after_s", then.after_s},
+                           {"action", routing::to_string(then.action)},
+                           {"reason", then.reason}};
+    if (!then.destination.empty()) {
+      no_answer.emplace("destination", text(then.destination));
+    }
+    out.emplace("no_answer", std::move(no_answer));
+  }
+  // Which number a forwarded call shows: only said where something is forwarded.
+  const bool forwards =
+      decision.action == routing::Action::Forward ||
+      (decision.no_answer && decision.no_answer->action == routing::Action::Forward);
+  if (forwards) {
+    out.emplace("caller_id", decision.show_original_caller ? "caller" : "callee");
+  }
   return out;
 }
 

@@ -258,6 +258,20 @@ TEST(CodecEncodeTest, StateAndDecisionJson) {
   const json::object object = decision_json(forward);
   EXPECT_EQ(object.at("destination"), "+498912345");
   EXPECT_EQ(object.at("targets"), json::array());
+  EXPECT_EQ(object.at("caller_id"), "caller");
+
+  routing::Decision failover{routing::Action::Ring, {{"desk", 0}}, "", "available"};
+  failover.no_answer =
+      routing::NoAnswer{20, routing::Action::Forward, "carol", "forward_no_answer"};
+  failover.show_original_caller = false;
+  const json::object with_fallback = decision_json(failover);
+  EXPECT_EQ(with_fallback.at("no_answer"), (json::object{{"after_s", 20},
+                                                        {"action", "forward"},
+                                                        {"reason", "forward_no_answer"},
+                                                        {"destination", "carol"}}));
+  EXPECT_EQ(with_fallback.at("caller_id"), "callee");
+  EXPECT_FALSE(decision_json(ring).contains("caller_id"));
+  EXPECT_FALSE(decision_json(ring).contains("no_answer"));
 }
 
 }  // namespace
