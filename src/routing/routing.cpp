@@ -154,4 +154,65 @@ Decision decide(const CallContext& call, const core::Presence& callee,
   return d;
 }
 
+namespace {
+
+bool may_take_queue_call(const QueueMember& member, const QueuePolicy& policy) {
+  using core::Availability;
+  const core::Presence& p = member.presence;
+  auto listed = [](const auto& list, auto value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  // Never: DND, offline or unknown; on a call unless the queue admits InACall (seed 004).
+  if (p.availability == Availability::DoNotDisturb || p.availability == Availability::Offline ||
+      p.availability == Availability::PresenceUnknown || p.activity == core::Activity::Presenting) {
+    return false;
+  }
+  if (member.on_call && !listed(policy.activities, core::Activity::InACall)) {
+    return false;
+  }
+  if (!policy.presence_based) {
+    return true;
+  }
+  return listed(policy.availabilities, p.availability) || listed(policy.activities, p.activity);
+}
+
+}  // namespace
+
+QueueDecision decide_queue(const std::vector<QueueMember>& members, const QueuePolicy& policy,
+                           std::size_t rotation) {
+  std::vector<const QueueMember*> eligible;
+  for (const QueueMember& member : members) {
+    if (may_take_queue_call(member, policy)) {
+      eligible.push_back(&member);
+    }
+  }
+  switch (policy.strategy) {
+    case QueueStrategy::RingAll:
+      break;
+    case QueueStrategy::LongestIdle:
+      // Never called first, then the earliest end of the last call; ties keep member order.
+      std::stable_sort(eligible.begin(), eligible.end(),
+                       [](const QueueMember* a, const QueueMember* b) {
+                         if (!a->last_call_end || !b->last_call_end) {
+                           return !a->last_call_end && b->last_call_end;
+                         }
+                         return *a->last_call_end < *b->last_call_end;
+                       });
+      break;
+    case QueueStrategy::RoundRobin:
+      if (!eligible.empty()) {
+        std::rotate(eligible.begin(),
+                    eligible.begin() + static_cast<std::ptrdiff_t>(rotation % eligible.size()),
+                    eligible.end());
+      }
+      break;
+  }
+  QueueDecision d;
+  for (const QueueMember* member : eligible) {
+    d.agents.push_back(member->user);
+  }
+  d.reason = d.agents.empty() ? "queue_no_agent" : "queue";
+  return d;
+}
+
 }  // namespace presenced::routing

@@ -96,3 +96,36 @@ Decision decide(const CallContext& call, const core::Presence& callee,
                 const CalleeSettings& settings);
 
 }  // namespace presenced::routing
+
+namespace presenced::routing {
+
+// Queues (seed 004): which members may receive a queue call, and in which order.
+enum class QueueStrategy : std::uint8_t { RingAll, LongestIdle, RoundRobin };
+
+struct QueueMember {
+  std::string user;
+  core::Presence presence;
+  bool on_call = false;                     // a connected or held call on any device
+  std::optional<core::TimePoint> last_call_end;  // for longest idle; none: never called
+};
+
+struct QueuePolicy {
+  // Presence-based routing (seed 004's recommended setting): only members whose availability
+  // or activity is listed get calls. Without it, every state but DND and offline does.
+  bool presence_based = true;
+  std::vector<core::Availability> availabilities = {core::Availability::Available};
+  std::vector<core::Activity> activities;  // e.g. InAMeeting; InACall also admits members on a call
+  QueueStrategy strategy = QueueStrategy::RingAll;
+};
+
+struct QueueDecision {
+  std::vector<std::string> agents;  // in the order to offer the call; all at once for RingAll
+  std::string reason;               // queue, or queue_no_agent when nobody may take it
+  friend bool operator==(const QueueDecision&, const QueueDecision&) = default;
+};
+
+// `rotation` counts the queue's calls so far; round robin starts at that member.
+QueueDecision decide_queue(const std::vector<QueueMember>& members, const QueuePolicy& policy,
+                           std::size_t rotation);
+
+}  // namespace presenced::routing
