@@ -248,19 +248,26 @@ TEST(CodecEncodeTest, StateAndDecisionJson) {
                                              {"built_in", false},
                                              {"order", 4}}));
 
-  routing::Decision ring{routing::Action::Ring, {{"desk", 0}, {"mobile", 10}}, "", "available"};
+  routing::Decision ring;
+  ring.targets = {{"desk", 0}, {"mobile", 10}};
+  ring.reason = "available";
   EXPECT_EQ(decision_json(ring),
             (json::object{{"action", routing::to_string(routing::Action::Ring)},
                           {"targets", json::array{{{"device", "desk"}, {"delay_s", 0}},
                                                   {{"device", "mobile"}, {"delay_s", 10}}}},
                           {"reason", "available"}}));
-  routing::Decision forward{routing::Action::Forward, {}, "+498912345", "forward_always"};
+  routing::Decision forward;
+  forward.action = routing::Action::Forward;
+  forward.destination = "+498912345";
+  forward.reason = "forward_always";
   const json::object object = decision_json(forward);
   EXPECT_EQ(object.at("destination"), "+498912345");
   EXPECT_EQ(object.at("targets"), json::array());
   EXPECT_EQ(object.at("caller_id"), "caller");
 
-  routing::Decision failover{routing::Action::Ring, {{"desk", 0}}, "", "available"};
+  routing::Decision failover;
+  failover.targets = {{"desk", 0}};
+  failover.reason = "available";
   failover.no_answer =
       routing::NoAnswer{20, routing::Action::Forward, "carol", "forward_no_answer"};
   failover.show_original_caller = false;
