@@ -236,11 +236,16 @@ void Engine::set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now)
   reaggregate(user, now);
 }
 
+// A session with a lease is gone once the lease runs out, whether or not a timer ran since.
+static bool lapsed(const Session& session, TimePoint now) {
+  return session.lease_until && *session.lease_until <= now;
+}
+
 bool Engine::open_session(UserIndex user, Session session, TimePoint now) {
   auto& sessions = user_state(user).layers.sessions.sessions;
   // A lapsed lease is a logout even if no timer has run since: without this, the next session
   // would not count as a login and the start-session state would not be applied.
-  std::erase_if(sessions, [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
+  std::erase_if(sessions, [&](const Session& s) { return lapsed(s, now); });
   const bool first = sessions.empty();
   auto it = std::find_if(sessions.begin(), sessions.end(),
                          [&](const Session& s) { return s.client_id == session.client_id; });
@@ -262,7 +267,7 @@ bool Engine::close_session(UserIndex user, std::string_view client_id, TimePoint
   }
   sessions.erase(it);
   // Lapsed ones go now, so this logout is reported here and not again as a lapsed one.
-  std::erase_if(sessions, [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
+  std::erase_if(sessions, [&](const Session& s) { return lapsed(s, now); });
   reaggregate(user, now);
   return sessions.empty();
 }
@@ -544,7 +549,7 @@ static void prune(Layers& layers, const RuleConfig& rules, TimePoint now) {
   });
   std::erase_if(layers.calendar.appointments, [&](const Appointment& a) { return a.end <= now; });
   std::erase_if(layers.sessions.sessions,
-                [&](const Session& s) { return s.lease_until && *s.lease_until <= now; });
+                [&](const Session& s) { return lapsed(s, now); });
 }
 
 void Engine::reaggregate(UserIndex user, TimePoint now) {

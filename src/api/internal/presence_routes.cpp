@@ -19,6 +19,18 @@ using core::Result;
 
 namespace {
 
+// PUT /states/{id} and /groups/{id}: the path names the record; a body may repeat the id.
+std::optional<Error> path_id_problem(std::string_view kind, const std::string& path_id,
+                                     const std::string& body_id, const Limits& limits) {
+  if (auto problem = codec::id_problem(path_id, limits.id_bytes)) {
+    return Error::invalid_argument(std::string(kind) + " id: " + *problem);
+  }
+  if (!body_id.empty() && body_id != path_id) {
+    return Error::invalid_argument("id: the body says " + body_id + ", the path " + path_id);
+  }
+  return std::nullopt;
+}
+
 HttpResponse error_response(const Error& error) {
   return {http_status(error.code), error_json(error.code, error.message)};
 }
@@ -499,13 +511,8 @@ void Service::put_group(const Principal&, const Params& params, HttpRequest& req
     respond(error_response(body.error()));
     return;
   }
-  if (auto problem = codec::id_problem(params[0], config_.limits.id_bytes)) {
-    respond(error_response(Error::invalid_argument("group id: " + *problem)));
-    return;
-  }
-  if (!body->id.empty() && body->id != params[0]) {
-    respond(error_response(Error::invalid_argument("id: the body says " + body->id +
-                                                   ", the path " + params[0])));
+  if (auto problem = path_id_problem("group", params[0], body->id, config_.limits)) {
+    respond(error_response(*problem));
     return;
   }
   store::GroupRecord group{params[0], body->display_name.empty() || body->display_name == body->id
@@ -608,13 +615,8 @@ void Service::put_state(const Principal&, const Params& params, HttpRequest& req
     respond(error_response(body.error()));
     return;
   }
-  if (auto problem = codec::id_problem(params[0], config_.limits.id_bytes)) {
-    respond(error_response(Error::invalid_argument("state id: " + *problem)));
-    return;
-  }
-  if (!body->id.empty() && body->id != params[0]) {
-    respond(error_response(Error::invalid_argument("id: the body says " + body->id +
-                                                   ", the path " + params[0])));
+  if (auto problem = path_id_problem("state", params[0], body->id, config_.limits)) {
+    respond(error_response(*problem));
     return;
   }
   core::StateDefinition state = core::definition_for_type(body->type);
