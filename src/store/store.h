@@ -79,6 +79,16 @@ struct CalendarRecord {
   std::vector<core::Appointment> appointments;
 };
 
+// A settings document the API owns as JSON (call settings, queues, profiles): the store keeps
+// it whole, so these can grow fields without a migration. `owner`, when set, is a user whose
+// deletion deletes the document.
+struct DocumentRecord {
+  std::string kind;
+  std::string id;
+  std::string owner;
+  std::string body;
+};
+
 // Everything the server needs at start, read in one go.
 struct Snapshot {
   std::vector<UserRecord> users;
@@ -92,6 +102,7 @@ struct Snapshot {
   std::vector<CallRecord> calls;
   std::vector<CalendarRecord> calendars;
   std::vector<std::pair<std::string, std::string>> settings;  // server-wide key/value
+  std::vector<DocumentRecord> documents;
   std::uint64_t boot_generation = 0;  // incremented durably at every load()
 };
 
@@ -116,11 +127,13 @@ struct PutCall { CallRecord call; };
 struct DeleteCall { std::string user; std::string device; std::string call_id; };
 struct PutCalendar { CalendarRecord calendar; };
 struct PutSetting { std::string key; std::string value; };
+struct PutDocument { DocumentRecord document; };
+struct DeleteDocument { std::string kind; std::string id; };
 
 using Mutation = std::variant<PutUser, DeleteUser, PutGroup, DeleteGroup, PutDevice, DeleteDevice,
                               PutState, DeleteState, PutVisibility, DeleteVisibility, PutToken,
                               DeleteToken, PutContact, DeleteContact, PutManual, DeleteManual, PutCall, DeleteCall,
-                              PutCalendar, PutSetting>;
+                              PutCalendar, PutSetting, PutDocument, DeleteDocument>;
 
 using Completion = std::function<void(Result<void>)>;
 

@@ -71,6 +71,13 @@ CREATE TABLE appointments (
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO meta VALUES ('boot_generation', 0);
 )SQL",
+    R"SQL(
+ALTER TABLE users ADD COLUMN dnd_protection INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE documents (
+  kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT REFERENCES users(id) ON DELETE CASCADE,
+  body TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE INDEX documents_owner ON documents(owner);
+)SQL",
 };
 
 std::int64_t millis(TimePoint t) { return t.time_since_epoch().count(); }
@@ -179,7 +186,7 @@ class SqliteStore final : public Store {
     if (r) {
       r = read(
           "SELECT id, display_name, role, password_hash, sip_password, idle_minutes, login_state, "
-          "logout_state FROM users ORDER BY id",
+          "logout_state, dnd_protection FROM users ORDER BY id",
           [&](Statement& q) {
             UserRecord u;
             u.id = q.text(0);
@@ -190,6 +197,7 @@ class SqliteStore final : public Store {
             u.settings.idle_after = std::chrono::minutes(q.int64(5));
             u.settings.login_state = q.text(6);
             u.settings.logout_state = q.text(7);
+            u.settings.dnd_protection = q.int64(8) != 0;
             s.users.push_back(std::move(u));
           });
     }
@@ -297,6 +305,12 @@ class SqliteStore final : public Store {
       r = read("SELECT key, value FROM settings", [&](Statement& q) {
         s.settings.emplace_back(q.text(0), q.text(1));
       });
+    }
+    if (r) {
+      r = read("SELECT kind, id, ifnull(owner, ''), body FROM documents ORDER BY kind, id",
+               [&](Statement& q) {
+                 s.documents.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
+               });
     }
     if (!r) {
       return r.error();
@@ -448,13 +462,14 @@ class SqliteStore final : public Store {
     const UserRecord& u = m.user;
     // An upsert, not INSERT OR REPLACE: a replace would delete the row and cascade.
     auto r = run(
-        "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
+        "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET "
         "display_name = ?2, role = ?3, password_hash = ?4, sip_password = ?5, idle_minutes = ?6, "
-        "login_state = ?7, logout_state = ?8",
+        "login_state = ?7, logout_state = ?8, dnd_protection = ?9",
         std::string_view(u.id), std::string_view(u.display_name), as_int(u.role),
         std::string_view(u.password_hash), std::string_view(u.sip_password),
         static_cast<std::int64_t>(u.settings.idle_after.count()),
-        std::string_view(u.settings.login_state), std::string_view(u.settings.logout_state));
+        std::string_view(u.settings.login_state), std::string_view(u.settings.logout_state),
+        static_cast<std::int64_t>(u.settings.dnd_protection ? 1 : 0));
     if (r) {
       r = run("DELETE FROM user_groups WHERE user = ?1", std::string_view(u.id));
     }
@@ -558,6 +573,17 @@ class SqliteStore final : public Store {
   core::Result<void> apply(const PutSetting& m) {
     return run("INSERT OR REPLACE INTO settings VALUES (?1, ?2)", std::string_view(m.key),
                std::string_view(m.value));
+  }
+
+  core::Result<void> apply(const PutDocument& m) {
+    const DocumentRecord& d = m.document;
+    return run("INSERT OR REPLACE INTO documents VALUES (?1, ?2, nullif(?3, ''), ?4)",
+               std::string_view(d.kind), std::string_view(d.id), std::string_view(d.owner),
+               std::string_view(d.body));
+  }
+  core::Result<void> apply(const DeleteDocument& m) {
+    return run("DELETE FROM documents WHERE kind = ?1 AND id = ?2", std::string_view(m.kind),
+               std::string_view(m.id));
   }
 
   Database db_;

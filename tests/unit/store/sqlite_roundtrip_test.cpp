@@ -80,12 +80,14 @@ struct World {
   std::vector<CallRecord> calls;
   std::vector<CalendarRecord> calendars;
   std::vector<std::pair<std::string, std::string>> settings;
+  std::vector<DocumentRecord> documents;
 
   World() {
     UserRecord alice = user("alice", "Alice Adams", Role::Admin, {"sales", "support"});
     alice.settings.idle_after = minutes(17);
     alice.settings.login_state = "Available";
     alice.settings.logout_state = "lunch";
+    alice.settings.dnd_protection = true;
     UserRecord bob = user("bob", "Bob O'Brien", Role::User, {"sales"});
     bob.sip_password.clear();
     UserRecord svc = user("svc", "Zoë – Dienst 😀", Role::System, {});
@@ -129,6 +131,9 @@ struct World {
                                false)}},
                  {"bob", {appointment("m1", 60'000, 120'000, core::CalendarKind::Free, false)}}};
     settings = {{"domain", "example.com"}, {"motd", std::string("two\0parts", 9)}};
+    documents = {{"call_settings", "alice", "alice", R"({"busy_on_busy":true})"},
+                 {"profile", "alice/focus", "alice", "{}"},
+                 {"queue", "support", "", R"({"members":["alice","bob"]})"}};
   }
 
   std::vector<Mutation> puts() const {
@@ -144,6 +149,7 @@ struct World {
     for (const auto& c : calls) out.push_back(PutCall{c});
     for (const auto& c : calendars) out.push_back(PutCalendar{c});
     for (const auto& [key, value] : settings) out.push_back(PutSetting{key, value});
+    for (const auto& d : documents) out.push_back(PutDocument{d});
     return out;
   }
 
@@ -164,6 +170,7 @@ struct World {
     std::sort(got.begin(), got.end());
     std::sort(want.begin(), want.end());
     EXPECT_EQ(got, want);
+    EXPECT_EQ(sorted_fields(s.documents), sorted_fields(documents));
   }
 };
 
@@ -276,6 +283,7 @@ TEST_F(SqliteRoundTripTest, EachDeleteRemovesItsRecordOnly) {
       DeleteContact{{"alice", "bob"}},
       DeleteManual{"alice"},
       DeleteCall{"alice", "desk", "c-1"},
+      DeleteDocument{"queue", "support"},
   });
   World want = world_;
   want.users[0].groups = {"support"};
@@ -288,6 +296,7 @@ TEST_F(SqliteRoundTripTest, EachDeleteRemovesItsRecordOnly) {
   want.contacts.erase(want.contacts.begin());
   want.manual.erase(want.manual.begin());
   want.calls.erase(want.calls.begin());
+  want.documents.pop_back();
   want.expect_in(snapshot);
 }
 
@@ -303,6 +312,7 @@ TEST_F(SqliteRoundTripTest, DeletingWhatIsNotThereSucceedsAndChangesNothing) {
       DeleteContact{{"svc", "alice"}},
       DeleteManual{"svc"},
       DeleteCall{"bob", "desk", "c-9"},
+      DeleteDocument{"queue", "sales"},
   });
   world_.expect_in(snapshot);
 }
@@ -322,6 +332,9 @@ TEST_F(SqliteRoundTripTest, DeleteUserRemovesEverythingThatHangsOffIt) {
   erase_if(want.manual, [&](const ManualRecord& m) { return mentions_alice(m.user); });
   erase_if(want.calls, [&](const CallRecord& c) { return mentions_alice(c.user); });
   erase_if(want.calendars, [&](const CalendarRecord& c) { return mentions_alice(c.user); });
+  // Documents she owns go; a queue that names her stays (the service prunes members).
+  erase_if(want.documents, [&](const DocumentRecord& d) { return mentions_alice(d.owner); });
+  ASSERT_EQ(want.documents.size(), 1u);
   ASSERT_EQ(want.users.size(), 2u);
   ASSERT_EQ(want.contacts.size(), 0u);
   want.expect_in(snapshot);

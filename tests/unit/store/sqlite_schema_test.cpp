@@ -18,11 +18,11 @@ namespace {
 using namespace presenced::store::testing;
 using ::testing::HasSubstr;
 
-// The schema this presenced writes: one migration so far.
-constexpr int kLatestVersion = 1;
+// The schema this presenced writes: two migrations so far.
+constexpr int kLatestVersion = 2;
 
 const std::vector<std::string> kTables = {
-    "appointments", "calls",    "contacts", "devices",  "groups",     "manual",
+    "appointments", "calls",    "contacts", "devices",  "documents", "groups",     "manual",
     "meta",         "settings", "states",   "tokens",   "user_groups", "users",
     "visibility"};
 

@@ -193,7 +193,11 @@ inline std::optional<std::int64_t> ms(const std::optional<core::TimePoint>& t) {
 inline auto fields(const UserRecord& u) {
   return std::make_tuple(u.id, u.display_name, num(u.role), u.password_hash, u.sip_password,
                          u.groups, static_cast<std::int64_t>(u.settings.idle_after.count()),
-                         u.settings.login_state, u.settings.logout_state);
+                         u.settings.login_state, u.settings.logout_state,
+                         u.settings.dnd_protection);
+}
+inline auto fields(const DocumentRecord& d) {
+  return std::make_tuple(d.kind, d.id, d.owner, d.body);
 }
 inline auto fields(const GroupRecord& g) { return std::make_tuple(g.id, g.display_name); }
 inline auto fields(const DeviceRecord& d) { return std::make_tuple(d.user, d.device, d.label); }
