@@ -6,9 +6,14 @@
 
 #include "api/internal/codec.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,6 +104,32 @@ class FieldReader {
 // Parses `body` into `out` (whose storage the caller provides) and checks that it is an object.
 Result<const boost::json::object*> parse_object(std::string_view body, const Limits& limits,
                                                 boost::json::value& out);
+
+// Parses `body` as an object and runs `read` (FieldReader& -> T) over its fields. Bodies are
+// small and decoded values own their strings, so the parsed tree lives in one monotonic arena
+// freed at return. Boost.JSON may still throw (std::bad_alloc, length limits): nothing escapes.
+template <typename T, typename Read>
+Result<T> decode(std::string_view body, const Limits& limits, Read read) {
+  try {
+    unsigned char buffer[4096];
+    boost::json::monotonic_resource arena(buffer, sizeof buffer);
+    boost::json::value tree(&arena);
+    auto object = parse_object(body, limits, tree);
+    if (!object) {
+      return object.error();
+    }
+    FieldReader in(**object, limits);
+    T out = read(in);
+    if (!in.ok()) {
+      return in.error();
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return core::Error::resource_exhausted("body: out of memory while decoding");
+  } catch (const std::exception& e) {
+    return core::Error::invalid_argument(fmt::format("body: {}", e.what()));
+  }
+}
 
 // The length of the valid UTF-8 sequence at the start of `text`, or 0 (RFC 3629 §4: no
 // overlong forms, no surrogates, nothing above U+10FFFF).
