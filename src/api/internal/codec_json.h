@@ -131,6 +131,27 @@ Result<T> decode(std::string_view body, const Limits& limits, Read read) {
   }
 }
 
+// A nested object read by `read`, or the default when absent.
+template <typename T, typename Read>
+T read_nested(FieldReader& in, std::string_view key, Read read) {
+  const boost::json::object* object = in.object(key, Need::Optional);
+  if (object == nullptr) {
+    return T{};
+  }
+  FieldReader nested(*object, in.limits(), in.field_name(key) + ".");
+  T out = read(nested);
+  if (!nested.ok()) {
+    in.adopt(nested.error());
+  }
+  return out;
+}
+
+// Routing settings shared by call settings and presence profiles (codec_routing.cpp).
+routing::Forwarding read_forwarding(FieldReader& in);
+routing::PersonalRouting read_personal_routing(FieldReader& in);
+boost::json::object forwarding_json(const routing::Forwarding& forwarding);
+boost::json::object personal_routing_json(const routing::PersonalRouting& personal);
+
 // The length of the valid UTF-8 sequence at the start of `text`, or 0 (RFC 3629 §4: no
 // overlong forms, no surrogates, nothing above U+10FFFF).
 std::size_t utf8_sequence_length(std::string_view text);

@@ -108,6 +108,44 @@ std::vector<T> read_objects(FieldReader& in, std::string_view key, std::size_t m
   return out;
 }
 
+template <typename Enum, std::size_t N>
+std::vector<Enum> read_enum_list(FieldReader& in, std::string_view key, const Enum (&values)[N],
+                                 std::optional<Enum> (*parse)(std::string_view),
+                                 std::string_view (*name)(Enum), std::vector<Enum> fallback) {
+  const json::array* items = in.array(key, Need::Optional);
+  if (items == nullptr) {
+    return fallback;
+  }
+  std::vector<Enum> out;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const json::string* text = (*items)[i].if_string();
+    const std::string element = fmt::format("{}[{}]", key, i);
+    if (text == nullptr) {
+      in.fail(element, fmt::format("expected a string, got {}", codec::kind_name((*items)[i])));
+      return {};
+    }
+    const std::string_view view(text->data(), text->size());
+    const auto parsed = parse(view);
+    if (!parsed || std::find(std::begin(values), std::end(values), *parsed) == std::end(values)) {
+      std::string allowed;
+      for (const Enum v : values) {
+        allowed += allowed.empty() ? "" : ", ";
+        allowed += name(v);
+      }
+      in.fail(element, codec::quote(view) + " is not one of " + allowed);
+      return {};
+    }
+    if (std::find(out.begin(), out.end(), *parsed) == out.end()) {
+      out.push_back(*parsed);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace codec {
+
 routing::Forwarding read_forwarding(FieldReader& in) {
   routing::Forwarding out;
   out.mode = in.enumeration("mode", Need::Optional, kForwardModeSpec).value_or(out.mode);
@@ -155,21 +193,6 @@ routing::PersonalRouting read_personal_routing(FieldReader& in) {
   return out;
 }
 
-// A nested object read by `read`, or the default when absent.
-template <typename T, typename Read>
-T read_nested(FieldReader& in, std::string_view key, Read read) {
-  const json::object* object = in.object(key, Need::Optional);
-  if (object == nullptr) {
-    return T{};
-  }
-  FieldReader nested(*object, in.limits(), in.field_name(key) + ".");
-  T out = read(nested);
-  if (!nested.ok()) {
-    in.adopt(nested.error());
-  }
-  return out;
-}
-
 json::object forwarding_json(const routing::Forwarding& f) {
   return {{"mode", forward_mode_name(f.mode)},
           {"destination", f.destination},
@@ -195,41 +218,7 @@ json::object personal_routing_json(const routing::PersonalRouting& p) {
   return out;
 }
 
-template <typename Enum, std::size_t N>
-std::vector<Enum> read_enum_list(FieldReader& in, std::string_view key, const Enum (&values)[N],
-                                 std::optional<Enum> (*parse)(std::string_view),
-                                 std::string_view (*name)(Enum), std::vector<Enum> fallback) {
-  const json::array* items = in.array(key, Need::Optional);
-  if (items == nullptr) {
-    return fallback;
-  }
-  std::vector<Enum> out;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const json::string* text = (*items)[i].if_string();
-    const std::string element = fmt::format("{}[{}]", key, i);
-    if (text == nullptr) {
-      in.fail(element, fmt::format("expected a string, got {}", codec::kind_name((*items)[i])));
-      return {};
-    }
-    const std::string_view view(text->data(), text->size());
-    const auto parsed = parse(view);
-    if (!parsed || std::find(std::begin(values), std::end(values), *parsed) == std::end(values)) {
-      std::string allowed;
-      for (const Enum v : values) {
-        allowed += allowed.empty() ? "" : ", ";
-        allowed += name(v);
-      }
-      in.fail(element, codec::quote(view) + " is not one of " + allowed);
-      return {};
-    }
-    if (std::find(out.begin(), out.end(), *parsed) == out.end()) {
-      out.push_back(*parsed);
-    }
-  }
-  return out;
-}
-
-}  // namespace
+}  // namespace codec
 
 Result<CallSettingsDocument> decode_call_settings(std::string_view body, const Limits& limits) {
   return decode<CallSettingsDocument>(body, limits, [&](FieldReader& in) {
@@ -241,9 +230,10 @@ Result<CallSettingsDocument> decode_call_settings(std::string_view body, const L
     call.call_waiting = in.boolean("call_waiting").value_or(call.call_waiting);
     call.accept_group_calls = in.boolean("accept_group_calls").value_or(call.accept_group_calls);
     out.dnd_protection = in.boolean("dnd_protection").value_or(false);
-    call.forwarding = read_nested<routing::Forwarding>(in, "forwarding", read_forwarding);
+    call.forwarding = codec::read_nested<routing::Forwarding>(in, "forwarding", codec::read_forwarding);
     call.personal =
-        read_nested<routing::PersonalRouting>(in, "personal_routing", read_personal_routing);
+        codec::read_nested<routing::PersonalRouting>(in, "personal_routing",
+                                                    codec::read_personal_routing);
     call.find_me =
         read_objects<routing::FindMeStep>(in, "find_me", kMaxSteps, [](FieldReader& item) {
           routing::FindMeStep step;
@@ -267,8 +257,8 @@ json::object call_settings_json(const CallSettingsDocument& document) {
           {"call_waiting", call.call_waiting},
           {"accept_group_calls", call.accept_group_calls},
           {"dnd_protection", document.dnd_protection},
-          {"forwarding", forwarding_json(call.forwarding)},
-          {"personal_routing", personal_routing_json(call.personal)},
+          {"forwarding", codec::forwarding_json(call.forwarding)},
+          {"personal_routing", codec::personal_routing_json(call.personal)},
           {"find_me", std::move(find_me)}};
 }
 
