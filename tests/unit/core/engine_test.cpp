@@ -571,6 +571,36 @@ TEST_F(EngineTest, ManualStateReturnsAfterTheCallThatOverrodeIt) {
   EXPECT_EQ(engine_.presence(alice).availability, Availability::Away);
 }
 
+// Seed 001: "Do not disturb call protection controls presence status"; when the call ends, the
+// state from before comes back by itself.
+TEST_F(EngineTest, CallProtectionLastsAsLongAsTheCall) {
+  UserSettings settings;
+  settings.dnd_protection = true;
+  const UserIndex alice = engine_.add_user(UserId{"alice"}, settings, kT0).value();
+  const UserIndex bob = add("bob");
+  engine_.open_session(alice, session("ws-1"), kT0);
+  engine_.set_manual(alice, manual("Away", kT0), kT0);
+  const WatcherId w = watch(bob);
+  engine_.subscribe(w, alice);
+  EXPECT_EQ(drain(w), Strings{"alice:Away:3:business"});
+
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0 + minutes(1));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Connected), kT0 + minutes(2));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Held), kT0 + minutes(3));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ended), kT0 + minutes(4));
+  EXPECT_EQ(drain(w), (Strings{"alice:Busy:4:business", "alice:DoNotDisturb:5:business",
+                               "alice:DoNotDisturb:6:business", "alice:Away:7:business"}));
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "manual");
+
+  // Turning the protection off during a call takes effect at once.
+  engine_.apply_call(alice, call("desk", "c2", CallState::Connected), kT0 + minutes(5));
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "call_protection");
+  settings.dnd_protection = false;
+  engine_.set_settings(alice, settings, kT0 + minutes(6));
+  EXPECT_EQ(engine_.presence(alice).availability, Availability::Busy);
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "system_overrides_manual");
+}
+
 // ---- Sessions ----
 
 TEST_F(EngineTest, OpenSessionIsTrueOnlyForTheFirstAndCloseOnlyForTheLast) {
