@@ -30,6 +30,20 @@ Result<void> may_read_call_settings(const Principal& principal, const std::strin
 
 }  // namespace
 
+// The store mutation that makes a call's stored row match the engine: the call as the engine
+// holds it, or none.
+store::Mutation Service::call_record_or_delete(const std::string& user,
+                                               const core::Call& call) const {
+  if (auto index = engine_.find(user)) {
+    for (const core::Call& held : engine_.layers(*index).telephony.calls) {
+      if (held.device == call.device && held.call_id == call.call_id) {
+        return store::PutCall{{user, held}};
+      }
+    }
+  }
+  return store::DeleteCall{user, call.device, call.call_id};
+}
+
 void Service::post_telephony_event(const Principal&, const Params&, HttpRequest& request,
                                    Respond& respond) {
   auto body = decode_telephony_event(request.body, config_.limits);
@@ -76,9 +90,21 @@ void Service::post_telephony_event(const Principal&, const Params&, HttpRequest&
         list.push_back({uid, call.device, ""});
       }
     }
-    engine_.apply_call(target, call, now());
+    const core::CallOutcome outcome = engine_.apply_call(target, call, now());
+    if (outcome != core::CallOutcome::Applied && outcome != core::CallOutcome::Duplicate) {
+      // A late or backwards event (docs/presence-rules.md): the engine kept what it knew, so
+      // the store, written before the engine could judge, goes back to the engine's view.
+      spdlog::debug("telephony: {} {} {} on {}: {}", uid, call.call_id,
+                    core::to_string(call.state), call.device, core::to_string(outcome));
+      store_.submit({call_record_or_delete(uid, call)}, [](Result<void> result) {
+        if (!result) {
+          spdlog::warn("telephony: correcting a late event failed: {}", result.error().message);
+        }
+      });
+    }
     return json_response(202, json::object{{"accepted", true},
                                            {"user", uid},
+                                           {"outcome", core::to_string(outcome)},
                                            {"sequence", engine_.sequence(target)}});
   });
 }
@@ -135,6 +161,7 @@ void Service::decide_queue_call(const std::string& queue_id, Respond& respond) {
     if (effective_call_settings(*user, id).dnd) {
       member.presence.availability = core::Availability::DoNotDisturb;
     }
+    member.last_call_end = engine_.last_call_end(*user);
     members.push_back(std::move(member));
   }
   const routing::QueueDecision decision =

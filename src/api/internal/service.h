@@ -169,6 +169,7 @@ class Service {
   // The callee's own call settings with what their state's automatic action adds.
   routing::CalleeSettings effective_call_settings(core::UserIndex user, const std::string& id) const;
   void decide_queue_call(const std::string& queue_id, Respond& respond);
+  store::Mutation call_record_or_delete(const std::string& user, const core::Call& call) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
 
