@@ -104,8 +104,8 @@ void Service::handle(HttpRequest request, Respond respond) {
   dispatch(&*principal, request, counted);
 }
 
-void Service::dispatch(const Principal* principal, HttpRequest& request, Respond& respond) {
-  static const Route kRoutes[] = {
+const std::vector<Service::Route>& Service::routes() {
+  static const std::vector<Route> kRoutes = {
       {"DELETE", {"api", "v1", "auth", "token"}, MinRole::User, &S::delete_token},
       {"GET", {"api", "v1", "me"}, MinRole::User, &S::get_me},
       {"GET", {"api", "v1", "users"}, MinRole::User, &S::list_users},
@@ -156,6 +156,28 @@ void Service::dispatch(const Principal* principal, HttpRequest& request, Respond
       {"GET", {"api", "v1", "openapi.json"}, MinRole::User, &S::get_openapi},
       {"GET", {"metrics"}, MinRole::User, &S::get_metrics},
   };
+  return kRoutes;
+}
+
+std::vector<RoutePattern> route_patterns() {
+  std::vector<RoutePattern> out;
+  for (const Service::Route& route : Service::routes()) {
+    std::string path;
+    int wildcard = 0;
+    for (std::string_view segment : route.pattern) {
+      if (segment.empty()) {
+        break;
+      }
+      path += '/';
+      path += segment == "*" ? "{" + std::to_string(wildcard++) + "}" : std::string(segment);
+    }
+    out.push_back({std::string(route.method), std::move(path)});
+  }
+  return out;
+}
+
+void Service::dispatch(const Principal* principal, HttpRequest& request, Respond& respond) {
+  const std::vector<Route>& kRoutes = routes();
   auto segments = path_segments(request.target, nullptr);
   if (!segments) {
     respond(error_response(Error::invalid_argument("target: not a valid origin-form URL")));

@@ -72,8 +72,19 @@ inline constexpr std::string_view kStateActionsKey = "routing.state_actions";
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
+// A route as "GET" and "/api/v1/users/{0}/presence" (wildcards numbered), for the check that
+// the OpenAPI document describes every route.
+struct RoutePattern {
+  std::string method;
+  std::string path;
+};
+std::vector<RoutePattern> route_patterns();
+
 class Service {
  public:
+  struct Route;
+  static const std::vector<Route>& routes();
+
   Service(ApiConfig config, store::Store& store, store::Snapshot snapshot, Post post,
           Offload offload);
   ~Service();
@@ -97,7 +108,6 @@ class Service {
   std::optional<core::TimePoint> advance();
 
  private:
-  struct Route;
   using Params = std::vector<std::string>;
   using Handler = void (Service::*)(const Principal&, const Params&, HttpRequest&, Respond&);
 
