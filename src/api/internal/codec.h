@@ -131,6 +131,46 @@ boost::json::object queue_json(std::string_view id, const QueueDocument& queue);
 Result<StateActions> decode_state_actions(std::string_view body, const Limits& limits);
 boost::json::object state_actions_json(const StateActions& actions);
 
+// ---- Presence profiles (docs/profiles.md); codec_profiles.cpp ----
+// What selecting a profile applies; absent parts leave the user's own setting alone.
+struct ProfileDocument {
+  std::string name;                 // for people; empty: the id
+  std::string state;                // a built-in or admin-defined state id
+  std::string note;
+  std::optional<int> duration_min;  // none: until the user ends it
+  std::optional<bool> dnd;          // seed 003: a profile applies or removes DND
+  std::optional<routing::Forwarding> forwarding;
+  std::optional<routing::PersonalRouting> personal_routing;
+  std::optional<int> idle_minutes;  // seed 000: "Inactive" after N minutes, per profile
+  // Shared profiles: who may use them; neither set: everyone.
+  std::optional<std::vector<std::string>> users;
+  std::optional<std::vector<std::string>> groups;
+};
+struct ProfileSelectRequest {
+  std::string profile;
+  std::optional<core::TimePoint> until;  // instead of the profile's duration
+  bool enforced = false;                 // admin only: the user cannot end or change it
+  std::string destination;               // forwarding destination the profile leaves open
+};
+// A user's profile in force, stored whole so its end can restore what was before.
+struct ProfileSelection {
+  std::string profile;
+  bool personal = false;
+  ProfileDocument snapshot;  // the profile as selected; later edits do not change it
+  core::TimePoint since{};
+  std::optional<core::TimePoint> until;
+  bool enforced = false;
+  std::string destination;
+  std::optional<core::ManualLayer> previous;  // the manual state to restore at the end
+};
+
+Result<ProfileDocument> decode_profile(std::string_view body, const Limits& limits);
+boost::json::object profile_json(std::string_view id, const ProfileDocument& profile,
+                                 bool personal);
+Result<ProfileSelectRequest> decode_profile_select(std::string_view body, const Limits& limits);
+Result<ProfileSelection> decode_profile_selection(std::string_view body, const Limits& limits);
+boost::json::object profile_selection_json(const ProfileSelection& selection);
+
 // ---- WebSocket client messages ----
 enum class WsOp : std::uint8_t { Subscribe, Unsubscribe, Ping, Input };
 struct WsMessage {

@@ -147,7 +147,8 @@ T read_nested(FieldReader& in, std::string_view key, Read read) {
 }
 
 // Routing settings shared by call settings and presence profiles (codec_routing.cpp).
-routing::Forwarding read_forwarding(FieldReader& in);
+// A profile's forwarding may leave the destination to be given when it is selected.
+routing::Forwarding read_forwarding(FieldReader& in, bool destination_required);
 routing::PersonalRouting read_personal_routing(FieldReader& in);
 boost::json::object forwarding_json(const routing::Forwarding& forwarding);
 boost::json::object personal_routing_json(const routing::PersonalRouting& personal);

@@ -146,7 +146,7 @@ std::vector<Enum> read_enum_list(FieldReader& in, std::string_view key, const En
 
 namespace codec {
 
-routing::Forwarding read_forwarding(FieldReader& in) {
+routing::Forwarding read_forwarding(FieldReader& in, bool destination_required) {
   routing::Forwarding out;
   out.mode = in.enumeration("mode", Need::Optional, kForwardModeSpec).value_or(out.mode);
   // Empty while forwarding is off: the document keeps the field either way.
@@ -163,7 +163,8 @@ routing::Forwarding read_forwarding(FieldReader& in) {
   out.on_unreachable = in.boolean("on_unreachable").value_or(out.on_unreachable);
   out.direct_calls_only = in.boolean("direct_calls_only").value_or(out.direct_calls_only);
   out.show_original_caller = in.boolean("show_original_caller").value_or(out.show_original_caller);
-  if (in.ok() && out.mode != routing::ForwardMode::Off && out.destination.empty()) {
+  if (destination_required && in.ok() && out.mode != routing::ForwardMode::Off &&
+      out.destination.empty()) {
     in.fail("destination", "required when mode is failover or always");
   }
   return out;
@@ -230,7 +231,8 @@ Result<CallSettingsDocument> decode_call_settings(std::string_view body, const L
     call.call_waiting = in.boolean("call_waiting").value_or(call.call_waiting);
     call.accept_group_calls = in.boolean("accept_group_calls").value_or(call.accept_group_calls);
     out.dnd_protection = in.boolean("dnd_protection").value_or(false);
-    call.forwarding = codec::read_nested<routing::Forwarding>(in, "forwarding", codec::read_forwarding);
+    call.forwarding = codec::read_nested<routing::Forwarding>(
+        in, "forwarding", [](FieldReader& nested) { return codec::read_forwarding(nested, true); });
     call.personal =
         codec::read_nested<routing::PersonalRouting>(in, "personal_routing",
                                                     codec::read_personal_routing);
