@@ -45,10 +45,23 @@ def tools():
         pytest.skip(message)
 
 
-def free_port(kind=socket.SOCK_DGRAM):
-    with socket.socket(socket.AF_INET, kind) as probe:
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_media_port():
+    """A UDP port p with p + 2 free too: sipp binds both (audio and video RTP)."""
+    while True:
+        port = free_port()
+        if port % 2 == 0 and port < 65533:
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind(("127.0.0.1", port + 2))
+                return port
+            except OSError:
+                continue
 
 
 def stop_group(process, timeout=5):
@@ -131,7 +144,7 @@ class Sipp:
         self.name = name
         self.port = port or free_port()
         self.trace = Path(workdir) / (name + ".msg")
-        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port()),
+        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
                    "-nostdin", "-trace_msg", "-message_file", str(self.trace), *arguments]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
@@ -207,10 +220,14 @@ class Pbx:
         return phone
 
     def call(self, caller_aor, dialled, scenario, duration_ms):
-        """A sipp call from caller_aor to dialled; it runs in the background."""
+        """A sipp call from caller_aor to dialled, running in the background; duration_ms is
+        how long it rings (call_cancel.xml) or talks (call_talk.xml)."""
+        extra = []
+        if scenario == "call_cancel.xml":
+            extra = ["-default_behaviors", "bye,pingreply"]  # see the scenario
         return self.sipp("call-%s-%s-%d" % (caller_aor, dialled, len(self.processes)), [
             "-sf", str(SCENARIOS / scenario), "-set", "from", caller_aor, "-s", dialled,
-            "-d", str(duration_ms), "-m", "1", "127.0.0.1:%d" % self.kamailio.port])
+            "-d", str(duration_ms), "-m", "1", *extra, "127.0.0.1:%d" % self.kamailio.port])
 
     def sipp(self, name, arguments):
         process = Sipp(self.tmp, name, arguments)
