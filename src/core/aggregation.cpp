@@ -64,12 +64,21 @@ struct Telephony {
   bool in_call = false;
   TimePoint latest_start{};
   std::vector<std::string> devices;
-  std::string detail;
+  std::string detail;       // the live call that started last
+  std::string call_detail;  // the connected or held call that started last
 };
+
+std::string call_detail(const Call& call) {
+  return std::string(call.state == CallState::Ringing ? "ringing on "
+                     : call.state == CallState::Held  ? "call on hold on "
+                                                      : "on a call on ") +
+         call.device;
+}
 
 Telephony live_calls(const TelephonyLayer& layer, const RuleConfig& rules, TimePoint now,
                      NextChange& next) {
   Telephony t;
+  TimePoint latest_call_start{};
   for (const Call& call : layer.calls) {
     if (call.state == CallState::Ended) {
       continue;
@@ -85,14 +94,15 @@ Telephony live_calls(const TelephonyLayer& layer, const RuleConfig& rules, TimeP
     if (call.state == CallState::Ringing) {
       t.ringing = true;
     } else {
+      if (!t.in_call || call.started_at >= latest_call_start) {
+        latest_call_start = call.started_at;
+        t.call_detail = call_detail(call);
+      }
       t.in_call = true;
     }
     if (call.started_at >= t.latest_start) {
       t.latest_start = call.started_at;
-      t.detail = std::string(call.state == CallState::Ringing  ? "ringing on "
-                             : call.state == CallState::Held ? "call on hold on "
-                                                             : "on a call on ") +
-                 call.device;
+      t.detail = call_detail(call);
     }
     t.devices.push_back(call.device);
   }
@@ -218,6 +228,12 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     // DND is never overridden by a call or a meeting (seed 001, seed 004).
     set_base(p, Availability::DoNotDisturb, manual.state->activity, Layer::Manual,
              "dnd_not_overridden", "do not disturb set by the user");
+  } else if (settings.dnd_protection && telephony.in_call) {
+    // Seed 001: "Do not disturb call protection controls presence status": the protection
+    // turns callers away during the call whatever state the user picked, so the presence says
+    // so; it is derived from the call and goes with it.
+    set_base(p, Availability::DoNotDisturb, Activity::InACall, Layer::Telephony,
+             "call_protection", "call protection: " + telephony.call_detail);
   } else if (manual.state != nullptr && (!system || manual.layer->set_at >= system->since)) {
     set_base(p, manual.state->availability, manual.state->activity, Layer::Manual, "manual",
              "set by the user: " + manual.state->id);

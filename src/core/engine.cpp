@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <deque>
 #include <unordered_set>
 
 namespace presenced::core {
@@ -45,12 +46,22 @@ struct Engine::Subscriber {
   FormatId format;
 };
 
+struct Engine::EndedCall {
+  std::string device;
+  std::string call_id;
+  TimePoint at;
+};
+
 struct Engine::UserState {
   UserId id;
   UserSettings settings;
   Layers layers;
   Presence presence;
   std::uint64_t counter = 0;
+  std::deque<EndedCall> ended_calls;  // oldest first, bounded by EngineConfig
+  bool in_call = false;               // a connected or held call at the last aggregation
+  std::optional<TimePoint> call_ended;  // set by an Ended event, taken by reaggregate()
+  std::optional<TimePoint> last_call_end;
   std::vector<Subscriber> subscribers;
   std::vector<UserIndex> contacts;
   std::optional<std::multimap<TimePoint, UserIndex>::iterator> deadline;
@@ -210,25 +221,103 @@ void Engine::set_manual(UserIndex user, std::optional<ManualLayer> manual, TimeP
   reaggregate(user, now);
 }
 
-void Engine::apply_call(UserIndex user, Call call, TimePoint now) {
-  auto& calls = user_state(user).layers.telephony.calls;
+std::string_view to_string(CallOutcome outcome) {
+  switch (outcome) {
+    case CallOutcome::Applied:
+      return "applied";
+    case CallOutcome::Duplicate:
+      return "duplicate";
+    case CallOutcome::IgnoredEnded:
+      return "ignored_ended";
+    case CallOutcome::IgnoredUnknownEnd:
+      return "ignored_unknown_end";
+    case CallOutcome::IgnoredBackwards:
+      return "ignored_backwards";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Connected or held: the call was answered and the user is on it.
+bool answered(CallState state) { return state == CallState::Connected || state == CallState::Held; }
+
+// Decides what one event does to a known call. A call only moves forward: ringing, then
+// connected and held in any order, then ended.
+CallOutcome outcome_for(const Call& known, CallState event) {
+  if (event == known.state) {
+    return CallOutcome::Duplicate;
+  }
+  if (event == CallState::Ringing && answered(known.state)) {
+    return CallOutcome::IgnoredBackwards;  // a late or retried ringing
+  }
+  return CallOutcome::Applied;
+}
+
+}  // namespace
+
+// Forgets ended calls past either bound; the oldest go first.
+void Engine::forget_ended_calls(UserState& state, TimePoint now) const {
+  auto& ended = state.ended_calls;
+  while (!ended.empty() && (ended.size() > config_.ended_calls_kept ||
+                            ended.front().at + config_.ended_calls_age <= now)) {
+    ended.pop_front();
+  }
+}
+
+CallOutcome Engine::apply_call(UserIndex user, Call call, TimePoint now) {
+  UserState& state = user_state(user);
+  auto& calls = state.layers.telephony.calls;
   auto it = std::find_if(calls.begin(), calls.end(), [&](const Call& c) {
     return c.device == call.device && c.call_id == call.call_id;
   });
+  if (it == calls.end()) {
+    return apply_unknown_call(state, user, std::move(call), now);
+  }
+  const CallOutcome outcome = outcome_for(*it, call.state);
+  if (outcome == CallOutcome::IgnoredBackwards) {
+    return outcome;
+  }
   if (call.state == CallState::Ended) {
-    if (it != calls.end()) {
-      calls.erase(it);
+    if (answered(it->state)) {
+      state.call_ended = now;
     }
-  } else if (it == calls.end()) {
-    call.started_at = now;
-    call.updated_at = now;
-    calls.push_back(std::move(call));
+    state.ended_calls.push_back({std::move(call.device), std::move(call.call_id), now});
+    forget_ended_calls(state, now);
+    calls.erase(it);
   } else {
+    // A duplicate still shows that the call is alive: it renews the lease, which no watcher
+    // sees, so it queues nothing.
     it->state = call.state;
     it->direction = call.direction;
     it->updated_at = now;
   }
   reaggregate(user, now);
+  return outcome;
+}
+
+// An event for a call not in the layer: new, ended lately, or an end we never saw begin.
+CallOutcome Engine::apply_unknown_call(UserState& state, UserIndex user, Call call,
+                                       TimePoint now) {
+  forget_ended_calls(state, now);
+  const bool ended_lately =
+      std::any_of(state.ended_calls.begin(), state.ended_calls.end(), [&](const EndedCall& e) {
+        return e.device == call.device && e.call_id == call.call_id;
+      });
+  if (ended_lately) {
+    return call.state == CallState::Ended ? CallOutcome::Duplicate : CallOutcome::IgnoredEnded;
+  }
+  if (call.state == CallState::Ended) {
+    // Remembered, so that the ringing or connected it overtook is not taken for a new call.
+    state.ended_calls.push_back({std::move(call.device), std::move(call.call_id), now});
+    forget_ended_calls(state, now);
+    return CallOutcome::IgnoredUnknownEnd;
+  }
+  call.started_at = now;
+  call.updated_at = now;
+  state.layers.telephony.calls.push_back(std::move(call));
+  reaggregate(user, now);
+  return CallOutcome::Applied;
 }
 
 void Engine::set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now) {
@@ -303,6 +392,10 @@ const Presence& Engine::presence(UserIndex user) const { return user_state(user)
 
 std::uint64_t Engine::sequence(UserIndex user) const {
   return sequence_base_ + user_state(user).counter;
+}
+
+std::optional<TimePoint> Engine::last_call_end(UserIndex user) const {
+  return user_state(user).last_call_end;
 }
 
 VisibilityLevel Engine::level_for(UserIndex user, UserIndex watcher) const {
@@ -537,25 +630,45 @@ void Engine::schedule(UserIndex user, std::optional<TimePoint> at) {
   }
 }
 
-// Drops what has lapsed, so layers show only live entries (honest liveness).
-static void prune(Layers& layers, const RuleConfig& rules, TimePoint now) {
+// Drops what has lapsed, so layers show only live entries (honest liveness). Returns the latest
+// lease end of the connected or held calls it dropped: the moment such a call counts as ended.
+static std::optional<TimePoint> prune(Layers& layers, const RuleConfig& rules, TimePoint now) {
   if (layers.manual && layers.manual->until && *layers.manual->until <= now) {
     layers.manual.reset();
   }
-  auto& calls = layers.telephony.calls;
-  std::erase_if(calls, [&](const Call& c) {
+  std::optional<TimePoint> call_lapsed;
+  std::erase_if(layers.telephony.calls, [&](const Call& c) {
     const Duration lease = c.state == CallState::Ringing ? rules.ringing_lease : rules.call_lease;
-    return c.updated_at + lease <= now;
+    const TimePoint expires = c.updated_at + lease;
+    if (expires > now) {
+      return false;
+    }
+    if (answered(c.state) && (!call_lapsed || expires > *call_lapsed)) {
+      call_lapsed = expires;
+    }
+    return true;
   });
   std::erase_if(layers.calendar.appointments, [&](const Appointment& a) { return a.end <= now; });
   std::erase_if(layers.sessions.sessions,
                 [&](const Session& s) { return lapsed(s, now); });
+  return call_lapsed;
 }
 
 void Engine::reaggregate(UserIndex user, TimePoint now) {
   UserState& state = user_state(user);
   const bool had_sessions = !state.layers.sessions.sessions.empty();
-  prune(state.layers, config_.rules, now);
+  const std::optional<TimePoint> call_lapsed = prune(state.layers, config_.rules, now);
+  // The last connected or held call is over when none is left: ended by an event (at the
+  // event) or by its lease (at the lease end), whichever came last.
+  const auto& calls = state.layers.telephony.calls;
+  const bool in_call_now =
+      std::any_of(calls.begin(), calls.end(), [](const Call& c) { return answered(c.state); });
+  const std::optional<TimePoint> call_ended =
+      std::max(std::exchange(state.call_ended, std::nullopt), call_lapsed);
+  if (state.in_call && !in_call_now && call_ended) {
+    state.last_call_end = call_ended;
+  }
+  state.in_call = in_call_now;
   if (had_sessions && state.layers.sessions.sessions.empty()) {
     lapsed_logouts_.push_back(user);
   }

@@ -82,7 +82,22 @@ struct EngineConfig {
   RuleConfig rules;
   VisibilityPolicy visibility;
   std::size_t queue_soft_limit = 256;
+  // Calls ended lately, remembered per user so that a late or retried event for one cannot
+  // bring it back (a PBX posting over HTTP retries and reorders). Both bounds hold: at most
+  // `ended_calls_kept` calls per user, none older than `ended_calls_age`.
+  std::size_t ended_calls_kept = 32;
+  Duration ended_calls_age = std::chrono::minutes(30);
 };
+
+// What apply_call did with one telephony event, for the caller to log and count.
+enum class CallOutcome : std::uint8_t {
+  Applied,            // the call was added, changed state or ended
+  Duplicate,          // same device, call id and state as already known: nothing visible changed
+  IgnoredEnded,       // ringing/connected/held for a call that ended lately: it stays ended
+  IgnoredUnknownEnd,  // ended for a call never seen: nothing to end (remembered as ended)
+  IgnoredBackwards,   // ringing for a connected or held call: it stays connected or held
+};
+std::string_view to_string(CallOutcome outcome);  // "applied", "duplicate", "ignored_ended", ...
 
 struct EngineStats {
   std::uint64_t changes = 0;       // visible changes
@@ -122,8 +137,10 @@ class Engine {
 
   // ---- Layers. Each re-aggregates the user and notifies watchers if the result changed. ----
   void set_manual(UserIndex user, std::optional<ManualLayer> manual, TimePoint now);
-  // Ringing/Connected/Held add or update the call; Ended removes it.
-  void apply_call(UserIndex user, Call call, TimePoint now);
+  // One telephony event for one call (device, call id). Ringing/Connected/Held add or update the
+  // call; Ended removes it. Events may come twice, late or out of order: only the ones that
+  // move a call forward change anything (docs/presence-rules.md, "Call events").
+  CallOutcome apply_call(UserIndex user, Call call, TimePoint now);
   void set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now);
   // Returns true when this is the user's first session (login).
   bool open_session(UserIndex user, Session session, TimePoint now);
@@ -141,6 +158,10 @@ class Engine {
   // ---- Reads ----
   const Presence& presence(UserIndex user) const;
   std::uint64_t sequence(UserIndex user) const;
+  // When the user's last connected or held call ended (an Ended event, or the lease end of a
+  // call whose end never came), for longest-idle queue routing; nullopt: no call ended since
+  // this engine started. Not persisted: after a restart everyone counts as idle since then.
+  std::optional<TimePoint> last_call_end(UserIndex user) const;
   VisibilityLevel level_for(UserIndex user, UserIndex watcher) const;
   Presence presence_for(UserIndex user, UserIndex watcher) const;
 
@@ -181,6 +202,7 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
 
  private:
+  struct EndedCall;
   struct Subscriber;
   struct UserState;
   struct Watcher;
@@ -189,6 +211,8 @@ class Engine {
   UserState& user_state(UserIndex user);
   const UserState& user_state(UserIndex user) const;
   void reaggregate(UserIndex user, TimePoint now);
+  CallOutcome apply_unknown_call(UserState& state, UserIndex user, Call call, TimePoint now);
+  void forget_ended_calls(UserState& state, TimePoint now) const;
   void publish(UserIndex user);
   void refresh_levels(UserIndex owner, UserIndex watcher_user);
   void schedule(UserIndex user, std::optional<TimePoint> at);

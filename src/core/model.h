@@ -176,8 +176,8 @@ struct UserSettings {
   std::chrono::minutes idle_after{5};  // ProCall: "Inactive" after 5 minutes by default
   std::string login_state;             // FreePBX start-session status; empty: do nothing
   std::string logout_state;            // FreePBX end-session status / Unaric logout state
-  // DND call protection (seed 001): while a call is connected on any device, show DoNotDisturb;
-  // it ends with the call.
+  // DND call protection (seed 001): while a call is connected or held on any device, show
+  // DoNotDisturb / InACall; it ends with the call (rule call_protection).
   bool dnd_protection = false;
 };
 

@@ -32,6 +32,43 @@ std::string_view to_string(Action action) {
   return "ring";
 }
 
+std::string_view to_string(StateAction action) {
+  switch (action) {
+    case StateAction::None: return "none";
+    case StateAction::Dnd: return "dnd";
+    case StateAction::FindMe: return "find_me";
+  }
+  return "none";
+}
+
+std::optional<StateAction> parse_state_action(std::string_view text) {
+  for (StateAction a : {StateAction::None, StateAction::Dnd, StateAction::FindMe}) {
+    if (to_string(a) == text) {
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(QueueStrategy strategy) {
+  switch (strategy) {
+    case QueueStrategy::RingAll: return "ring_all";
+    case QueueStrategy::LongestIdle: return "longest_idle";
+    case QueueStrategy::RoundRobin: return "round_robin";
+  }
+  return "ring_all";
+}
+
+std::optional<QueueStrategy> parse_queue_strategy(std::string_view text) {
+  for (QueueStrategy q :
+       {QueueStrategy::RingAll, QueueStrategy::LongestIdle, QueueStrategy::RoundRobin}) {
+    if (to_string(q) == text) {
+      return q;
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr std::string_view kVoicemailDestination = "voicemail";
@@ -113,8 +150,12 @@ Decision decide(const CallContext& call, const core::Presence& callee,
   // DND and Presenting block calls, before any forwarding (seeds 003, 004; seed 001: DND call
   // protection).
   if (callee.availability == Availability::DoNotDisturb ||
-      callee.activity == core::Activity::Presenting) {
+      callee.activity == core::Activity::Presenting || settings.dnd) {
     return refuse(settings, "do_not_disturb");
+  }
+  // Connect Desktop's "accept group calls" off: hunt groups skip this user (seed 003).
+  if (call.type == CallType::Group && !settings.accept_group_calls) {
+    return busy("group_call_refused");
   }
   const Forwarding& forwarding = settings.forwarding;
   const bool forwards = forwarding.mode != ForwardMode::Off && !forwarding.destination.empty() &&
@@ -143,6 +184,9 @@ Decision decide(const CallContext& call, const core::Presence& callee,
   d.action = Action::Ring;
   d.targets = ring_targets(devices, settings.personal);
   d.reason = ring_reason(callee.availability);
+  if (settings.find_me_active) {
+    d.find_me = settings.find_me;  // seed 002: find me/follow me for this state type
+  }
   if (failover && forwarding.on_no_answer) {
     const Decision then = forward(forwarding, "forward_no_answer");
     d.no_answer = NoAnswer{forwarding.no_answer_s, then.action, then.destination, then.reason};
@@ -213,6 +257,22 @@ QueueDecision decide_queue(const std::vector<QueueMember>& members, const QueueP
   }
   d.reason = d.agents.empty() ? "queue_no_agent" : "queue";
   return d;
+}
+
+std::vector<AgentTarget> queue_targets(
+    const QueueDecision& decision, const QueuePolicy& policy,
+    const std::function<std::vector<std::string>(const std::string&)>& devices_of) {
+  std::vector<AgentTarget> out;
+  int delay_s = 0;
+  for (const std::string& agent : decision.agents) {
+    for (std::string& device : devices_of(agent)) {
+      out.push_back({agent, {std::move(device), delay_s}});
+    }
+    if (policy.strategy != QueueStrategy::RingAll) {
+      delay_s += policy.agent_ring_s;
+    }
+  }
+  return out;
 }
 
 }  // namespace presenced::routing

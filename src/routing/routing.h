@@ -6,6 +6,7 @@
 
 #include "core/model.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,9 +36,17 @@ struct NoAnswer {
   friend bool operator==(const NoAnswer&, const NoAnswer&) = default;
 };
 
+// Find me/follow me (seed 002): a number rung after a delay, beside the user's devices.
+struct FindMeStep {
+  std::string destination;
+  int delay_s = 0;
+  friend bool operator==(const FindMeStep&, const FindMeStep&) = default;
+};
+
 struct Decision {
   Action action = Action::Ring;
   std::vector<Target> targets;
+  std::vector<FindMeStep> find_me;  // only with Ring, when a find-me state action is in force
   std::string destination;  // forward target, when action is Forward
   std::string reason;       // available, do_not_disturb, busy_on_busy, offline, ...
   std::optional<NoAnswer> no_answer;  // only with Ring
@@ -76,13 +85,24 @@ struct PersonalRouting {
   friend bool operator==(const PersonalRouting&, const PersonalRouting&) = default;
 };
 
-// What the callee has configured for calls; the defaults are a user who set nothing.
+// FreePBX's automatic action when a user enters a state of some type (seed 002).
+enum class StateAction : std::uint8_t { None, Dnd, FindMe };
+std::string_view to_string(StateAction action);
+std::optional<StateAction> parse_state_action(std::string_view text);
+
+// What the callee has configured for calls, with what their profile and state add; the
+// defaults are a user who set nothing.
 struct CalleeSettings {
   bool has_voicemail = true;
+  // Do not disturb from a profile or a state's automatic action, whatever the presence shows.
+  bool dnd = false;
+  bool accept_group_calls = true;  // Connect Desktop: group calls alert this user
   bool busy_on_busy = false;  // cross-device busy-on-busy (seed 001): busy once a call is connected
   bool call_waiting = true;   // a second call during a connected one rings (seed 004)
   Forwarding forwarding;
   PersonalRouting personal;
+  std::vector<FindMeStep> find_me;  // the user's follow-me list
+  bool find_me_active = false;      // a find-me state action is in force
 };
 
 struct CallContext {
@@ -116,7 +136,11 @@ struct QueuePolicy {
   std::vector<core::Availability> availabilities = {core::Availability::Available};
   std::vector<core::Activity> activities;  // e.g. InAMeeting; InACall also admits members on a call
   QueueStrategy strategy = QueueStrategy::RingAll;
+  int agent_ring_s = 15;  // hunting strategies: how long each agent rings before the next
 };
+
+std::string_view to_string(QueueStrategy strategy);
+std::optional<QueueStrategy> parse_queue_strategy(std::string_view text);
 
 struct QueueDecision {
   std::vector<std::string> agents;  // in the order to offer the call; all at once for RingAll
@@ -127,5 +151,17 @@ struct QueueDecision {
 // `rotation` counts the queue's calls so far; round robin starts at that member.
 QueueDecision decide_queue(const std::vector<QueueMember>& members, const QueuePolicy& policy,
                            std::size_t rotation);
+
+struct AgentTarget {
+  std::string user;
+  Target target;
+  friend bool operator==(const AgentTarget&, const AgentTarget&) = default;
+};
+
+// The devices to ring for a queue call: ring-all offers every agent's devices at once; the
+// hunting strategies offer agent after agent, `agent_ring_s` apart, in the decided order.
+std::vector<AgentTarget> queue_targets(
+    const QueueDecision& decision, const QueuePolicy& policy,
+    const std::function<std::vector<std::string>(const std::string&)>& devices_of);
 
 }  // namespace presenced::routing

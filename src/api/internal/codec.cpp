@@ -15,6 +15,7 @@ namespace presenced::api {
 namespace {
 
 namespace json = boost::json;
+using codec::decode;
 using codec::EnumSpec;
 using codec::FieldReader;
 using codec::Need;
@@ -90,32 +91,6 @@ const EnumSpec<core::CalendarKind> kCalendarKindSpec{
 const EnumSpec<core::InputState> kInputStateSpec{
     kInputStates, core::parse_input_state, [](core::InputState v) { return core::to_string(v); }};
 const EnumSpec<WsOp> kWsOpSpec{kWsOps, parse_ws_op, ws_op_name};
-
-// Parses `body` as an object and runs `read` over its fields. Bodies are small and decoded
-// values own their strings, so the parsed tree lives in one monotonic arena freed at return.
-// Boost.JSON may still throw (std::bad_alloc, length limits): nothing escapes from here.
-template <typename T, typename Read>
-Result<T> decode(std::string_view body, const Limits& limits, Read read) {
-  try {
-    unsigned char buffer[4096];
-    json::monotonic_resource arena(buffer, sizeof buffer);
-    json::value tree(&arena);
-    auto object = codec::parse_object(body, limits, tree);
-    if (!object) {
-      return object.error();
-    }
-    FieldReader in(**object, limits);
-    T out = read(in);
-    if (!in.ok()) {
-      return in.error();
-    }
-    return out;
-  } catch (const std::bad_alloc&) {
-    return core::Error::resource_exhausted("body: out of memory while decoding");
-  } catch (const std::exception& e) {
-    return core::Error::invalid_argument(fmt::format("body: {}", e.what()));
-  }
-}
 
 InputRequest read_input(FieldReader& in) {
   InputRequest out;

@@ -12,6 +12,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -109,6 +110,27 @@ Result<ContactsRequest> decode_contacts(std::string_view body, const Limits& lim
 Result<PolicyRequest> decode_policy(std::string_view body, const Limits& limits);
 Result<ApiKeyRequest> decode_api_key(std::string_view body, const Limits& limits);
 
+// ---- Call settings, queues and state actions (docs/routing.md); codec_routing.cpp ----
+// A user's own call settings as stored and served; `dnd_protection` lives in the user's
+// settings because aggregation reads it.
+struct CallSettingsDocument {
+  routing::CalleeSettings call;
+  bool dnd_protection = false;
+};
+struct QueueDocument {
+  std::vector<std::string> members;
+  routing::QueuePolicy policy;
+};
+// The automatic action per state type, indexed by core::StateType (seed 002).
+using StateActions = std::array<routing::StateAction, 6>;
+
+Result<CallSettingsDocument> decode_call_settings(std::string_view body, const Limits& limits);
+boost::json::object call_settings_json(const CallSettingsDocument& document);
+Result<QueueDocument> decode_queue(std::string_view body, const Limits& limits);
+boost::json::object queue_json(std::string_view id, const QueueDocument& queue);
+Result<StateActions> decode_state_actions(std::string_view body, const Limits& limits);
+boost::json::object state_actions_json(const StateActions& actions);
+
 // ---- WebSocket client messages ----
 enum class WsOp : std::uint8_t { Subscribe, Unsubscribe, Ping, Input };
 struct WsMessage {
@@ -141,7 +163,10 @@ int http_status(core::ErrorCode code);
 
 boost::json::object user_json(const store::UserRecord& user);  // never the password hashes
 boost::json::object state_json(const core::StateDefinition& state);
-boost::json::object decision_json(const routing::Decision& decision);
+// `callee` names the user on each target (omitted when empty).
+boost::json::object decision_json(const routing::Decision& decision, std::string_view callee = {});
+boost::json::object queue_decision_json(const routing::QueueDecision& decision,
+                                        const std::vector<routing::AgentTarget>& targets);
 std::string_view to_string(store::Role role);
 std::optional<store::Role> parse_role(std::string_view text);
 

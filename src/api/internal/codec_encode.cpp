@@ -385,11 +385,32 @@ json::object state_json(const core::StateDefinition& state) {
   };
 }
 
-json::object decision_json(const routing::Decision& decision) {
-  json::array targets;
+json::object decision_json(const routing::Decision& decision, std::string_view callee) {
+  // Devices and find-me numbers in one list, earliest first; each names whose it is.
+  struct Entry {
+    int delay_s;
+    json::object target;
+  };
+  std::vector<Entry> entries;
   for (const routing::Target& target : decision.targets) {
-    targets.emplace_back(
-        json::object{{"device", text(target.device)}, {"delay_s", target.delay_s}});
+    json::object o{{"device", text(target.device)}, {"delay_s", target.delay_s}};
+    if (!callee.empty()) {
+      o.emplace("user", text(callee));
+    }
+    entries.push_back({target.delay_s, std::move(o)});
+  }
+  for (const routing::FindMeStep& step : decision.find_me) {
+    json::object o{{"number", text(step.destination)}, {"delay_s", step.delay_s}};
+    if (!callee.empty()) {
+      o.emplace("user", text(callee));
+    }
+    entries.push_back({step.delay_s, std::move(o)});
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.delay_s < b.delay_s; });
+  json::array targets;
+  for (Entry& entry : entries) {
+    targets.emplace_back(std::move(entry.target));
   }
   json::object out;
   out.emplace("action", routing::to_string(decision.action));
@@ -416,6 +437,27 @@ json::object decision_json(const routing::Decision& decision) {
     out.emplace("caller_id", decision.show_original_caller ? "caller" : "callee");
   }
   return out;
+}
+
+json::object queue_decision_json(const routing::QueueDecision& decision,
+                                 const std::vector<routing::AgentTarget>& targets) {
+  json::array devices;
+  for (const routing::AgentTarget& t : targets) {
+    devices.emplace_back(json::object{{"device", text(t.target.device)},
+                                      {"delay_s", t.target.delay_s},
+                                      {"user", text(t.user)}});
+  }
+  json::array agents;
+  for (const std::string& agent : decision.agents) {
+    agents.emplace_back(json::string(text(agent)));
+  }
+  // Nobody may take the call: busy, and the PBX may hold the caller in its own queue instead.
+  const routing::Action action =
+      decision.agents.empty() ? routing::Action::Busy : routing::Action::Ring;
+  return {{"action", routing::to_string(action)},
+          {"targets", std::move(devices)},
+          {"agents", std::move(agents)},
+          {"reason", decision.reason}};
 }
 
 }  // namespace presenced::api

@@ -6,9 +6,14 @@
 
 #include "api/internal/codec.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,6 +104,53 @@ class FieldReader {
 // Parses `body` into `out` (whose storage the caller provides) and checks that it is an object.
 Result<const boost::json::object*> parse_object(std::string_view body, const Limits& limits,
                                                 boost::json::value& out);
+
+// Parses `body` as an object and runs `read` (FieldReader& -> T) over its fields. Bodies are
+// small and decoded values own their strings, so the parsed tree lives in one monotonic arena
+// freed at return. Boost.JSON may still throw (std::bad_alloc, length limits): nothing escapes.
+template <typename T, typename Read>
+Result<T> decode(std::string_view body, const Limits& limits, Read read) {
+  try {
+    unsigned char buffer[4096];
+    boost::json::monotonic_resource arena(buffer, sizeof buffer);
+    boost::json::value tree(&arena);
+    auto object = parse_object(body, limits, tree);
+    if (!object) {
+      return object.error();
+    }
+    FieldReader in(**object, limits);
+    T out = read(in);
+    if (!in.ok()) {
+      return in.error();
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return core::Error::resource_exhausted("body: out of memory while decoding");
+  } catch (const std::exception& e) {
+    return core::Error::invalid_argument(fmt::format("body: {}", e.what()));
+  }
+}
+
+// A nested object read by `read`, or the default when absent.
+template <typename T, typename Read>
+T read_nested(FieldReader& in, std::string_view key, Read read) {
+  const boost::json::object* object = in.object(key, Need::Optional);
+  if (object == nullptr) {
+    return T{};
+  }
+  FieldReader nested(*object, in.limits(), in.field_name(key) + ".");
+  T out = read(nested);
+  if (!nested.ok()) {
+    in.adopt(nested.error());
+  }
+  return out;
+}
+
+// Routing settings shared by call settings and presence profiles (codec_routing.cpp).
+routing::Forwarding read_forwarding(FieldReader& in);
+routing::PersonalRouting read_personal_routing(FieldReader& in);
+boost::json::object forwarding_json(const routing::Forwarding& forwarding);
+boost::json::object personal_routing_json(const routing::PersonalRouting& personal);
 
 // The length of the valid UTF-8 sequence at the start of `text`, or 0 (RFC 3629 §4: no
 // overlong forms, no surrogates, nothing above U+10FFFF).

@@ -1,10 +1,8 @@
-// Routes that read or change presence, visibility, contacts, the directory, telephony and
-// routing. Reads of someone's presence always go through the visibility projection.
+// Routes that read or change presence, visibility, contacts and the directory. Reads of someone's presence always go through the visibility projection.
 
 #include "api/internal/codec_json.h"
 #include "api/internal/service.h"
 #include "core/mappings.h"
-#include "routing/routing.h"
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -18,26 +16,6 @@ using core::Error;
 using core::Result;
 
 namespace {
-
-// PUT /states/{id} and /groups/{id}: the path names the record; a body may repeat the id.
-std::optional<Error> path_id_problem(std::string_view kind, const std::string& path_id,
-                                     const std::string& body_id, const Limits& limits) {
-  if (auto problem = codec::id_problem(path_id, limits.id_bytes)) {
-    return Error::invalid_argument(std::string(kind) + " id: " + *problem);
-  }
-  if (!body_id.empty() && body_id != path_id) {
-    return Error::invalid_argument("id: the body says " + body_id + ", the path " + path_id);
-  }
-  return std::nullopt;
-}
-
-HttpResponse error_response(const Error& error) {
-  return {http_status(error.code), error_json(error.code, error.message)};
-}
-
-HttpResponse json_response(int status, const json::value& value) {
-  return {status, json::serialize(value)};
-}
 
 // The first error of several checks, in order.
 template <typename... Checks>
@@ -652,83 +630,6 @@ void Service::delete_state(const Principal&, const Params& params, HttpRequest&,
     }
     return HttpResponse{204, ""};
   });
-}
-
-// ---- Telephony and routing ----
-
-void Service::post_telephony_event(const Principal&, const Params&, HttpRequest& request,
-                                   Respond& respond) {
-  auto body = decode_telephony_event(request.body, config_.limits);
-  if (!body) {
-    respond(error_response(body.error()));
-    return;
-  }
-  auto user = target_user(body->user);
-  if (!user) {
-    respond(error_response(user.error()));
-    return;
-  }
-  const core::TimePoint t = now();
-  core::Call call{body->device, body->call_id, body->state, body->direction, t, t};
-  for (const core::Call& existing : engine_.layers(*user).telephony.calls) {
-    if (existing.device == call.device && existing.call_id == call.call_id) {
-      call.started_at = existing.started_at;
-    }
-  }
-  std::vector<store::Mutation> mutations;
-  auto& devices = devices_[body->user];
-  const bool new_device =
-      std::none_of(devices.begin(), devices.end(),
-                   [&](const store::DeviceRecord& d) { return d.device == call.device; });
-  if (new_device) {
-    // A device not seen before becomes a device of that user (contract).
-    mutations.push_back(store::PutDevice{{body->user, call.device, ""}});
-  }
-  if (call.state == core::CallState::Ended) {
-    mutations.push_back(store::DeleteCall{body->user, call.device, call.call_id});
-  } else {
-    mutations.push_back(store::PutCall{{body->user, call}});
-  }
-  const core::UserIndex target = *user;
-  const std::string uid = body->user;
-  commit(std::move(mutations), std::move(respond), [this, target, uid, call, new_device] {
-    if (!engine_.exists(target)) {
-      return error_response(Error::not_found("the user was deleted meanwhile"));
-    }
-    if (new_device) {
-      auto& list = devices_[uid];
-      if (std::none_of(list.begin(), list.end(),
-                       [&](const store::DeviceRecord& d) { return d.device == call.device; })) {
-        list.push_back({uid, call.device, ""});
-      }
-    }
-    engine_.apply_call(target, call, now());
-    return json_response(202, json::object{{"accepted", true},
-                                           {"user", uid},
-                                           {"sequence", engine_.sequence(target)}});
-  });
-}
-
-void Service::post_routing_decide(const Principal&, const Params&, HttpRequest& request,
-                                  Respond& respond) {
-  auto body = decode_routing(request.body, config_.limits);
-  if (!body) {
-    respond(error_response(body.error()));
-    return;
-  }
-  auto callee = target_user(body->callee);
-  if (!callee) {
-    respond(error_response(callee.error()));
-    return;
-  }
-  std::vector<std::string> devices;
-  for (const store::DeviceRecord& d : devices_[body->callee]) {
-    devices.push_back(d.device);
-  }
-  const routing::Decision decision =
-      routing::decide({body->type, body->caller}, engine_.presence(*callee),
-                      engine_.layers(*callee), devices, routing::CalleeSettings{});
-  respond(json_response(200, decision_json(decision)));
 }
 
 }  // namespace presenced::api

@@ -21,14 +21,6 @@ using core::Result;
 
 namespace {
 
-HttpResponse error_response(const Error& error) {
-  return {http_status(error.code), error_json(error.code, error.message)};
-}
-
-HttpResponse json_response(int status, const json::value& value) {
-  return {status, json::serialize(value)};
-}
-
 // Splits "/api/v1/users/alice/presence" into decoded segments; nothing on a malformed target.
 std::optional<std::vector<std::string>> path_segments(const std::string& target,
                                                       std::string* query) {
@@ -153,6 +145,14 @@ void Service::dispatch(const Principal* principal, HttpRequest& request, Respond
       {"DELETE", {"api", "v1", "states", "*"}, MinRole::Admin, &S::delete_state},
       {"POST", {"api", "v1", "telephony", "events"}, MinRole::System, &S::post_telephony_event},
       {"POST", {"api", "v1", "routing", "decide"}, MinRole::System, &S::post_routing_decide},
+      {"GET", {"api", "v1", "users", "*", "call-settings"}, MinRole::User, &S::get_call_settings},
+      {"PUT", {"api", "v1", "users", "*", "call-settings"}, MinRole::User, &S::put_call_settings},
+      {"GET", {"api", "v1", "queues"}, MinRole::System, &S::list_queues},
+      {"GET", {"api", "v1", "queues", "*"}, MinRole::System, &S::get_queue},
+      {"PUT", {"api", "v1", "queues", "*"}, MinRole::Admin, &S::put_queue},
+      {"DELETE", {"api", "v1", "queues", "*"}, MinRole::Admin, &S::delete_queue},
+      {"GET", {"api", "v1", "routing", "state-actions"}, MinRole::User, &S::get_state_actions},
+      {"PUT", {"api", "v1", "routing", "state-actions"}, MinRole::Admin, &S::put_state_actions},
       {"GET", {"api", "v1", "openapi.json"}, MinRole::User, &S::get_openapi},
       {"GET", {"metrics"}, MinRole::User, &S::get_metrics},
   };

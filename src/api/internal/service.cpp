@@ -1,5 +1,7 @@
 #include "api/internal/service.h"
 
+#include "api/internal/codec_json.h"
+
 #include "core/mappings.h"
 
 #include <boost/json.hpp>
@@ -13,6 +15,25 @@ namespace json = boost::json;
 using core::Error;
 using core::Result;
 
+HttpResponse error_response(const Error& error) {
+  return {http_status(error.code), error_json(error.code, error.message)};
+}
+
+HttpResponse json_response(int status, const json::value& value) {
+  return {status, json::serialize(value)};
+}
+
+std::optional<Error> path_id_problem(std::string_view kind, const std::string& path_id,
+                                     const std::string& body_id, const Limits& limits) {
+  if (auto problem = codec::id_problem(path_id, limits.id_bytes)) {
+    return Error::invalid_argument(std::string(kind) + " id: " + *problem);
+  }
+  if (!body_id.empty() && body_id != path_id) {
+    return Error::invalid_argument("id: the body says " + body_id + ", the path " + path_id);
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // The WebSocket's wire format: the contract's {"type":"presence", ...} event.
@@ -23,10 +44,6 @@ class JsonEventEncoder final : public core::PresenceEncoder {
     return presence_event(user.value, projected, sequence);
   }
 };
-
-HttpResponse error_response(const Error& error) {
-  return {http_status(error.code), error_json(error.code, error.message)};
-}
 
 }  // namespace
 
@@ -126,9 +143,16 @@ void Service::restore(store::Snapshot snapshot) {
       policy.default_level = core::parse_visibility_level(value).value_or(policy.default_level);
     } else if (key == "visibility.minimum") {
       policy.minimum = core::parse_visibility_level(value).value_or(policy.minimum);
+    } else if (key == kStateActionsKey) {
+      if (auto actions = decode_state_actions(value, config_.limits)) {
+        state_actions_ = *actions;
+      } else {
+        spdlog::warn("store: state actions unreadable, none apply: {}", actions.error().message);
+      }
     }
   }
   engine_.set_policy(policy);
+  restore_documents(snapshot.documents);
 }
 
 std::optional<core::TimePoint> Service::advance() {

@@ -9,7 +9,10 @@
 
 #include "api/api.h"
 #include "api/internal/auth.h"
+#include "api/internal/codec.h"
 #include "api/internal/metrics.h"
+
+#include <boost/json/fwd.hpp>
 
 #include <functional>
 #include <map>
@@ -33,6 +36,13 @@ struct HttpResponse {
   std::string content_type = "application/json";
 };
 
+HttpResponse error_response(const core::Error& error);
+HttpResponse json_response(int status, const boost::json::value& value);
+// PUT /states/{id}, /groups/{id}, /queues/{id}: the path names the record; a body may repeat
+// the id.
+std::optional<core::Error> path_id_problem(std::string_view kind, const std::string& path_id,
+                                           const std::string& body_id, const Limits& limits);
+
 using Respond = std::function<void(HttpResponse)>;
 using Task = std::function<void()>;
 // Runs a task on the service's thread (from any thread).
@@ -55,6 +65,11 @@ struct WsClient {
 };
 
 // {"type":"error","error":{...},"id"?}: the WebSocket's answer to a message it cannot serve.
+// Store document kinds and setting keys of the routing settings.
+inline constexpr std::string_view kCallSettingsKind = "call_settings";
+inline constexpr std::string_view kQueueKind = "queue";
+inline constexpr std::string_view kStateActionsKey = "routing.state_actions";
+
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
 class Service {
@@ -126,9 +141,17 @@ class Service {
   void list_states(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_state(const Principal&, const Params&, HttpRequest&, Respond&);
   void delete_state(const Principal&, const Params&, HttpRequest&, Respond&);
-  // Telephony and routing.
+  // Telephony and routing (routing_routes.cpp).
   void post_telephony_event(const Principal&, const Params&, HttpRequest&, Respond&);
   void post_routing_decide(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_call_settings(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_call_settings(const Principal&, const Params&, HttpRequest&, Respond&);
+  void list_queues(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_queue(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_queue(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_queue(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_state_actions(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_state_actions(const Principal&, const Params&, HttpRequest&, Respond&);
   // Operations.
   void get_openapi(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_metrics(const Principal&, const Params&, HttpRequest&, Respond&);
@@ -142,6 +165,10 @@ class Service {
                                            const std::string& user) const;
   HttpResponse presence_response(core::UserIndex user, const Principal& viewer) const;
   void restore(store::Snapshot snapshot);
+  void restore_documents(const std::vector<store::DocumentRecord>& documents);
+  // The callee's own call settings with what their state's automatic action adds.
+  routing::CalleeSettings effective_call_settings(core::UserIndex user, const std::string& id) const;
+  void decide_queue_call(const std::string& queue_id, Respond& respond);
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
 
@@ -155,6 +182,14 @@ class Service {
   std::unordered_map<std::string, store::UserRecord> users_;
   std::map<std::string, store::GroupRecord> groups_;
   std::unordered_map<std::string, std::vector<store::DeviceRecord>> devices_;
+  // Routing settings (docs/routing.md), kept as the store's documents.
+  struct Queue {
+    QueueDocument document;
+    std::size_t calls = 0;  // round robin's rotation; in memory: a restart starts over
+  };
+  std::unordered_map<std::string, CallSettingsDocument> call_settings_;
+  std::map<std::string, Queue> queues_;
+  StateActions state_actions_{};
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;
   std::string dummy_hash_;  // verified against for unknown users, so timing tells nothing

@@ -6,6 +6,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -447,6 +448,110 @@ TEST_F(AggregationTest, DoNotDisturbIsNotOverriddenByACallOrAMeeting) {
   EXPECT_EQ(p.explanation.rule, "dnd_not_overridden");
   EXPECT_EQ(p.flags, flags_of({Flag::Ringing, Flag::Call, Flag::Appointment}));
   EXPECT_EQ(p.busy_devices, (std::vector<std::string>{"desk", "mobile"}));
+}
+
+// ---- call_protection: seed 001, "Do not disturb call protection controls presence status":
+// the DND presence during a call, and it ends with the call. ----
+
+struct ProtectionCase {
+  const char* name;
+  bool protection;
+  std::vector<Call> calls;
+  std::optional<ManualLayer> manual;
+  Availability availability;
+  Activity activity;
+  const char* rule;
+  Flags flags;
+};
+
+TEST_F(AggregationTest, CallProtectionShowsDoNotDisturbDuringAnAnsweredCall) {
+  const TimePoint t1 = kT0 + minutes(1);
+  const ProtectionCase cases[] = {
+      {"connected", true, {call("desk", CallState::Connected, t1)}, std::nullopt,
+       Availability::DoNotDisturb, Activity::InACall, "call_protection", flags_of({Flag::Call})},
+      {"held", true, {call("desk", CallState::Held, t1)}, std::nullopt,
+       Availability::DoNotDisturb, Activity::InACall, "call_protection", flags_of({Flag::Call})},
+      // Ringing is no call yet: nothing to protect.
+      {"ringing alone", true, {call("desk", CallState::Ringing, t1)}, std::nullopt,
+       Availability::Busy, Activity::InACall, "call", flags_of({Flag::Ringing})},
+      {"connected, protection off", false, {call("desk", CallState::Connected, t1)},
+       std::nullopt, Availability::Busy, Activity::InACall, "call", flags_of({Flag::Call})},
+      {"connected and ringing on another device", true,
+       {call("desk", CallState::Connected, t1), call("mobile", CallState::Ringing, t1)},
+       std::nullopt, Availability::DoNotDisturb, Activity::InACall, "call_protection",
+       flags_of({Flag::Ringing, Flag::Call})},
+      {"no call", true, {}, std::nullopt, Availability::Available, Activity::Available,
+       "logged_in", Flags()},
+      // The user's own DND keeps its activity and rule.
+      {"manual DND", true, {call("desk", CallState::Connected, t1)}, manual("DoNotDisturb", kT0),
+       Availability::DoNotDisturb, Activity::DoNotDisturb, "dnd_not_overridden",
+       flags_of({Flag::Call})},
+      // Appear offline hides the call, so the protection must not show either.
+      {"appear offline", true, {call("desk", CallState::Connected, t1)}, manual("Offline", kT0),
+       Availability::Offline, Activity::OffWork, "appear_offline", flags_of({Flag::Offline})},
+      {"manual state set before the call", true, {call("desk", CallState::Connected, t1)},
+       manual("Away", kT0), Availability::DoNotDisturb, Activity::InACall, "call_protection",
+       flags_of({Flag::Call})},
+      // Above `manual`: callers are turned away whatever state the user picked during the call.
+      {"manual state set during the call", true, {call("desk", CallState::Connected, t1)},
+       manual("Available", t1 + seconds(30)), Availability::DoNotDisturb, Activity::InACall,
+       "call_protection", flags_of({Flag::Call})},
+  };
+  log_in();
+  for (const ProtectionCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    settings_.dnd_protection = c.protection;
+    layers_.telephony.calls = c.calls;
+    layers_.manual = c.manual;
+    const Presence p = presence_at(t1 + minutes(1));
+    EXPECT_EQ(p.availability, c.availability);
+    EXPECT_EQ(p.activity, c.activity);
+    EXPECT_EQ(p.explanation.rule, c.rule);
+    EXPECT_EQ(p.flags, c.flags);
+    EXPECT_EQ(p.state_id, c.manual ? c.manual->state_id : "");
+  }
+}
+
+TEST_F(AggregationTest, CallProtectionNamesTheAnsweredCall) {
+  log_in();
+  settings_.dnd_protection = true;
+  layers_.telephony.calls = {call("desk", CallState::Held, kT0),
+                             call("mobile", CallState::Ringing, kT0 + minutes(1))};
+  const Presence p = presence_at(kT0 + minutes(2));
+  EXPECT_EQ(p.explanation.layer, Layer::Telephony);
+  EXPECT_EQ(p.explanation.detail, "call protection: call on hold on desk");
+  EXPECT_EQ(p.busy_devices, (std::vector<std::string>{"desk", "mobile"}));
+}
+
+// Derived from the call: once its lease lapses (or it ends), the protection is gone with it.
+TEST_F(AggregationTest, CallProtectionEndsWithTheCall) {
+  log_in();
+  settings_.dnd_protection = true;
+  layers_.manual = manual("BeRightBack", kT0);
+  layers_.calendar.appointments = {appointment(CalendarKind::OutOfOffice, kT0, kT0 + hours(48))};
+  layers_.telephony.calls = {call("desk", CallState::Connected, kT0 + minutes(1))};
+
+  const Aggregated during = at(kT0 + minutes(2));
+  EXPECT_EQ(during.presence.availability, Availability::DoNotDisturb);
+  EXPECT_EQ(during.presence.flags, flags_of({Flag::Call, Flag::OutOfOffice}));
+  EXPECT_EQ(during.next_change, kT0 + minutes(1) + hours(8));
+
+  const Presence after = presence_at(kT0 + minutes(1) + hours(8));
+  EXPECT_EQ(after.availability, Availability::BeRightBack);
+  EXPECT_EQ(after.explanation.rule, "manual");
+  EXPECT_EQ(after.flags, flags_of({Flag::OutOfOffice}));
+}
+
+// DoNotDisturb is not dimmed by idle; the flag says it.
+TEST_F(AggregationTest, CallProtectionWhileIdleKeepsDoNotDisturb) {
+  layers_.sessions.sessions = {session("ws-1", InputState::Locked, kT0)};
+  settings_.dnd_protection = true;
+  layers_.telephony.calls = {call("desk", CallState::Connected, kT0)};
+  const Presence p = presence_at(kT0);
+  EXPECT_EQ(p.availability, Availability::DoNotDisturb);
+  EXPECT_EQ(p.activity, Activity::InACall);
+  EXPECT_EQ(p.flags, flags_of({Flag::Call, Flag::Idle}));
+  EXPECT_EQ(p.explanation.rule, "call_protection");
 }
 
 // ---- appear_offline: seed 000, "Appear as Offline" shows grey; our choice: nothing leaks. ----

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -569,6 +570,255 @@ TEST_F(EngineTest, ManualStateReturnsAfterTheCallThatOverrodeIt) {
   EXPECT_EQ(engine_.presence(alice).activity, Activity::InACall);
   engine_.apply_call(alice, call("mobile", "c1", CallState::Ended), kT0 + minutes(2));
   EXPECT_EQ(engine_.presence(alice).availability, Availability::Away);
+}
+
+// ---- Telephony events: a PBX posting over HTTP retries, reorders and loses them. ----
+
+struct CallEvent {
+  const char* device;
+  CallState state;
+};
+
+struct CallEventCase {
+  const char* name;
+  std::vector<CallEvent> before;  // call "c1", one second apart
+  CallEvent event;
+  CallOutcome outcome;
+  std::optional<CallState> desk_after;  // c1 on desk afterwards; nullopt: not in the layer
+  bool visible;                         // a new sequence and a delivery
+};
+
+TEST_F(EngineTest, CallEventsOutOfOrderOrTwice) {
+  using enum CallState;
+  const CallEventCase cases[] = {
+      {"new call", {}, {"desk", Ringing}, CallOutcome::Applied, Ringing, true},
+      {"answered", {{"desk", Ringing}}, {"desk", Connected}, CallOutcome::Applied, Connected,
+       true},
+      {"answered without ringing first", {}, {"desk", Connected}, CallOutcome::Applied,
+       Connected, true},
+      {"put on hold", {{"desk", Connected}}, {"desk", Held}, CallOutcome::Applied, Held, true},
+      {"taken off hold", {{"desk", Held}}, {"desk", Connected}, CallOutcome::Applied, Connected,
+       true},
+      {"ended", {{"desk", Connected}}, {"desk", Ended}, CallOutcome::Applied, std::nullopt, true},
+      // Retries: the same event twice changes nothing visible.
+      {"ringing twice", {{"desk", Ringing}}, {"desk", Ringing}, CallOutcome::Duplicate, Ringing,
+       false},
+      {"connected twice", {{"desk", Ringing}, {"desk", Connected}}, {"desk", Connected},
+       CallOutcome::Duplicate, Connected, false},
+      {"ended twice", {{"desk", Connected}, {"desk", Ended}}, {"desk", Ended},
+       CallOutcome::Duplicate, std::nullopt, false},
+      // Reordering: a call does not go back to ringing once answered.
+      {"ringing after connected", {{"desk", Ringing}, {"desk", Connected}}, {"desk", Ringing},
+       CallOutcome::IgnoredBackwards, Connected, false},
+      {"ringing after held", {{"desk", Connected}, {"desk", Held}}, {"desk", Ringing},
+       CallOutcome::IgnoredBackwards, Held, false},
+      // Reordering: an ended call does not come back.
+      {"connected after ended", {{"desk", Ringing}, {"desk", Ended}}, {"desk", Connected},
+       CallOutcome::IgnoredEnded, std::nullopt, false},
+      {"ringing after ended", {{"desk", Connected}, {"desk", Ended}}, {"desk", Ringing},
+       CallOutcome::IgnoredEnded, std::nullopt, false},
+      // Lost or overtaken events: an end never seen begin is accepted, changes nothing, and the
+      // ringing it overtook does not start a call.
+      {"ended never seen", {}, {"desk", Ended}, CallOutcome::IgnoredUnknownEnd, std::nullopt,
+       false},
+      {"ringing after an end never seen", {{"desk", Ended}}, {"desk", Ringing},
+       CallOutcome::IgnoredEnded, std::nullopt, false},
+      // A call is one call id on one device: the same id ringing on another device is its own.
+      {"same id on another device", {{"desk", Connected}, {"desk", Ended}},
+       {"mobile", Ringing}, CallOutcome::Applied, std::nullopt, true},
+  };
+  for (const CallEventCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const UserIndex alice = add(c.name);
+    TimePoint t = kT0;
+    for (const CallEvent& e : c.before) {
+      engine_.apply_call(alice, call(e.device, "c1", e.state), t);
+      t += seconds(1);
+    }
+    const WatcherId w = watch(alice);
+    engine_.subscribe(w, alice);
+    drain(w);
+    const std::uint64_t sequence = engine_.sequence(alice);
+
+    EXPECT_EQ(engine_.apply_call(alice, call(c.event.device, "c1", c.event.state), t),
+              c.outcome);
+    std::optional<CallState> desk;
+    for (const Call& live : engine_.layers(alice).telephony.calls) {
+      if (live.device == "desk") {
+        desk = live.state;
+      }
+    }
+    EXPECT_EQ(desk, c.desk_after);
+    EXPECT_EQ(engine_.sequence(alice), sequence + (c.visible ? 1 : 0));
+    EXPECT_EQ(drain(w).size(), c.visible ? 1u : 0u);
+  }
+}
+
+TEST(CallOutcomeTest, NamesForLogsAndMetrics) {
+  EXPECT_EQ(to_string(CallOutcome::Applied), "applied");
+  EXPECT_EQ(to_string(CallOutcome::Duplicate), "duplicate");
+  EXPECT_EQ(to_string(CallOutcome::IgnoredEnded), "ignored_ended");
+  EXPECT_EQ(to_string(CallOutcome::IgnoredUnknownEnd), "ignored_unknown_end");
+  EXPECT_EQ(to_string(CallOutcome::IgnoredBackwards), "ignored_backwards");
+}
+
+// A retried event is still a sign of life: it renews the lease without a visible change.
+TEST_F(EngineTest, DuplicateCallEventRenewsTheLease) {
+  const UserIndex alice = add("alice");
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0);
+  EXPECT_EQ(engine_.next_deadline(), kT0 + minutes(3));
+  const std::uint64_t sequence = engine_.sequence(alice);
+  EXPECT_EQ(engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0 + minutes(2)),
+            CallOutcome::Duplicate);
+  EXPECT_EQ(engine_.sequence(alice), sequence);
+  EXPECT_EQ(engine_.next_deadline(), kT0 + minutes(5));
+  EXPECT_EQ(engine_.layers(alice).telephony.calls.at(0).started_at, kT0);
+}
+
+// The record of ended calls is bounded by age (EngineConfig::ended_calls_age, 30 minutes):
+// past it, the call id counts as new.
+TEST_F(EngineTest, EndedCallsAreForgottenAfterTheirAge) {
+  const UserIndex alice = add("alice");
+  engine_.apply_call(alice, call("desk", "c1", CallState::Connected), kT0);
+  engine_.apply_call(alice, call("desk", "c2", CallState::Connected), kT0);
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ended), kT0 + minutes(1));
+  engine_.apply_call(alice, call("desk", "c2", CallState::Ended), kT0 + minutes(1));
+
+  EXPECT_EQ(engine_.apply_call(alice, call("desk", "c1", CallState::Connected),
+                               kT0 + minutes(31) - milliseconds(1)),
+            CallOutcome::IgnoredEnded);
+  EXPECT_EQ(engine_.apply_call(alice, call("desk", "c2", CallState::Connected), kT0 + minutes(31)),
+            CallOutcome::Applied);
+}
+
+// ... and by count (EngineConfig::ended_calls_kept, 32 per user): the oldest go first.
+TEST_F(EngineTest, EndedCallsKeptPerUserAreBounded) {
+  const UserIndex alice = add("alice");
+  const UserIndex bob = add("bob");
+  engine_.apply_call(bob, call("desk", "c0", CallState::Ended), kT0);
+  for (int i = 0; i <= 32; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    engine_.apply_call(alice, call("desk", id, CallState::Connected), kT0);
+    engine_.apply_call(alice, call("desk", id, CallState::Ended), kT0 + seconds(1));
+  }
+  EXPECT_EQ(engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0 + seconds(2)),
+            CallOutcome::IgnoredEnded);
+  EXPECT_EQ(engine_.apply_call(alice, call("desk", "c0", CallState::Ringing), kT0 + seconds(2)),
+            CallOutcome::Applied);
+  // Per user: bob's record is his own.
+  EXPECT_EQ(engine_.apply_call(bob, call("desk", "c0", CallState::Ringing), kT0 + seconds(2)),
+            CallOutcome::IgnoredEnded);
+}
+
+// Call leases: a connected call whose "ended" never comes lapses 8 hours after its last event;
+// the user goes back to what the other layers say and watchers hear it.
+TEST_F(EngineTest, ConnectedCallWhoseEndNeverComesLapses) {
+  struct Case {
+    bool signed_in;
+    Availability after;
+  };
+  for (const Case c : {Case{true, Availability::Available}, Case{false, Availability::Offline}}) {
+    SCOPED_TRACE(c.signed_in);
+    const UserIndex alice = add(c.signed_in ? "signed-in" : "signed-out");
+    const UserIndex bob = add(c.signed_in ? "bob-1" : "bob-2");
+    if (c.signed_in) {
+      engine_.open_session(alice, session("ws-1"), kT0);
+    }
+    engine_.apply_call(alice, call("desk", "c1", CallState::Connected), kT0);
+    engine_.apply_call(alice, call("desk", "c1", CallState::Held), kT0 + hours(1));
+    const WatcherId w = watch(bob);
+    engine_.subscribe(w, alice);
+    EXPECT_EQ(drain(w).size(), 1u);
+    EXPECT_EQ(engine_.presence(alice).availability, Availability::Busy);
+
+    engine_.advance(kT0 + hours(9) - milliseconds(1));
+    EXPECT_TRUE(engine_.queue(w).empty());
+    engine_.advance(kT0 + hours(9));
+    EXPECT_TRUE(engine_.layers(alice).telephony.calls.empty());
+    EXPECT_EQ(engine_.presence(alice).availability, c.after);
+    EXPECT_FALSE(engine_.presence(alice).flags.has(Flag::Call));
+    EXPECT_EQ(drain(w), Strings{engine_.id_of(alice).value + ":" +
+                                std::string(to_string(c.after)) + ":" +
+                                std::to_string(engine_.sequence(alice)) + ":business"});
+    // The lease end is when the call counts as ended (longest-idle routing).
+    EXPECT_EQ(engine_.last_call_end(alice), kT0 + hours(9));
+    // A late "ended" for it finds nothing to end.
+    EXPECT_EQ(engine_.apply_call(alice, call("desk", "c1", CallState::Ended), kT0 + hours(10)),
+              CallOutcome::IgnoredUnknownEnd);
+    EXPECT_EQ(engine_.last_call_end(alice), kT0 + hours(9));
+  }
+}
+
+// Longest-idle routing: the end of the user's last answered call.
+TEST_F(EngineTest, LastCallEndIsWhenTheLastAnsweredCallEnded) {
+  const UserIndex alice = add("alice");
+  EXPECT_EQ(engine_.last_call_end(alice), std::nullopt);
+
+  // A call that only rang was not worked: the agent is as idle as before.
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0);
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ended), kT0 + seconds(20));
+  EXPECT_EQ(engine_.last_call_end(alice), std::nullopt);
+
+  // Two calls at once: the user is idle only when the last one ends.
+  engine_.apply_call(alice, call("desk", "c2", CallState::Connected), kT0 + minutes(1));
+  engine_.apply_call(alice, call("mobile", "c3", CallState::Held), kT0 + minutes(2));
+  engine_.apply_call(alice, call("desk", "c2", CallState::Ended), kT0 + minutes(3));
+  EXPECT_EQ(engine_.last_call_end(alice), std::nullopt);
+  engine_.apply_call(alice, call("mobile", "c3", CallState::Ended), kT0 + minutes(4));
+  EXPECT_EQ(engine_.last_call_end(alice), kT0 + minutes(4));
+
+  // A retried "ended" does not move it.
+  engine_.apply_call(alice, call("mobile", "c3", CallState::Ended), kT0 + minutes(5));
+  EXPECT_EQ(engine_.last_call_end(alice), kT0 + minutes(4));
+
+  // During the next call it keeps the previous end; the next end replaces it.
+  engine_.apply_call(alice, call("desk", "c4", CallState::Connected), kT0 + minutes(10));
+  EXPECT_EQ(engine_.last_call_end(alice), kT0 + minutes(4));
+  engine_.apply_call(alice, call("desk", "c4", CallState::Ended), kT0 + minutes(12));
+  EXPECT_EQ(engine_.last_call_end(alice), kT0 + minutes(12));
+}
+
+// Not persisted: calls restored at startup (even lapsed ones) end no call since the start.
+TEST_F(EngineTest, LastCallEndStartsEmptyAfterARestore) {
+  const UserIndex alice = add("alice");
+  TelephonyLayer telephony;
+  Call lapsed = call("desk", "c1", CallState::Connected);
+  lapsed.started_at = kT0 - hours(10);
+  lapsed.updated_at = kT0 - hours(9);
+  telephony.calls.push_back(lapsed);
+  engine_.restore(alice, std::nullopt, telephony, CalendarLayer{}, kT0);
+  EXPECT_TRUE(engine_.layers(alice).telephony.calls.empty());
+  EXPECT_EQ(engine_.last_call_end(alice), std::nullopt);
+}
+
+// Seed 001: "Do not disturb call protection controls presence status"; when the call ends, the
+// state from before comes back by itself.
+TEST_F(EngineTest, CallProtectionLastsAsLongAsTheCall) {
+  UserSettings settings;
+  settings.dnd_protection = true;
+  const UserIndex alice = engine_.add_user(UserId{"alice"}, settings, kT0).value();
+  const UserIndex bob = add("bob");
+  engine_.open_session(alice, session("ws-1"), kT0);
+  engine_.set_manual(alice, manual("Away", kT0), kT0);
+  const WatcherId w = watch(bob);
+  engine_.subscribe(w, alice);
+  EXPECT_EQ(drain(w), Strings{"alice:Away:3:business"});
+
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ringing), kT0 + minutes(1));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Connected), kT0 + minutes(2));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Held), kT0 + minutes(3));
+  engine_.apply_call(alice, call("desk", "c1", CallState::Ended), kT0 + minutes(4));
+  EXPECT_EQ(drain(w), (Strings{"alice:Busy:4:business", "alice:DoNotDisturb:5:business",
+                               "alice:DoNotDisturb:6:business", "alice:Away:7:business"}));
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "manual");
+
+  // Turning the protection off during a call takes effect at once.
+  engine_.apply_call(alice, call("desk", "c2", CallState::Connected), kT0 + minutes(5));
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "call_protection");
+  settings.dnd_protection = false;
+  engine_.set_settings(alice, settings, kT0 + minutes(6));
+  EXPECT_EQ(engine_.presence(alice).availability, Availability::Busy);
+  EXPECT_EQ(engine_.presence(alice).explanation.rule, "system_overrides_manual");
 }
 
 // ---- Sessions ----

@@ -72,6 +72,25 @@ CalleeSettings forward_all_calls() {
   return s;
 }
 
+CalleeSettings dnd_set() {
+  CalleeSettings s;
+  s.dnd = true;
+  return s;
+}
+
+CalleeSettings refuses_group_calls() {
+  CalleeSettings s;
+  s.accept_group_calls = false;
+  return s;
+}
+
+CalleeSettings find_me(bool active) {
+  CalleeSettings s;
+  s.find_me = {{"+4917099", 15}};
+  s.find_me_active = active;
+  return s;
+}
+
 const std::vector<std::string> kDesk = {"desk"};
 const std::vector<std::string> kDeskAndMobile = {"desk", "mobile"};
 constexpr auto kAvailable = Availability::Available;
@@ -146,6 +165,18 @@ const std::vector<Row>& rows() {
        kAvailable, Activity::OutOfOffice, CallNow::None, kDesk,
        with(forwarding(ForwardMode::Failover, "voicemail")), CallType::Direct, Action::Ring,
        "available", "", {{"desk", 0}}, NoAnswer{20, Action::Voicemail, "", "forward_no_answer"}},
+      {"DND from a profile or a state's automatic action blocks like DND presence", "003",
+       kAvailable, Activity::Available, CallNow::None, kDesk, dnd_set(), CallType::Direct,
+       Action::Voicemail, "do_not_disturb", "", {}, std::nullopt},
+      {"'accept group calls' off: a group call is refused", "003", kAvailable,
+       Activity::Available, CallNow::None, kDesk, refuses_group_calls(), CallType::Group,
+       Action::Busy, "group_call_refused", "", {}, std::nullopt},
+      {"'accept group calls' off: direct calls still ring", "003", kAvailable,
+       Activity::Available, CallNow::None, kDesk, refuses_group_calls(), CallType::Direct,
+       Action::Ring, "available", "", {{"desk", 0}}, std::nullopt},
+      {"'accept group calls' off: queue calls are the queue's business", "003", kAvailable,
+       Activity::Available, CallNow::None, kDesk, refuses_group_calls(), CallType::Queue,
+       Action::Ring, "available", "", {{"desk", 0}}, std::nullopt},
       {"forwarding without a destination is off", "003", kAvailable, Activity::Available,
        CallNow::None, kDesk, with(forwarding(ForwardMode::Always, "")), CallType::Direct,
        Action::Ring, "available", "", {{"desk", 0}}, std::nullopt},
@@ -183,6 +214,23 @@ TEST(ForwardingTest, EveryRuleOfTheTable) {
     EXPECT_EQ(d.targets, row.targets);
     EXPECT_EQ(d.no_answer, row.no_answer);
   }
+}
+
+TEST(ForwardingTest, FindMeNumbersRingOnlyWhileAFindMeStateActionIsInForce) {
+  // Seed 002: "Find Me/Follow Me" as the automatic action of a state type.
+  core::Presence callee;
+  callee.availability = Availability::Away;
+  callee.activity = Activity::Away;
+  const Decision active = decide({}, callee, {}, kDesk, find_me(true));
+  EXPECT_EQ(active.action, Action::Ring);
+  EXPECT_EQ(active.targets, (std::vector<Target>{{"desk", 0}}));
+  EXPECT_EQ(active.find_me, (std::vector<FindMeStep>{{"+4917099", 15}}));
+  EXPECT_TRUE(decide({}, callee, {}, kDesk, find_me(false)).find_me.empty());
+  // DND wins over find me: nothing rings.
+  CalleeSettings both = find_me(true);
+  both.dnd = true;
+  EXPECT_EQ(decide({}, callee, {}, kDesk, both).action, Action::Voicemail);
+  EXPECT_TRUE(decide({}, callee, {}, kDesk, both).find_me.empty());
 }
 
 TEST(ForwardingTest, TheCallerShownFollowsTheForwardingOption) {

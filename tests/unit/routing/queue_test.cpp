@@ -102,5 +102,26 @@ TEST(QueueTest, NobodyToTakeTheCallSaysSo) {
   EXPECT_EQ(decide_queue({}, policy(QueueStrategy::RoundRobin), 7).reason, "queue_no_agent");
 }
 
+TEST(QueueTest, RingAllOffersEveryAgentsDevicesAtOnceHuntingStepsAgentByAgent) {
+  // Seed 004: ring-all alerts all admitted agents; longest idle and round robin offer the call
+  // to one agent after another.
+  const QueueDecision decision{{"ann", "hal"}, "queue"};
+  auto devices_of = [](const std::string& user) {
+    return user == "ann" ? std::vector<std::string>{"desk", "soft"}
+                         : std::vector<std::string>{"desk"};
+  };
+  QueuePolicy ring_all = policy(QueueStrategy::RingAll);
+  EXPECT_EQ(queue_targets(decision, ring_all, devices_of),
+            (std::vector<AgentTarget>{{"ann", {"desk", 0}}, {"ann", {"soft", 0}},
+                                      {"hal", {"desk", 0}}}));
+  QueuePolicy hunting = policy(QueueStrategy::RoundRobin);
+  hunting.agent_ring_s = 12;
+  EXPECT_EQ(queue_targets(decision, hunting, devices_of),
+            (std::vector<AgentTarget>{{"ann", {"desk", 0}}, {"ann", {"soft", 0}},
+                                      {"hal", {"desk", 12}}}));
+  EXPECT_TRUE(queue_targets(QueueDecision{{}, "queue_no_agent"}, hunting, devices_of).empty());
+}
+
 }  // namespace
 }  // namespace presenced::routing
+
