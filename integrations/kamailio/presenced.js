@@ -223,7 +223,9 @@ function newCall() {
   KSR.dialog.dlg_manage();
   // 100 Trying now, and retransmissions absorbed while presenced answers.
   KSR.tm.t_newtran();
-  callInc(ci, "gen");
+  // sht_inc only increments items that exist.
+  KSR.htable.sht_seti("calls", ci + "|answered", 0);
+  KSR.htable.sht_seti("calls", ci + "|gen", 1);
   var caller = from;
   var device = splitAor(from);
   if (device !== null && registered(from)) {
@@ -278,6 +280,9 @@ function ring(d, callee, caller, hop) {
   var targets = [];
   var list = d.targets || [];
   for (var i = 0; i < list.length; i++) {
+    if (!list[i].device) {
+      continue;  // a find-me number: not rung by this configuration
+    }
     var aor = (list[i].user || callee) + "-" + list[i].device;
     if (registered(aor)) {
       targets.push({aor: aor, delay: list[i].delay_s || 0});

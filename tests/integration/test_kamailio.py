@@ -277,6 +277,13 @@ def wait_for(read, timeout, what):
     return value
 
 
+def assert_rang_then_cancelled(call, timeout=20):
+    """The caller heard ringing, hung up, and got 487 for its INVITE (RFC 3261 §9.1)."""
+    assert call.wait(timeout) == 0, "the call did not end as scripted"
+    assert call.received("SIP/2.0 180"), "the caller heard no ringing"
+    assert call.received("SIP/2.0 487"), "the INVITE did not end with 487 after the CANCEL"
+
+
 def header(message, name):
     match = re.search(r"^%s:\s*(.*)$" % re.escape(name), message, re.M | re.I)
     return match.group(1).strip() if match else None
@@ -293,7 +300,7 @@ def test_dnd_sends_the_call_to_voicemail(pbx):
     assert answer.status_code == 200, answer.text
 
     call = pbx.call("carol-desk", "alice", "call_cancel.xml", 1000)
-    assert call.wait(15) == 0, "the caller did not hear ringing, then cancel cleanly"
+    assert_rang_then_cancelled(call)
 
     received = invites(mailbox)
     assert len(received) == 1, "the voicemail box got %d INVITEs" % len(received)
@@ -301,32 +308,6 @@ def test_dnd_sends_the_call_to_voicemail(pbx):
     assert diversion == "<sip:alice@127.0.0.1>;reason=do-not-disturb", diversion
     assert header(received[0][1], "X-Presenced-Reason") == "do_not_disturb"
     assert invites(desk) == [], "alice's desk phone rang despite DoNotDisturb"
-
-
-# ---- f. A watcher sees the call ----
-
-def test_watcher_sees_the_callee_in_a_call_and_back(pbx):
-    pbx.phone("alice", "desk", "phone_answer.xml")
-    pbx.phone("carol", "desk")
-    pbx.user("bob")
-    session = Watcher(pbx.server, pbx.users["alice"].token)  # alice is signed in: Available
-    watcher = Watcher(pbx.server, pbx.users["bob"].token)
-    try:
-        watcher.subscribe("alice")
-        watcher.presence_of("alice", availability="Available")
-
-        call = pbx.call("carol-desk", "alice", "call_talk.xml", 2000)
-        busy = watcher.presence_of("alice", timeout=5, availability="Busy", activity="InACall")
-        assert "call" in busy["flags"] or "ringing" in busy["flags"], busy
-        # The caller is a known user too (From carol-desk): carol is on the call as well.
-        wait_for(lambda: pbx.presence("carol")["activity"] == "InACall", 5, "carol's call")
-        assert call.wait(15) == 0, "the call was not answered and hung up cleanly"
-        watcher.presence_of("alice", timeout=5, availability="Available")
-        carol = poll(lambda: pbx.presence("carol"), lambda p: p["activity"] != "InACall")
-        assert carol["activity"] != "InACall", carol
-    finally:
-        watcher.close()
-        session.close()
 
 
 # ---- b. Staggered ringing ----
@@ -339,7 +320,7 @@ def test_staggered_ringing_adds_the_second_device_after_its_delay(pbx):
         {"device": "desk", "delay_s": 0}, {"device": "mobile", "delay_s": 3}]}})
 
     call = pbx.call("carol-desk", "alice", "call_cancel.xml", 4500)
-    assert call.wait(20) == 0, "the caller did not hear ringing, then cancel cleanly"
+    assert_rang_then_cancelled(call)
 
     first, second = invites(desk), invites(mobile)
     assert len(first) == 1 and len(second) == 1, (len(first), len(second))
@@ -381,7 +362,7 @@ def test_no_answer_forwards_to_a_colleague_after_the_timeout(pbx):
                                           "on_no_answer": True, "no_answer_s": 2}})
 
     call = pbx.call("carol-desk", "alice", "call_cancel.xml", 3500)
-    assert call.wait(20) == 0, "the caller did not hear ringing, then cancel cleanly"
+    assert_rang_then_cancelled(call)
 
     first, forwarded = invites(desk), invites(colleague)
     assert len(first) == 1 and len(forwarded) == 1, (len(first), len(forwarded))
@@ -408,8 +389,36 @@ def test_queue_rings_only_admitted_members(pbx):
     assert answer.status_code in (200, 201), answer.text
 
     call = pbx.call("erin-desk", "queue-support", "call_cancel.xml", 1500)
-    assert call.wait(15) == 0, "the caller did not hear ringing, then cancel cleanly"
+    assert_rang_then_cancelled(call)
 
     assert len(invites(phones["bob"])) == 1, "the Available member did not ring"
     assert invites(phones["carol"]) == [], "the DoNotDisturb member rang"
     assert invites(phones["dave"]) == [], "the Away member rang"
+
+
+# ---- f. A watcher sees the call ----
+
+def test_watcher_sees_the_callee_in_a_call_and_back(pbx):
+    pbx.phone("alice", "desk", "phone_answer.xml")
+    pbx.phone("carol", "desk")
+    pbx.user("bob")
+    session = Watcher(pbx.server, pbx.users["alice"].token)  # alice is signed in: Available
+    watcher = Watcher(pbx.server, pbx.users["bob"].token)
+    try:
+        watcher.subscribe("alice")
+        watcher.presence_of("alice", availability="Available")
+
+        call = pbx.call("carol-desk", "alice", "call_talk.xml", 2000)
+        watcher.presence_of("alice", timeout=5, availability="Busy", activity="InACall")
+        # Ringing first, then connected: the "call" flag comes with the answer.
+        watcher.wait_for(lambda m: m.get("type") == "presence" and m.get("user") == "alice"
+                         and "call" in m.get("flags", []), timeout=5)
+        # The caller is a known user too (From carol-desk): carol is on the call as well.
+        wait_for(lambda: pbx.presence("carol")["activity"] == "InACall", 5, "carol's call")
+        assert call.wait(15) == 0, "the call was not answered and hung up cleanly"
+        watcher.presence_of("alice", timeout=5, availability="Available")
+        carol = poll(lambda: pbx.presence("carol"), lambda p: p["activity"] != "InACall")
+        assert carol["activity"] != "InACall", carol
+    finally:
+        watcher.close()
+        session.close()
