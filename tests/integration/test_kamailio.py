@@ -1,0 +1,424 @@
+"""presenced routes calls through a real Kamailio 5.6 (integrations/kamailio) to real SIP UAs.
+
+Each test starts presenced, Kamailio and sipp phones on 127.0.0.1 with free ports, places calls
+with sipp and asserts on what the phones received: which INVITEs arrived where, when, with which
+headers, and which final answer the caller got. Phones: device DEVICE of user USER registers as
+AOR USER-DEVICE (a third-party REGISTER, sip/register.xml), and answers or rings with
+sip/phone_*.xml. Kamailio reports every call to presenced's telephony events.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, poll
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "integrations" / "kamailio" / "kamailio.cfg"
+SCRIPT = ROOT / "integrations" / "kamailio" / "presenced.js"
+SCENARIOS = Path(__file__).resolve().parent / "sip"
+KAMAILIO = shutil.which("kamailio") or (
+    "/usr/sbin/kamailio" if os.access("/usr/sbin/kamailio", os.X_OK) else None)
+SIPP = shutil.which("sipp")
+PASSWORD = "pw-kamailio-test"
+
+# Kamailio's timers tick every 100 ms and sipp's pauses are not exact: time assertions allow this.
+TOLERANCE_S = 0.4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools():
+    missing = [name for name, path in (("kamailio", KAMAILIO), ("sipp", SIPP)) if path is None]
+    if missing:
+        message = ("%s not installed (Debian packages kamailio, kamailio-utils-modules, "
+                   "kamailio-json-modules, sip-tester)" % " and ".join(missing))
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def free_media_port():
+    """A UDP port p with p + 2 free too: sipp binds both (audio and video RTP)."""
+    while True:
+        port = free_port()
+        if port % 2 == 0 and port < 65533:
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind(("127.0.0.1", port + 2))
+                return port
+            except OSError:
+                continue
+
+
+def stop_group(process, timeout=5):
+    """SIGTERM to the process group started for process, SIGKILL if it lingers."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+
+class Kamailio:
+    """Kamailio in the foreground with its own runtime dir, pid file and UDP port."""
+
+    def __init__(self, workdir, presenced_url, token):
+        self.port = free_port()
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / "kamailio.log"
+        command = [
+            KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
+            "-l", "udp:127.0.0.1:%d" % self.port,
+            "-Y", str(self.workdir), "-P", str(self.workdir / "kamailio.pid"),
+            "-w", str(self.workdir), "-m", "64", "-M", "8",
+            "-A", 'PRESENCED_URL="%s"' % presenced_url,
+            "-A", 'PRESENCED_TOKEN="%s"' % token,
+            "-A", 'SCRIPT="%s"' % SCRIPT,
+            "-A", 'SIP_DOMAIN="127.0.0.1"',
+            "-A", "WITH_DEBUG",
+        ]
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        self.wait_ready()
+
+    def wait_ready(self, timeout=10):
+        """Until Kamailio answers an OPTIONS on its port."""
+        deadline = time.monotonic() + timeout
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            probe.settimeout(0.2)
+            local = probe.getsockname()[1]
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    break
+                options = ("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"
+                           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ready-%f\r\n"
+                           "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+                           "Call-ID: ready-%f\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                           "Content-Length: 0\r\n\r\n" % (self.port, local, time.time(),
+                                                          time.time()))
+                probe.sendto(options.encode(), ("127.0.0.1", self.port))
+                try:
+                    if probe.recv(4096).startswith(b"SIP/2.0 200"):
+                        return
+                except socket.timeout:
+                    continue
+        self.stop()
+        raise RuntimeError("Kamailio did not start:\n" + self.log())
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        stop_group(self.process)
+
+
+MESSAGE_HEAD = re.compile(r"^-{47} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n(UDP message (sent|received)"
+                          r"[^\n]*\n\n)", re.M)
+
+
+class Sipp:
+    """One sipp process; its message trace tells what it sent and received, and when."""
+
+    def __init__(self, workdir, name, arguments, port=None):
+        self.name = name
+        self.port = port or free_port()
+        self.trace = Path(workdir) / (name + ".msg")
+        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
+                   "-nostdin", "-trace_msg", "-message_file", str(self.trace), *arguments]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, cwd=str(workdir))
+
+    def messages(self):
+        """[(time, "sent"|"received", text)] in order."""
+        if not self.trace.exists():
+            return []
+        text = self.trace.read_text(errors="replace")
+        heads = list(MESSAGE_HEAD.finditer(text))
+        out = []
+        for i, head in enumerate(heads):
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            when = datetime.strptime(head.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            out.append((when, head.group(3), text[head.end():end].strip()))
+        return out
+
+    def received(self, first_line_prefix):
+        return [(when, text) for when, way, text in self.messages()
+                if way == "received" and text.startswith(first_line_prefix)]
+
+    def wait(self, timeout):
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        stop_group(self.process)
+
+
+class Pbx:
+    """presenced + Kamailio + the phones and calls of one test; stop() ends every process."""
+
+    def __init__(self, tmp_path):
+        self.tmp = Path(tmp_path)
+        self.processes = []
+        self.kamailio = None
+        self.users = {}
+        self.server = Presenced(self.tmp / "data")
+        try:
+            self.admin = Client(self.server.url).login("admin", ADMIN_PASSWORD)
+            self.admin.add_user("pbx", role="system")
+            token = bearer(self.admin, "pbx").token
+            self.kamailio = Kamailio(self.tmp / "kamailio", self.server.url, token)
+        except BaseException:
+            self.server.kill()
+            raise
+
+    def user(self, user_id):
+        """A presenced user and a client holding their token."""
+        if user_id not in self.users:
+            self.admin.add_user(user_id, password=PASSWORD)
+            self.users[user_id] = bearer(self.admin, user_id)
+        return self.users[user_id]
+
+    def phone(self, user_id, device, scenario="phone_ring.xml"):
+        """Device `device` of user_id: known to presenced, and a registered sipp phone."""
+        self.user(user_id)
+        answer = self.admin.post("/api/v1/users/%s/devices" % user_id, {"device": device})
+        assert answer.status_code == 201, answer.text
+        return self.ua("%s-%s" % (user_id, device), scenario)
+
+    def ua(self, aor, scenario="phone_ring.xml"):
+        """A sipp UA listening for calls and registered as aor."""
+        phone = self.sipp(aor, ["-sf", str(SCENARIOS / scenario)])
+        register = self.sipp(aor + ".register", [
+            "-sf", str(SCENARIOS / "register.xml"), "-set", "aor", aor,
+            "-set", "port", str(phone.port), "-m", "1", "127.0.0.1:%d" % self.kamailio.port])
+        assert register.wait(10) == 0, "REGISTER of %s failed:\n%s" % (
+            aor, "\n".join(text for _, _, text in register.messages()))
+        return phone
+
+    def call(self, caller_aor, dialled, scenario, duration_ms):
+        """A sipp call from caller_aor to dialled, running in the background; duration_ms is
+        how long it rings (call_cancel.xml) or talks (call_talk.xml)."""
+        extra = []
+        if scenario == "call_cancel.xml":
+            extra = ["-default_behaviors", "bye,pingreply"]  # see the scenario
+        return self.sipp("call-%s-%s-%d" % (caller_aor, dialled, len(self.processes)), [
+            "-sf", str(SCENARIOS / scenario), "-set", "from", caller_aor, "-s", dialled,
+            "-d", str(duration_ms), "-m", "1", *extra, "127.0.0.1:%d" % self.kamailio.port])
+
+    def sipp(self, name, arguments):
+        process = Sipp(self.tmp, name, arguments)
+        self.processes.append(process)
+        return process
+
+    def settings(self, user_id, body):
+        answer = self.admin.put("/api/v1/users/%s/call-settings" % user_id, body)
+        assert answer.status_code == 200, answer.text
+
+    def presence(self, user_id):
+        answer = self.admin.get("/api/v1/users/%s/presence" % user_id)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def stop(self):
+        for process in self.processes:
+            process.stop()
+        if self.kamailio is not None:
+            self.kamailio.stop()
+        self.server.kill()
+
+    def diagnostics(self):
+        parts = ["---- kamailio log ----", self.kamailio.log() if self.kamailio else ""]
+        for process in self.processes:
+            parts.append("---- %s ----" % process.name)
+            parts.extend(text for _, _, text in process.messages())
+        return "\n".join(parts)
+
+
+@pytest.fixture
+def pbx(tmp_path):
+    system = Pbx(tmp_path)
+    yield system
+    system.stop()
+    # Captured output: pytest shows it only when the test failed.
+    print(system.diagnostics())
+
+
+def invites(ua):
+    return ua.received("INVITE ")
+
+
+def wait_for(read, timeout, what):
+    value = poll(read, bool, timeout=timeout, interval=0.05)
+    assert value, "timed out waiting for " + what
+    return value
+
+
+def assert_rang_then_cancelled(call, timeout=20):
+    """The caller heard ringing, hung up, and got 487 for its INVITE (RFC 3261 §9.1)."""
+    assert call.wait(timeout) == 0, "the call did not end as scripted"
+    assert call.received("SIP/2.0 180"), "the caller heard no ringing"
+    assert call.received("SIP/2.0 487"), "the INVITE did not end with 487 after the CANCEL"
+
+
+def header(message, name):
+    match = re.search(r"^%s:\s*(.*)$" % re.escape(name), message, re.M | re.I)
+    return match.group(1).strip() if match else None
+
+
+# ---- a. Do not disturb sends the call to voicemail ----
+
+def test_dnd_sends_the_call_to_voicemail(pbx):
+    desk = pbx.phone("alice", "desk")
+    mailbox = pbx.ua("voicemail")
+    pbx.phone("carol", "desk")
+    alice = pbx.users["alice"]
+    answer = alice.put("/api/v1/users/alice/presence/manual", {"state": "DoNotDisturb"})
+    assert answer.status_code == 200, answer.text
+
+    call = pbx.call("carol-desk", "alice", "call_cancel.xml", 1000)
+    assert_rang_then_cancelled(call)
+
+    received = invites(mailbox)
+    assert len(received) == 1, "the voicemail box got %d INVITEs" % len(received)
+    diversion = header(received[0][1], "Diversion")
+    assert diversion == "<sip:alice@127.0.0.1>;reason=do-not-disturb", diversion
+    assert header(received[0][1], "X-Presenced-Reason") == "do_not_disturb"
+    assert invites(desk) == [], "alice's desk phone rang despite DoNotDisturb"
+
+
+# ---- b. Staggered ringing ----
+
+def test_staggered_ringing_adds_the_second_device_after_its_delay(pbx):
+    desk = pbx.phone("alice", "desk")
+    mobile = pbx.phone("alice", "mobile")
+    pbx.phone("carol", "desk")
+    pbx.settings("alice", {"personal_routing": {"staggered": [
+        {"device": "desk", "delay_s": 0}, {"device": "mobile", "delay_s": 3}]}})
+
+    call = pbx.call("carol-desk", "alice", "call_cancel.xml", 4500)
+    assert_rang_then_cancelled(call)
+
+    first, second = invites(desk), invites(mobile)
+    assert len(first) == 1 and len(second) == 1, (len(first), len(second))
+    gap = second[0][0] - first[0][0]
+    assert 3 - TOLERANCE_S <= gap <= 3 + 1.0, "mobile rang %.2f s after desk" % gap
+    # Both belong to the same call, and desk was still ringing when mobile started: its
+    # CANCEL came only when the caller hung up.
+    assert header(first[0][1], "Call-ID") == header(second[0][1], "Call-ID")
+    cancels = desk.received("CANCEL ")
+    assert cancels and cancels[0][0] > second[0][0], "desk stopped ringing before mobile rang"
+
+
+# ---- c. Busy on busy ----
+
+def test_busy_on_busy_rejects_a_second_call_while_one_is_connected(pbx):
+    desk = pbx.phone("alice", "desk", "phone_answer.xml")
+    pbx.phone("carol", "desk")
+    pbx.phone("dave", "desk")
+    pbx.settings("alice", {"busy_on_busy": True})
+
+    first = pbx.call("carol-desk", "alice", "call_talk.xml", 5000)
+    # Kamailio reported the answered call to presenced.
+    wait_for(lambda: "call" in pbx.presence("alice")["flags"], 5, "alice's connected call")
+
+    second = pbx.call("dave-desk", "alice", "call_busy.xml", 1000)
+    assert second.wait(10) == 0, "the second call did not get 486 Busy Here"
+    assert len(second.received("SIP/2.0 486")) >= 1
+    assert len(invites(desk)) == 1, "the second call rang alice's phone"
+    assert first.wait(15) == 0, "the first call was not answered and hung up cleanly"
+
+
+# ---- d. Forwarding on no answer ----
+
+def test_no_answer_forwards_to_a_colleague_after_the_timeout(pbx):
+    desk = pbx.phone("alice", "desk")
+    colleague = pbx.phone("bob", "desk")
+    pbx.phone("carol", "desk")
+    pbx.settings("alice", {"forwarding": {"mode": "failover", "destination": "bob",
+                                          "on_no_answer": True, "no_answer_s": 2}})
+
+    call = pbx.call("carol-desk", "alice", "call_cancel.xml", 3500)
+    assert_rang_then_cancelled(call)
+
+    first, forwarded = invites(desk), invites(colleague)
+    assert len(first) == 1 and len(forwarded) == 1, (len(first), len(forwarded))
+    gap = forwarded[0][0] - first[0][0]
+    assert 2 - TOLERANCE_S <= gap <= 2 + 1.0, "bob rang %.2f s after alice" % gap
+    assert header(forwarded[0][1], "Diversion") == "<sip:alice@127.0.0.1>;reason=no-answer"
+    cancels = desk.received("CANCEL ")
+    assert cancels and cancels[0][0] <= forwarded[0][0] + TOLERANCE_S, \
+        "alice's phone kept ringing after the call was forwarded"
+
+
+# ---- e. Queues ring only the agents their presence admits ----
+
+def test_queue_rings_only_admitted_members(pbx):
+    phones = {user: pbx.phone(user, "desk") for user in ("bob", "carol", "dave")}
+    pbx.phone("erin", "desk")
+    for user, state in (("bob", "Available"), ("carol", "DoNotDisturb"), ("dave", "Away")):
+        answer = pbx.users[user].put("/api/v1/users/%s/presence/manual" % user, {"state": state})
+        assert answer.status_code == 200, answer.text
+    answer = pbx.admin.put("/api/v1/queues/support", {
+        "members": ["bob", "carol", "dave"], "presence_based": True,
+        "availabilities": ["Available"], "activities": [], "strategy": "ring_all",
+        "agent_ring_s": 15})
+    assert answer.status_code in (200, 201), answer.text
+
+    call = pbx.call("erin-desk", "queue-support", "call_cancel.xml", 1500)
+    assert_rang_then_cancelled(call)
+
+    assert len(invites(phones["bob"])) == 1, "the Available member did not ring"
+    assert invites(phones["carol"]) == [], "the DoNotDisturb member rang"
+    assert invites(phones["dave"]) == [], "the Away member rang"
+
+
+# ---- f. A watcher sees the call ----
+
+def test_watcher_sees_the_callee_in_a_call_and_back(pbx):
+    pbx.phone("alice", "desk", "phone_answer.xml")
+    pbx.phone("carol", "desk")
+    pbx.user("bob")
+    session = Watcher(pbx.server, pbx.users["alice"].token)  # alice is signed in: Available
+    watcher = Watcher(pbx.server, pbx.users["bob"].token)
+    try:
+        watcher.subscribe("alice")
+        watcher.presence_of("alice", availability="Available")
+
+        call = pbx.call("carol-desk", "alice", "call_talk.xml", 2000)
+        watcher.presence_of("alice", timeout=5, availability="Busy", activity="InACall")
+        # Ringing first, then connected: the "call" flag comes with the answer.
+        watcher.wait_for(lambda m: m.get("type") == "presence" and m.get("user") == "alice"
+                         and "call" in m.get("flags", []), timeout=5)
+        # The caller is a known user too (From carol-desk): carol is on the call as well.
+        wait_for(lambda: pbx.presence("carol")["activity"] == "InACall", 5, "carol's call")
+        assert call.wait(15) == 0, "the call was not answered and hung up cleanly"
+        watcher.presence_of("alice", timeout=5, availability="Available")
+        carol = poll(lambda: pbx.presence("carol"), lambda p: p["activity"] != "InACall")
+        assert carol["activity"] != "InACall", carol
+    finally:
+        watcher.close()
+        session.close()
