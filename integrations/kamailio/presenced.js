@@ -5,7 +5,8 @@
 //   the part after the last "-", so device names must not contain "-"; user ids may.
 // - Dialled Request-URI user: "voicemail" is the voicemail box, QUEUE_PREFIX + ID is queue ID,
 //   anything else is a presenced user id; an unknown id made of digits (and a leading +) is an
-//   external number and goes to the AOR "gateway".
+//   external number and goes to the AOR "gateway". So do find-me numbers of a ring decision:
+//   the gateway's contact with the number as the Request-URI user.
 // - The voicemail box registers as AOR "voicemail" and learns the mailbox from the Diversion
 //   header (RFC 5806); "X-Presenced-Reason" carries presenced's reason code.
 //
@@ -19,6 +20,9 @@
 //   |gen       generation of the ringing plan; pending staggered devices of an older plan
 //              are dropped
 //   |hop       forwarding hops taken, to stop loops
+//   |cid       user id whose identity forwarded branches present (caller_id "callee")
+//   |sdp:<n>   "held" or "connected": what the in-dialog INVITE with CSeq n offers
+//   |hs        the hold state last reported for the answered call
 
 var MAX_HOPS = 3;
 var MAX_BRANCH_SCAN = 32;
@@ -192,6 +196,9 @@ function ksr_request_route() {
 
 function withinDialog() {
   if (KSR.rr.loose_route() > 0) {
+    if (KSR.is_INVITE()) {
+      noteOffer();
+    }
     KSR.tm.t_relay();
   } else if (KSR.is_ACK()) {
     if (KSR.tm.t_check_trans() > 0) {
@@ -200,6 +207,47 @@ function withinDialog() {
   } else {
     KSR.sl.sl_send_reply(404, "Not here");
   }
+}
+
+// A re-INVITE of an answered call: does its SDP offer put the audio on hold (a=sendonly or
+// a=inactive, RFC 3264 §8.4; or the old c=0.0.0.0) or take it off? Reported once the other
+// side accepts it with a 2xx (ksr_dialog_reply). A re-INVITE without SDP asks for an offer in
+// the answer and changes nothing here.
+function noteOffer() {
+  var ci = pv("$ci");
+  if (!(Number(callGet(ci, "answered")) >= 1)) {
+    return;
+  }
+  if (KSR.textops.has_body_type("application/sdp") < 0) {
+    return;
+  }
+  callSet(ci, "sdp:" + pv("$cs"), KSR.textops.is_audio_on_hold() > 0 ? "held" : "connected");
+  KSR.tm.t_on_reply("ksr_dialog_reply");
+}
+
+function ksr_dialog_reply() {
+  var code = KSR.pv.get("$rs");
+  if (code < 200) {
+    return 1;
+  }
+  var ci = pv("$ci");
+  var key = "sdp:" + pv("$cs");
+  var state = callGet(ci, key);
+  callDel(ci, key);
+  if (code >= 300 || state === "" || (callGet(ci, "hs") || "connected") == state) {
+    return 1;
+  }
+  callSet(ci, "hs", state);
+  var answered = callGet(ci, "ans");
+  if (answered !== "") {
+    report(answered, ci, state, "inbound");
+  }
+  var caller = callGet(ci, "caller");
+  if (caller !== "" && callGet(ci, "cs") !== "") {
+    callSet(ci, "cs", state);
+    report(caller, ci, state, "outbound");
+  }
+  return 1;
 }
 
 function register() {
@@ -246,7 +294,7 @@ function newCall() {
 // Asks presenced about a call to callee and carries out the answer.
 function routeTo(callee, caller, type, hop) {
   var answer = decide(callee, caller, type);
-  if (answer.status == 404 && type == "direct" && /^\+?[0-9*#]+$/.test(callee)) {
+  if (answer.status == 404 && type == "direct" && isNumber(callee)) {
     external(callee);
   } else if (answer.status == 404) {
     reply(404, "Not Found");
@@ -262,7 +310,7 @@ function execute(d, callee, caller, hop) {
   if (d.action == "ring") {
     ring(d, callee, caller, hop);
   } else if (d.action == "forward") {
-    forward(d.destination, callee, caller, hop, d.reason);
+    forward(d.destination, callee, caller, hop, d.reason, d.caller_id);
   } else if (d.action == "voicemail") {
     voicemail(callee, d.reason);
   } else if (d.action == "busy") {
@@ -273,22 +321,47 @@ function execute(d, callee, caller, hop) {
   }
 }
 
-// Rings the targets: the earliest reachable ones now, each later one after its delay_s
-// (counted from the first), added to the same transaction while the others keep ringing.
-function ring(d, callee, caller, hop) {
-  var ci = pv("$ci");
+// The targets of a ring decision that can ring: registered devices ({aor}) and find-me
+// numbers ({number}, through the gateway), earliest first.
+function ringTargets(list, callee) {
   var targets = [];
-  var list = d.targets || [];
+  var gateway = null;
   for (var i = 0; i < list.length; i++) {
-    if (!list[i].device) {
-      continue;  // a find-me number: not rung by this configuration
-    }
-    var aor = (list[i].user || callee) + "-" + list[i].device;
-    if (registered(aor)) {
-      targets.push({aor: aor, delay: list[i].delay_s || 0});
+    var delay = list[i].delay_s || 0;
+    if (list[i].device) {
+      var aor = (list[i].user || callee) + "-" + list[i].device;
+      if (registered(aor)) {
+        targets.push({aor: aor, delay: delay});
+      }
+    } else if (list[i].number && isNumber(list[i].number)) {
+      if (gateway === null) {
+        gateway = registered("gateway");
+      }
+      if (gateway) {
+        targets.push({number: list[i].number, delay: delay});
+      }
     }
   }
-  targets.sort(function(a, b) { return a.delay - b.delay; });
+  // Array.prototype.sort need not be stable in ES5: ties keep the decision's order.
+  for (var k = 0; k < targets.length; k++) {
+    targets[k].order = k;
+  }
+  targets.sort(function(a, b) { return a.delay - b.delay || a.order - b.order; });
+  return targets;
+}
+
+function isNumber(text) {
+  return /^\+?[0-9*#]+$/.test(text);
+}
+
+// Rings the targets: the earliest reachable ones now, each later one after its delay_s
+// (counted from the first), added to the same transaction while the others keep ringing.
+// A find-me number rings like a device, at the gateway with the number as Request-URI user;
+// only one number can start with the first devices, further simultaneous ones follow within
+// one stagger tick (100 ms).
+function ring(d, callee, caller, hop) {
+  var ci = pv("$ci");
+  var targets = ringTargets(d.targets || [], callee);
   var noAnswer = d.no_answer || null;
   if (targets.length === 0) {
     if (noAnswer !== null) {
@@ -300,15 +373,23 @@ function ring(d, callee, caller, hop) {
   }
   var start = targets[0].delay;
   var limitMs = noAnswer !== null ? noAnswer.after_s * 1000 : DEFAULT_INV_LIFETIME_MS;
-  KSR.pv.sets("$ru", aorUri(targets[0].aor));
+  var first = [];
+  var number = "";
   var later = [];
-  for (var j = 1; j < targets.length; j++) {
+  for (var j = 0; j < targets.length; j++) {
     var offsetMs = (targets[j].delay - start) * 1000;
-    if (offsetMs <= 0) {
-      KSR.corex.append_branch_uri(aorUri(targets[j].aor));
+    if (offsetMs <= 0 && targets[j].aor) {
+      first.push(aorUri(targets[j].aor));
+    } else if (offsetMs <= 0 && number === "") {
+      number = targets[j].number;
+      first.push(aorUri("gateway"));
     } else if (offsetMs < limitMs) {
-      later.push({aor: targets[j].aor, offset: offsetMs});
+      later.push({aor: targets[j].aor, number: targets[j].number, offset: Math.max(offsetMs, 0)});
     }
+  }
+  KSR.pv.sets("$ru", first[0]);
+  for (var f = 1; f < first.length; f++) {
+    KSR.corex.append_branch_uri(first[f]);
   }
   if (KSR.registrar.lookup_branches("location") < 0) {
     reply(480, "Temporarily Unavailable");
@@ -316,12 +397,12 @@ function ring(d, callee, caller, hop) {
   }
   if (noAnswer !== null) {
     callSet(ci, "plan", JSON.stringify({no_answer: noAnswer, callee: callee, caller: caller,
-                                        hop: hop}));
+                                        hop: hop, caller_id: d.caller_id || "caller"}));
   } else {
     callDel(ci, "plan");
   }
   KSR.tm.t_set_max_lifetime(limitMs, 0);
-  if (!relay()) {
+  if (!withNumber(number, relay)) {
     return;
   }
   var now = Date.now();
@@ -329,13 +410,28 @@ function ring(d, callee, caller, hop) {
   for (var k = 0; k < later.length; k++) {
     KSR.mqueue.mq_add("stagger", ci, JSON.stringify({
       due: now + later[k].offset, tindex: KSR.pv.get("$T(id_index)"),
-      tlabel: KSR.pv.get("$T(id_label)"), ci: ci, gen: gen, aor: later[k].aor
+      tlabel: KSR.pv.get("$T(id_label)"), ci: ci, gen: gen, aor: later[k].aor || "",
+      number: later[k].number || ""
     }));
   }
 }
 
-// Adds each staggered device whose time has come to its call's transaction (tsilo's
-// ts_append_to looks up the AOR's contacts and calls tm's t_append_branches).
+// The find-me number the gateway branches created by fn() call. Branches are created
+// synchronously inside t_relay and ts_append_to, in this process, so ksr_branch sees it there
+// and nowhere else.
+var gatewayNumber = "";
+
+function withNumber(number, fn) {
+  gatewayNumber = number || "";
+  try {
+    return fn();
+  } finally {
+    gatewayNumber = "";
+  }
+}
+
+// Adds each staggered device or number whose time has come to its call's transaction
+// (tsilo's ts_append_to looks up the AOR's contacts and calls tm's t_append_branches).
 function ksr_stagger_timer(name) {
   var n = KSR.mqueue.mq_size("stagger");
   var now = Date.now();
@@ -346,9 +442,11 @@ function ksr_stagger_timer(name) {
     if (item.due > now) {
       keep.push(raw);
     } else if (callGet(item.ci, "gen") == item.gen) {
-      var rc = KSR.tsilo.ts_append_to_uri(item.tindex, item.tlabel, "location",
-                                          aorUri(item.aor));
-      log("staggered " + item.aor + " on " + item.ci + ": " + rc);
+      var aor = item.number ? "gateway" : item.aor;
+      var rc = withNumber(item.number, function() {
+        return KSR.tsilo.ts_append_to_uri(item.tindex, item.tlabel, "location", aorUri(aor));
+      });
+      log("staggered " + (item.number || item.aor) + " on " + item.ci + ": " + rc);
     }
   }
   for (var i = 0; i < keep.length; i++) {
@@ -357,7 +455,9 @@ function ksr_stagger_timer(name) {
   return 1;
 }
 
-function forward(destination, callee, caller, hop, reason) {
+// callerId "callee": the forwarded call presents the forwarding user (see presentAs); "caller"
+// (or none) keeps what the call presents already.
+function forward(destination, callee, caller, hop, reason, callerId) {
   if (hop >= MAX_HOPS) {
     reply(482, "Loop Detected");
     return;
@@ -365,6 +465,9 @@ function forward(destination, callee, caller, hop, reason) {
   if (!destination || destination == "voicemail") {
     voicemail(callee, reason);
     return;
+  }
+  if (callerId == "callee") {
+    callSet(pv("$ci"), "cid", callee);
   }
   divert(callee, reason);
   routeTo(destination, caller, "direct", hop + 1);
@@ -430,13 +533,35 @@ function reply(code, text) {
 
 // ---- Branches, replies, failures ----
 
-// Runs for every branch, also those added later by ts_append_to.
+// Runs for every branch, also those added later by ts_append_to; changes made here apply to
+// this branch only.
 function ksr_branch() {
+  var ci = pv("$ci");
   var aor = KSR.htable.sht_get("contacts", pv("$ru"));
   if (aor !== null && aor !== undefined) {
-    callSet(pv("$ci"), "b" + pv("$T_branch_idx"), aor);
+    callSet(ci, "b" + pv("$T_branch_idx"), aor);
+    if (aor == "gateway" && gatewayNumber !== "") {
+      KSR.pv.sets("$rU", gatewayNumber);
+    }
+  }
+  var identity = callGet(ci, "cid");
+  if (identity !== "") {
+    presentAs(identity);
   }
   return 1;
+}
+
+// A forwarded call that shows the forwarding user: the From (what phones display, RFC 3261
+// §8.1.1.3) and P-Asserted-Identity (what a trusting PBX or trunk takes as the calling party,
+// RFC 3325 §9.1) both name the user. uac restores the original From in the replies and the
+// caller's in-dialog requests, and rewrites it in the callee's (restore_mode auto), so the
+// dialog stays consistent for both sides.
+function presentAs(user) {
+  var name = '"' + user.replace(/["\\]/g, "") + '"';
+  KSR.uac.uac_replace_from(name, aorUri(user));
+  KSR.hdr.remove("P-Asserted-Identity");
+  KSR.hdr.remove("Remote-Party-ID");
+  KSR.hdr.append("P-Asserted-Identity: " + name + " <" + aorUri(user) + ">\r\n");
 }
 
 function ksr_reply() {
@@ -505,7 +630,7 @@ function afterNoAnswer(plan) {
   KSR.tm.t_set_max_lifetime(DEFAULT_INV_LIFETIME_MS, 0);
   if (plan.no_answer.action == "forward") {
     forward(plan.no_answer.destination, plan.callee, plan.caller, plan.hop,
-            plan.no_answer.reason);
+            plan.no_answer.reason, plan.caller_id);
   } else {
     voicemail(plan.callee, plan.no_answer.reason);
   }

@@ -422,3 +422,111 @@ def test_watcher_sees_the_callee_in_a_call_and_back(pbx):
     finally:
         watcher.close()
         session.close()
+
+
+# ---- g. Find me/follow me rings a number at the gateway ----
+
+def test_find_me_rings_the_number_at_the_gateway_after_its_delay(pbx):
+    desk = pbx.phone("alice", "desk")
+    gateway = pbx.ua("gateway")
+    pbx.phone("carol", "desk")
+    # The admin's automatic action for states of type xa, and alice's follow-me number.
+    answer = pbx.admin.put("/api/v1/routing/state-actions", {"xa": "find_me"})
+    assert answer.status_code == 200, answer.text
+    answer = pbx.admin.put("/api/v1/states/travel", {"type": "xa", "message": "Travelling"})
+    assert answer.status_code in (200, 201), answer.text
+    pbx.settings("alice", {"find_me": [{"destination": "+4917099", "delay_s": 2}]})
+    answer = pbx.users["alice"].put("/api/v1/users/alice/presence/manual", {"state": "travel"})
+    assert answer.status_code == 200, answer.text
+
+    call = pbx.call("carol-desk", "alice", "call_cancel.xml", 3000)
+    assert_rang_then_cancelled(call)
+
+    first, number = invites(desk), invites(gateway)
+    assert len(first) == 1 and len(number) == 1, (len(first), len(number))
+    request_line = number[0][1].splitlines()[0]
+    assert re.fullmatch(r"INVITE sip:\+4917099@127\.0\.0\.1:\d+ SIP/2\.0", request_line), \
+        request_line
+    gap = number[0][0] - first[0][0]
+    assert 2 - TOLERANCE_S <= gap <= 2 + 1.0, "the number rang %.2f s after desk" % gap
+    # One call: the desk phone kept ringing alongside the number until the caller hung up.
+    assert header(first[0][1], "Call-ID") == header(number[0][1], "Call-ID")
+    cancels = desk.received("CANCEL ")
+    assert cancels and cancels[0][0] > number[0][0], "desk stopped ringing before the number rang"
+
+
+# ---- h. Caller id of forwarded calls ----
+
+def test_forward_on_no_answer_can_present_the_callee(pbx):
+    desk = pbx.phone("alice", "desk")
+    colleague = pbx.phone("bob", "desk", "phone_answer.xml")
+    pbx.phone("carol", "desk")
+    pbx.settings("alice", {"forwarding": {"mode": "failover", "destination": "bob",
+                                          "on_no_answer": True, "no_answer_s": 1,
+                                          "show_original_caller": False}})
+
+    call = pbx.call("carol-desk", "alice", "call_talk.xml", 1000)
+    assert call.wait(15) == 0, "the forwarded call was not answered and hung up cleanly"
+
+    rang, forwarded = invites(desk), invites(colleague)
+    assert len(rang) == 1 and len(forwarded) == 1, (len(rang), len(forwarded))
+    # alice's own phone saw the caller; bob's sees alice, in From and P-Asserted-Identity
+    # (RFC 3325 §9.1), with the Diversion saying why.
+    assert header(rang[0][1], "From").startswith("<sip:carol-desk@127.0.0.1>;tag=")
+    invite = forwarded[0][1]
+    assert re.fullmatch(r'"alice" ?<sip:alice@127\.0\.0\.1>;tag=\S+', header(invite, "From")), \
+        header(invite, "From")
+    assert header(invite, "P-Asserted-Identity") == '"alice" <sip:alice@127.0.0.1>'
+    assert header(invite, "Diversion") == "<sip:alice@127.0.0.1>;reason=no-answer"
+    # The dialog stays consistent on both sides: the caller's BYE reaches bob from alice too,
+    # and the caller's answers carry its own From back (RFC 3261 §12.2.1.1, §8.2.6.2).
+    byes = colleague.received("BYE ")
+    assert byes and "sip:alice@127.0.0.1" in header(byes[0][1], "From"), byes
+    answered = call.received("SIP/2.0 200")
+    assert answered and header(answered[0][1], "From").startswith("<sip:carol-desk@127.0.0.1>"), \
+        answered
+
+
+def test_forward_keeps_the_original_caller_when_asked(pbx):
+    pbx.phone("alice", "desk")
+    colleague = pbx.phone("bob", "desk")
+    pbx.phone("carol", "desk")
+    pbx.settings("alice", {"forwarding": {"mode": "always", "destination": "bob",
+                                          "show_original_caller": True}})
+
+    call = pbx.call("carol-desk", "alice", "call_cancel.xml", 1000)
+    assert_rang_then_cancelled(call)
+
+    forwarded = invites(colleague)
+    assert len(forwarded) == 1, "bob got %d INVITEs" % len(forwarded)
+    invite = forwarded[0][1]
+    assert header(invite, "From").startswith("<sip:carol-desk@127.0.0.1>;tag="), \
+        header(invite, "From")
+    assert header(invite, "P-Asserted-Identity") is None
+    assert header(invite, "Diversion") == "<sip:alice@127.0.0.1>;reason=unconditional"
+
+
+# ---- i. A held call is reported as held ----
+
+def test_hold_and_resume_are_reported(pbx):
+    phone = pbx.phone("alice", "desk", "phone_hold.xml")
+    pbx.phone("carol", "desk")
+
+    def calls(user):
+        answer = pbx.admin.get("/api/v1/users/%s/layers" % user)
+        assert answer.status_code == 200, answer.text
+        return sorted(c["state"] for c in answer.json()["telephony"])
+
+    def both(state):
+        return calls("alice") == [state] and calls("carol") == [state]
+
+    # Talks 1 s, holds 1.5 s (a=sendonly), talks 1 s again (a=sendrecv), hangs up.
+    call = pbx.call("carol-desk", "alice", "call_hold.xml", 1000)
+    wait_for(lambda: both("connected"), 5, "the answered call")
+    wait_for(lambda: both("held"), 5, "the call on hold")
+    wait_for(lambda: both("connected"), 5, "the resumed call")
+    assert call.wait(15) == 0, "the call was not held, resumed and hung up cleanly"
+    wait_for(lambda: calls("alice") == [] and calls("carol") == [], 5, "the end of the call")
+    offers = phone.received("INVITE ")
+    assert len(offers) == 3, "alice's phone got %d INVITEs" % len(offers)
+    assert "a=sendonly" in offers[1][1] and "a=sendrecv" in offers[2][1]
