@@ -138,7 +138,8 @@ void Service::put_manual(const Principal& principal, const Params& params, HttpR
   auto user = target_user(params[0]);
   auto allowed = require_self_or_admin(principal, params[0]);
   auto body = decode_manual(request.body, config_.limits);
-  if (auto error = first_error(user, allowed, body)) {
+  auto free = check_not_enforced(principal, params[0]);
+  if (auto error = first_error(user, allowed, body, free)) {
     respond(error_response(*error));
     return;
   }
@@ -163,30 +164,39 @@ void Service::put_manual(const Principal& principal, const Params& params, HttpR
                            body->reachability, t};
   const Principal viewer = principal;
   const core::UserIndex target = *user;
-  commit({store::PutManual{{params[0], manual}}}, std::move(respond),
-         [this, target, manual, viewer] {
-           if (!engine_.exists(target)) {
-             return error_response(Error::not_found("the user was deleted meanwhile"));
-           }
-           engine_.set_manual(target, manual, now());
-           return presence_response(target, viewer);
-         });
+  const std::string id = params[0];
+  // A state chosen by hand ends a selected profile, without restoring what was before it.
+  std::vector<store::Mutation> mutations = end_profile_mutations(id, false, t);
+  mutations.push_back(store::PutManual{{id, manual}});
+  commit(std::move(mutations), std::move(respond), [this, target, id, manual, viewer] {
+    if (!engine_.exists(target)) {
+      return error_response(Error::not_found("the user was deleted meanwhile"));
+    }
+    end_profile(target, id, false, now());
+    engine_.set_manual(target, manual, now());
+    return presence_response(target, viewer);
+  });
 }
 
 void Service::delete_manual(const Principal& principal, const Params& params, HttpRequest&,
                             Respond& respond) {
   auto user = target_user(params[0]);
   auto allowed = require_self_or_admin(principal, params[0]);
-  if (auto error = first_error(user, allowed)) {
+  auto free = check_not_enforced(principal, params[0]);
+  if (auto error = first_error(user, allowed, free)) {
     respond(error_response(*error));
     return;
   }
   const Principal viewer = principal;
   const core::UserIndex target = *user;
-  commit({store::DeleteManual{params[0]}}, std::move(respond), [this, target, viewer] {
+  const std::string id = params[0];
+  std::vector<store::Mutation> mutations = end_profile_mutations(id, false, now());
+  mutations.push_back(store::DeleteManual{id});
+  commit(std::move(mutations), std::move(respond), [this, target, id, viewer] {
     if (!engine_.exists(target)) {
       return error_response(Error::not_found("the user was deleted meanwhile"));
     }
+    end_profile(target, id, false, now());
     engine_.set_manual(target, std::nullopt, now());
     return presence_response(target, viewer);
   });

@@ -153,6 +153,17 @@ const std::vector<Service::Route>& Service::routes() {
       {"DELETE", {"api", "v1", "queues", "*"}, MinRole::Admin, &S::delete_queue},
       {"GET", {"api", "v1", "routing", "state-actions"}, MinRole::User, &S::get_state_actions},
       {"PUT", {"api", "v1", "routing", "state-actions"}, MinRole::Admin, &S::put_state_actions},
+      {"GET", {"api", "v1", "profiles"}, MinRole::User, &S::list_profiles},
+      {"PUT", {"api", "v1", "profiles", "*"}, MinRole::Admin, &S::put_profile},
+      {"DELETE", {"api", "v1", "profiles", "*"}, MinRole::Admin, &S::delete_profile},
+      {"GET", {"api", "v1", "users", "*", "profiles"}, MinRole::User, &S::list_user_profiles},
+      {"PUT", {"api", "v1", "users", "*", "profiles", "*"}, MinRole::User, &S::put_user_profile},
+      {"DELETE", {"api", "v1", "users", "*", "profiles", "*"}, MinRole::User,
+       &S::delete_user_profile},
+      {"GET", {"api", "v1", "users", "*", "profile"}, MinRole::User, &S::get_active_profile},
+      {"PUT", {"api", "v1", "users", "*", "profile"}, MinRole::User, &S::put_active_profile},
+      {"DELETE", {"api", "v1", "users", "*", "profile"}, MinRole::User,
+       &S::delete_active_profile},
       {"GET", {"api", "v1", "openapi.json"}, MinRole::User, &S::get_openapi},
       {"GET", {"metrics"}, MinRole::User, &S::get_metrics},
   };
@@ -427,6 +438,9 @@ void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
     }
     users_.erase(id);
     devices_.erase(id);
+    call_settings_.erase(id);
+    personal_profiles_.erase(id);
+    selections_.erase(id);
     tokens_.erase_user(id);
     return HttpResponse{204, ""};
   });

@@ -183,6 +183,7 @@ routing::CalleeSettings Service::effective_call_settings(core::UserIndex user,
   auto own = call_settings_.find(id);
   routing::CalleeSettings settings =
       own == call_settings_.end() ? routing::CalleeSettings{} : own->second.call;
+  overlay_profile(id, settings);
   // FreePBX's automatic action for the type of the state the user chose (seed 002).
   const core::Presence& presence = engine_.presence(user);
   if (!presence.state_id.empty()) {
@@ -340,11 +341,32 @@ void Service::restore_documents(const std::vector<store::DocumentRecord>& docume
         queues_[d.id].document = *queue;
         continue;
       }
+    } else if (d.kind == kProfileKind) {
+      if (auto profile = decode_profile(d.body, config_.limits)) {
+        profiles_[d.id] = *profile;
+        continue;
+      }
+    } else if (d.kind == kPersonalProfileKind) {
+      const auto slash = d.id.find('/');
+      auto profile = decode_profile(d.body, config_.limits);
+      if (profile && slash != std::string::npos) {
+        personal_profiles_[d.id.substr(0, slash)][d.id.substr(slash + 1)] = *profile;
+        continue;
+      }
+    } else if (d.kind == kProfileSelectionKind) {
+      if (auto selection = decode_profile_selection(d.body, config_.limits)) {
+        if (auto user = engine_.find(d.id)) {
+          selections_[d.id] = *selection;
+          apply_profile_idle(*user, d.id);
+        }
+        continue;
+      }
     } else {
       continue;  // another kind, read elsewhere
     }
     spdlog::warn("store: {} {} is unreadable and ignored", d.kind, d.id);
   }
+  end_lapsed_profiles(now());
 }
 
 }  // namespace presenced::api

@@ -156,7 +156,9 @@ void Service::restore(store::Snapshot snapshot) {
 }
 
 std::optional<core::TimePoint> Service::advance() {
-  engine_.advance(now());
+  const core::TimePoint t = now();
+  end_lapsed_profiles(t);
+  engine_.advance(t);
   for (const core::UserIndex user : engine_.take_lapsed_logouts()) {
     if (engine_.exists(user)) {
       apply_session_state(user, engine_.settings(user).logout_state);
@@ -233,7 +235,9 @@ HttpResponse Service::presence_response(core::UserIndex user, const Principal& v
 
 // FreePBX start/end-session status: a manual state the admin or user chose, applied durably.
 void Service::apply_session_state(core::UserIndex user, const std::string& state_id) {
-  if (state_id.empty() || engine_.states().find(state_id) == nullptr) {
+  // A selected profile is the user's choice (or the admin's): a login does not replace it.
+  if (state_id.empty() || engine_.states().find(state_id) == nullptr ||
+      selections_.contains(engine_.id_of(user).value)) {
     return;
   }
   core::ManualLayer manual;

@@ -13,6 +13,7 @@
 #include "api/internal/metrics.h"
 
 #include <boost/json/fwd.hpp>
+#include <boost/json/object.hpp>
 
 #include <functional>
 #include <map>
@@ -69,6 +70,9 @@ struct WsClient {
 inline constexpr std::string_view kCallSettingsKind = "call_settings";
 inline constexpr std::string_view kQueueKind = "queue";
 inline constexpr std::string_view kStateActionsKey = "routing.state_actions";
+inline constexpr std::string_view kProfileKind = "profile";
+inline constexpr std::string_view kPersonalProfileKind = "personal_profile";  // id "user/profile"
+inline constexpr std::string_view kProfileSelectionKind = "profile_selection";
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
@@ -162,6 +166,16 @@ class Service {
   void delete_queue(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_state_actions(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_state_actions(const Principal&, const Params&, HttpRequest&, Respond&);
+  // Presence profiles (profile_routes.cpp).
+  void list_profiles(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void list_user_profiles(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_user_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_user_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
   // Operations.
   void get_openapi(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_metrics(const Principal&, const Params&, HttpRequest&, Respond&);
@@ -180,6 +194,19 @@ class Service {
   routing::CalleeSettings effective_call_settings(core::UserIndex user, const std::string& id) const;
   void decide_queue_call(const std::string& queue_id, Respond& respond);
   store::Mutation call_record_or_delete(const std::string& user, const core::Call& call) const;
+  // Profiles.
+  bool may_use(const std::string& user, const ProfileDocument& profile) const;
+  core::Result<void> check_profile(const ProfileDocument& profile, bool shared) const;
+  core::Result<void> check_not_enforced(const Principal& principal, const std::string& user) const;
+  boost::json::object selection_json(const std::string& user) const;
+  std::optional<core::ManualLayer> manual_to_restore(const std::string& user,
+                                                     core::TimePoint t) const;
+  std::vector<store::Mutation> end_profile_mutations(const std::string& user, bool restore,
+                                                     core::TimePoint t) const;
+  void end_profile(core::UserIndex user, const std::string& id, bool restore, core::TimePoint t);
+  void end_lapsed_profiles(core::TimePoint t);
+  void apply_profile_idle(core::UserIndex user, const std::string& id);
+  void overlay_profile(const std::string& id, routing::CalleeSettings& settings) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
 
@@ -201,6 +228,9 @@ class Service {
   std::unordered_map<std::string, CallSettingsDocument> call_settings_;
   std::map<std::string, Queue> queues_;
   StateActions state_actions_{};
+  std::map<std::string, ProfileDocument> profiles_;  // shared, by id
+  std::unordered_map<std::string, std::map<std::string, ProfileDocument>> personal_profiles_;
+  std::unordered_map<std::string, ProfileSelection> selections_;  // by user id
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;
   std::string dummy_hash_;  // verified against for unknown users, so timing tells nothing
