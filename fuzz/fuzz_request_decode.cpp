@@ -7,6 +7,7 @@
 #include "api/internal/codec_json.h"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -38,6 +39,14 @@ bool checked(const api::Result<T>& result) {
           error.code == core::ErrorCode::ResourceExhausted);
   require(!error.message.empty() && api::codec::is_valid_utf8(error.message));
   return false;
+}
+
+// write(value) read back by decode and written again gives the same JSON.
+template <typename T, typename Write, typename Decode>
+bool rewrites_the_same(const T& value, Write write, Decode decode, const api::Limits& limits) {
+  const std::string once = json::serialize(write(value));
+  const auto again = decode(once, limits);
+  return again.has_value() && json::serialize(write(*again)) == once;
 }
 
 void decode_requests(unsigned target, std::string_view body, const api::Limits& limits) {
@@ -72,6 +81,39 @@ void decode_requests(unsigned target, std::string_view body, const api::Limits& 
     case 12: checked(api::decode_contacts(body, limits)); break;
     case 13: checked(api::decode_policy(body, limits)); break;
     case 14: checked(api::decode_api_key(body, limits)); break;
+    // Routing settings and profiles, which the server stores as the JSON it writes: what it
+    // writes must read back to the same document.
+    case 15:
+      if (const auto settings = api::decode_call_settings(body, limits); checked(settings)) {
+        require(rewrites_the_same(*settings, api::call_settings_json, api::decode_call_settings,
+                                  limits));
+      }
+      break;
+    case 16:
+      if (const auto queue = api::decode_queue(body, limits); checked(queue)) {
+        auto write = [](const api::QueueDocument& q) { return api::queue_json("q", q); };
+        require(rewrites_the_same(*queue, write, api::decode_queue, limits));
+      }
+      break;
+    case 17:
+      if (const auto actions = api::decode_state_actions(body, limits); checked(actions)) {
+        require(rewrites_the_same(*actions, api::state_actions_json, api::decode_state_actions,
+                                  limits));
+      }
+      break;
+    case 18:
+      if (const auto profile = api::decode_profile(body, limits); checked(profile)) {
+        auto write = [](const api::ProfileDocument& p) { return api::profile_json("p", p, false); };
+        require(rewrites_the_same(*profile, write, api::decode_profile, limits));
+      }
+      break;
+    case 19: checked(api::decode_profile_select(body, limits)); break;
+    case 20:
+      if (const auto selection = api::decode_profile_selection(body, limits); checked(selection)) {
+        require(rewrites_the_same(*selection, api::profile_selection_json,
+                                  api::decode_profile_selection, limits));
+      }
+      break;
     default:
       if (const auto message = api::decode_ws_message(body, limits); checked(message)) {
         require(message->op != api::WsOp::Subscribe || message->contacts ||
@@ -141,12 +183,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   static const api::Limits limits;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  const unsigned target = data[0] % 20u;
-  if (target < 16) {
+  const unsigned target = data[0] % 25u;
+  if (target < 22) {
     decode_requests(target, input, limits);
-  } else if (target == 16) {
+  } else if (target == 22) {
     time_round_trip(input);
-  } else if (target == 17) {
+  } else if (target == 23) {
     time_from_bits(input);
   } else {
     written_json(input);

@@ -126,8 +126,8 @@ def test_staggered_personal_routing_names_user_device_and_delay(shared, root):
         "staggered": [{"device": "mobile", "delay_s": 5}], "voicemail_after_s": 30}})
     d = decide(root, user)
     assert d["action"] == "ring" and d["reason"] == "available", d
-    assert d["targets"] == [{"device": "desk", "delay_s": 0, "user": user},
-                            {"device": "mobile", "delay_s": 5, "user": user}], d
+    assert d["targets"] == [{"device": "desk", "delay_s": 0},
+                            {"device": "mobile", "delay_s": 5}], d
     assert d["no_answer"] == {"after_s": 30, "action": "voicemail",
                               "reason": "voicemail_no_answer"}, d
 
@@ -209,11 +209,11 @@ def test_a_state_types_action_applies_while_the_user_is_in_such_a_state(server, 
     set_manual(client, user, "travel")
     d = decide(admin, user)
     assert d["action"] == "ring", d
-    assert d["targets"] == [{"device": "desk", "delay_s": 0, "user": user},
-                            {"number": "+4917099", "delay_s": 15, "user": user}], d
+    assert d["targets"] == [{"device": "desk", "delay_s": 0},
+                            {"number": "+4917099", "delay_s": 15}], d
     # Back to automatic presence: no state, no action.
     client.delete("/api/v1/users/%s/presence/manual" % user)
-    assert decide(admin, user)["targets"] == [{"device": "desk", "delay_s": 0, "user": user}]
+    assert decide(admin, user)["targets"] == [{"device": "desk", "delay_s": 0}]
 
 
 # ---- Queues (seed 004) ----
@@ -298,4 +298,4 @@ def test_routing_settings_survive_a_restart(server, admin):
     assert Client(server.url, client.token).get(settings_path(user)).json() == before
     assert admin.get("/api/v1/queues/hotline").json()["strategy"] == "longest_idle"
     assert admin.get("/api/v1/routing/state-actions").json()["chat"] == "find_me"
-    assert decide(admin, user)["targets"] == [{"device": "desk", "delay_s": 4, "user": user}]
+    assert decide(admin, user)["targets"] == [{"device": "desk", "delay_s": 4}]

@@ -203,8 +203,7 @@ int http_status(core::ErrorCode code);
 
 boost::json::object user_json(const store::UserRecord& user);  // never the password hashes
 boost::json::object state_json(const core::StateDefinition& state);
-// `callee` names the user on each target (omitted when empty).
-boost::json::object decision_json(const routing::Decision& decision, std::string_view callee = {});
+boost::json::object decision_json(const routing::Decision& decision);
 boost::json::object queue_decision_json(const routing::QueueDecision& decision,
                                         const std::vector<routing::AgentTarget>& targets);
 std::string_view to_string(store::Role role);

@@ -385,26 +385,21 @@ json::object state_json(const core::StateDefinition& state) {
   };
 }
 
-json::object decision_json(const routing::Decision& decision, std::string_view callee) {
-  // Devices and find-me numbers in one list, earliest first; each names whose it is.
+json::object decision_json(const routing::Decision& decision) {
+  // Devices and find-me numbers in one list, earliest first. They are the callee's: only queue
+  // decisions, which ring several users, name the user of each target.
   struct Entry {
     int delay_s;
     json::object target;
   };
   std::vector<Entry> entries;
   for (const routing::Target& target : decision.targets) {
-    json::object o{{"device", text(target.device)}, {"delay_s", target.delay_s}};
-    if (!callee.empty()) {
-      o.emplace("user", text(callee));
-    }
-    entries.push_back({target.delay_s, std::move(o)});
+    entries.push_back(
+        {target.delay_s, json::object{{"device", text(target.device)}, {"delay_s", target.delay_s}}});
   }
   for (const routing::FindMeStep& step : decision.find_me) {
-    json::object o{{"number", text(step.destination)}, {"delay_s", step.delay_s}};
-    if (!callee.empty()) {
-      o.emplace("user", text(callee));
-    }
-    entries.push_back({step.delay_s, std::move(o)});
+    entries.push_back(
+        {step.delay_s, json::object{{"number", text(step.destination)}, {"delay_s", step.delay_s}}});
   }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.delay_s < b.delay_s; });

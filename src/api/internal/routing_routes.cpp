@@ -116,7 +116,9 @@ void Service::post_routing_decide(const Principal&, const Params&, HttpRequest& 
     respond(error_response(body.error()));
     return;
   }
-  if (body->type == routing::CallType::Queue) {
+  // A queue call names a queue; a queue call to one user (the PBX runs the queue itself)
+  // is decided like other calls to that user.
+  if (body->type == routing::CallType::Queue && queues_.contains(body->callee)) {
     decide_queue_call(body->callee, respond);
     return;
   }
@@ -134,7 +136,7 @@ void Service::post_routing_decide(const Principal&, const Params&, HttpRequest& 
                       engine_.layers(*callee), devices, effective_call_settings(*callee, body->callee));
   spdlog::debug("routing: {} call from {} to {}: {} ({})", routing::to_string(body->type),
                 body->caller, body->callee, routing::to_string(decision.action), decision.reason);
-  respond(json_response(200, decision_json(decision, body->callee)));
+  respond(json_response(200, decision_json(decision)));
 }
 
 void Service::decide_queue_call(const std::string& queue_id, Respond& respond) {
