@@ -22,6 +22,9 @@ struct Options {
   bool fast_sync = false;
   std::size_t body_limit = 1024 * 1024;
   int token_ttl_hours = 24 * 7;
+  // A PBX that never sends "ended" must not leave a user on a call for ever.
+  int ringing_lease_s = 3 * 60;
+  int call_lease_s = 8 * 60 * 60;
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -62,6 +65,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token-ttl-hours", options.token_ttl_hours, "Lifetime of login tokens")
       ->capture_default_str();
+  app.add_option("--ringing-lease-s", options.ringing_lease_s,
+                 "A ringing call without a new event ends after this many seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 60 * 60));
+  app.add_option("--call-lease-s", options.call_lease_s,
+                 "A connected or held call without a new event ends after this many seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 24 * 60 * 60));
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -131,6 +142,8 @@ int main(int argc, char** argv) {
   config.web_root = options.web_root;
   config.body_limit = options.body_limit;
   config.token_ttl = std::chrono::hours(options.token_ttl_hours);
+  config.engine.rules.ringing_lease = std::chrono::seconds(options.ringing_lease_s);
+  config.engine.rules.call_lease = std::chrono::seconds(options.call_lease_s);
   const std::size_t users = snapshot->users.size();
   auto server = presenced::api::Server::create(config, **store, std::move(*snapshot));
   if (!server) {

@@ -2,7 +2,10 @@
 every event is answered, none leaves a user stuck on a call, and what is ignored stays ignored
 across a restart (docs/presence-rules.md, "Call events")."""
 
-from presenced_fixture import Client, Watcher, assert_error, new_user
+import os
+import subprocess
+
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, assert_error, new_user
 
 
 def event(admin, user, call_id, state, device="desk"):
@@ -92,3 +95,37 @@ def test_dnd_call_protection_shows_dnd_during_a_connected_call_only(shared, root
     assert (decision["action"], decision["reason"]) == ("voicemail", "do_not_disturb"), decision
     event(root, user, "p1", "ended")
     assert presence(root, user)["availability"] == "Available"
+
+
+def test_calls_whose_end_never_comes_expire_after_the_configured_lease(tmp_path):
+    server = Presenced(tmp_path / "data", extra_args=("--ringing-lease-s", "1",
+                                                      "--call-lease-s", "2"))
+    try:
+        admin = Client(server.url).login("admin", ADMIN_PASSWORD)
+        user, _ = new_user(admin)
+        watcher = Watcher(server, admin.token)
+        try:
+            watcher.subscribe(user)
+            watcher.presence_of(user)
+            event(admin, user, "lost", "connected")
+            watcher.presence_of(user, activity="InACall")
+            # The PBX never says "ended": the lease ends the call and watchers are told.
+            gone = watcher.wait_for(lambda m: m.get("user") == user and "call" not in m["flags"],
+                                    timeout=5)
+            assert gone["activity"] != "InACall", gone
+            event(admin, user, "lost-ring", "ringing")
+            watcher.wait_for(lambda m: m.get("user") == user and "ringing" in m["flags"])
+            watcher.wait_for(lambda m: m.get("user") == user and "ringing" not in m["flags"],
+                             timeout=4)
+        finally:
+            watcher.close()
+    finally:
+        server.kill()
+
+
+def test_a_lease_out_of_range_is_refused_at_start(tmp_path):
+    binary = os.environ["PRESENCED_BIN"]
+    for flag in ("--call-lease-s", "--ringing-lease-s"):
+        done = subprocess.run([binary, "--data-dir", str(tmp_path), flag, "0"],
+                              capture_output=True, timeout=10)
+        assert done.returncode == 2, (flag, done)
