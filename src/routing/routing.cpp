@@ -4,6 +4,29 @@
 
 namespace presenced::routing {
 
+namespace {
+
+// The value among `values` whose to_string() is `text`.
+template <typename Enum, std::size_t N>
+std::optional<Enum> parse_named(std::string_view text, const Enum (&values)[N]) {
+  for (const Enum value : values) {
+    if (to_string(value) == text) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr CallType kCallTypes[] = {CallType::Direct, CallType::Group, CallType::Queue};
+constexpr StateAction kStateActions[] = {StateAction::None, StateAction::Dnd,
+                                         StateAction::FindMe};
+constexpr QueueStrategy kStrategies[] = {QueueStrategy::RingAll, QueueStrategy::LongestIdle,
+                                         QueueStrategy::RoundRobin};
+constexpr ForwardMode kForwardModes[] = {ForwardMode::Off, ForwardMode::Failover,
+                                         ForwardMode::Always};
+
+}  // namespace
+
 std::string_view to_string(CallType type) {
   switch (type) {
     case CallType::Direct: return "direct";
@@ -14,12 +37,7 @@ std::string_view to_string(CallType type) {
 }
 
 std::optional<CallType> parse_call_type(std::string_view text) {
-  for (CallType t : {CallType::Direct, CallType::Group, CallType::Queue}) {
-    if (to_string(t) == text) {
-      return t;
-    }
-  }
-  return std::nullopt;
+  return parse_named(text, kCallTypes);
 }
 
 std::string_view to_string(Action action) {
@@ -42,12 +60,7 @@ std::string_view to_string(StateAction action) {
 }
 
 std::optional<StateAction> parse_state_action(std::string_view text) {
-  for (StateAction a : {StateAction::None, StateAction::Dnd, StateAction::FindMe}) {
-    if (to_string(a) == text) {
-      return a;
-    }
-  }
-  return std::nullopt;
+  return parse_named(text, kStateActions);
 }
 
 std::string_view to_string(QueueStrategy strategy) {
@@ -60,13 +73,20 @@ std::string_view to_string(QueueStrategy strategy) {
 }
 
 std::optional<QueueStrategy> parse_queue_strategy(std::string_view text) {
-  for (QueueStrategy q :
-       {QueueStrategy::RingAll, QueueStrategy::LongestIdle, QueueStrategy::RoundRobin}) {
-    if (to_string(q) == text) {
-      return q;
-    }
+  return parse_named(text, kStrategies);
+}
+
+std::string_view to_string(ForwardMode mode) {
+  switch (mode) {
+    case ForwardMode::Off: return "off";
+    case ForwardMode::Failover: return "failover";
+    case ForwardMode::Always: return "always";
   }
-  return std::nullopt;
+  return "off";
+}
+
+std::optional<ForwardMode> parse_forward_mode(std::string_view text) {
+  return parse_named(text, kForwardModes);
 }
 
 namespace {

@@ -56,6 +56,8 @@ struct Decision {
 
 // Call forwarding as Connect Desktop offers it (seed 003): off, on failure, or always.
 enum class ForwardMode : std::uint8_t { Off, Failover, Always };
+std::string_view to_string(ForwardMode mode);
+std::optional<ForwardMode> parse_forward_mode(std::string_view text);
 
 struct Forwarding {
   ForwardMode mode = ForwardMode::Off;

@@ -45,26 +45,9 @@ constexpr core::StateType kStateTypes[] = {
     core::StateType::Available, core::StateType::Chat,         core::StateType::Away,
     core::StateType::Dnd,       core::StateType::ExtendedAway, core::StateType::Unavailable};
 
-std::string_view forward_mode_name(routing::ForwardMode mode) {
-  switch (mode) {
-    case routing::ForwardMode::Off: return "off";
-    case routing::ForwardMode::Failover: return "failover";
-    case routing::ForwardMode::Always: return "always";
-  }
-  return "off";
-}
-
-std::optional<routing::ForwardMode> parse_forward_mode(std::string_view text) {
-  for (const routing::ForwardMode mode : kForwardModes) {
-    if (forward_mode_name(mode) == text) {
-      return mode;
-    }
-  }
-  return std::nullopt;
-}
-
-const EnumSpec<routing::ForwardMode> kForwardModeSpec{kForwardModes, parse_forward_mode,
-                                                      forward_mode_name};
+const EnumSpec<routing::ForwardMode> kForwardModeSpec{
+    kForwardModes, routing::parse_forward_mode,
+    [](routing::ForwardMode v) { return routing::to_string(v); }};
 const EnumSpec<routing::QueueStrategy> kStrategySpec{
     kStrategies, routing::parse_queue_strategy,
     [](routing::QueueStrategy v) { return routing::to_string(v); }};
@@ -195,7 +178,7 @@ routing::PersonalRouting read_personal_routing(FieldReader& in) {
 }
 
 json::object forwarding_json(const routing::Forwarding& f) {
-  return {{"mode", forward_mode_name(f.mode)},
+  return {{"mode", routing::to_string(f.mode)},
           {"destination", f.destination},
           {"on_no_answer", f.on_no_answer},
           {"no_answer_s", f.no_answer_s},
