@@ -69,6 +69,8 @@ void print_json(const Summary& s);
 std::optional<long> read_rss(int pid);
 // utime + stime of a process in seconds (/proc/PID/stat).
 std::optional<double> read_cpu_seconds(int pid);
+// utime + stime of this process in seconds (getrusage).
+double read_own_cpu_seconds();
 // Busy time of all cores together in seconds (/proc/stat): what else ran shows beside the two
 // processes measured.
 double read_host_busy_seconds();
