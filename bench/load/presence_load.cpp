@@ -1,9 +1,11 @@
 // presence-load: drives presence changes into presenced over keep-alive HTTP and measures what
 // its WebSocket watchers receive. Every change carries its send time (CLOCK_MONOTONIC ns) in the
 // note, so the receiving side computes publish-to-notify latency on the one clock of this host.
+// With --mode decide it measures call-routing decisions instead (decide_load.h).
 // Loopback only; every phase has a deadline. How the figures in docs/benchmarks.md were taken
 // is written there.
 
+#include "decide_load.h"
 #include "http_client.h"
 #include "load_options.h"
 #include "load_report.h"
@@ -431,6 +433,9 @@ int run(const Options& options) {
   if (!server) {
     fmt::print(stderr, "--server: \"{}\" is not a loopback HOST:PORT\n", options.server);
     return 2;
+  }
+  if (options.mode == Mode::Decide) {
+    return run_decide(options, *server);
   }
   raise_descriptor_limit();
   auto credentials = set_up(options, *server);
