@@ -6,6 +6,8 @@
 
 #include <time.h>
 
+#include <thread>
+
 namespace presenced::load {
 
 namespace asio = boost::asio;
@@ -18,6 +20,13 @@ std::uint64_t monotonic_ns() {
   clock_gettime(CLOCK_MONOTONIC, &now);
   return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
          static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+void sleep_until_ns(std::uint64_t t) {
+  const std::uint64_t now = monotonic_ns();
+  if (t > now) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(t - now));
+  }
 }
 
 HttpClient::HttpClient(asio::any_io_executor executor, tcp::endpoint server)

@@ -19,6 +19,8 @@ using tcp = boost::asio::ip::tcp;
 
 // Monotonic nanoseconds (CLOCK_MONOTONIC): one clock for sender and receiver on one host.
 std::uint64_t monotonic_ns();
+// Sleeps the calling thread until monotonic_ns() reaches `t`.
+void sleep_until_ns(std::uint64_t t);
 
 struct HttpAnswer {
   int status = 0;  // 0: no answer (connect, write or read failed or timed out)

@@ -21,11 +21,11 @@ std::optional<std::string> check(const Options& o) {
   if (o.users == 0 || o.users > kMaxUsers) {
     return fmt::format("--users: {}, must be 1..{}", o.users, kMaxUsers);
   }
-  if (o.watchers > o.users || o.watchers > kMaxWatchers) {
+  if (o.mode == Mode::Presence && (o.watchers > o.users || o.watchers > kMaxWatchers)) {
     return fmt::format("--watchers: {}, must be at most --users ({}) and {}", o.watchers, o.users,
                        kMaxWatchers);
   }
-  if (o.watch == 0 || o.watch > kMaxWatch || o.watch > o.users) {
+  if (o.mode == Mode::Presence && (o.watch == 0 || o.watch > kMaxWatch || o.watch > o.users)) {
     return fmt::format("--watch: {}, must be 1..{} and at most --users", o.watch, kMaxWatch);
   }
   if (o.rate && (*o.rate <= 0 || *o.rate > 1e7)) {
@@ -62,9 +62,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     o.admin_password = password;
   }
   std::string rate = "max";
+  std::string mode = "presence";
   CLI::App app{
       "presence-load: drives presence changes into presenced over HTTP and measures what its "
-      "WebSocket watchers receive"};
+      "WebSocket watchers receive (--mode presence), or measures call-routing decisions over "
+      "HTTP (--mode decide)"};
+  app.add_option("--mode", mode,
+                 "presence: changes measured at WebSocket watchers; decide: routing decisions")
+      ->check(CLI::IsMember({"presence", "decide"}))
+      ->capture_default_str();
   app.add_option("--server", o.server, "presenced HTTP listener, 127.x.x.x:PORT")
       ->capture_default_str();
   app.add_option("--admin", o.admin, "Admin user")->capture_default_str();
@@ -72,14 +78,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "Admin password (default: $PRESENCED_ADMIN_PASSWORD)");
   app.add_option("--user-prefix", o.user_prefix, "Ids of the load users: PREFIX00000...")
       ->capture_default_str();
-  app.add_option("--users", o.users, "Users to create")->capture_default_str();
+  app.add_option("--users", o.users, "Users to create; with --mode decide, the callees")
+      ->capture_default_str();
   app.add_option("--watchers", o.watchers, "WebSocket connections, one per user")
       ->capture_default_str();
   app.add_option("--watch", o.watch, "Users each watcher subscribes to (its team)")
       ->capture_default_str();
-  app.add_option("--rate", rate, "Changes/s offered in total, or max (closed loop)")
+  app.add_option("--rate", rate, "Changes or decisions/s offered in total, or max (closed loop)")
       ->capture_default_str();
-  app.add_option("--connections", o.connections, "Keep-alive HTTP connections driving changes")
+  app.add_option("--connections", o.connections,
+                 "Keep-alive HTTP connections driving changes or decisions")
       ->capture_default_str();
   app.add_option("--create-concurrency", o.create_concurrency,
                  "User creations in flight (each hashes a password)")
@@ -102,6 +110,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     exit_code = app.exit(e) == 0 ? 0 : 2;
     return std::nullopt;
   }
+  o.mode = mode == "decide" ? Mode::Decide : Mode::Presence;
   if (rate != "max") {
     try {
       o.rate = std::stod(rate);

@@ -9,7 +9,12 @@
 
 namespace presenced::load {
 
+// presence: presence changes over HTTP, measured at WebSocket watchers.
+// decide: POST /api/v1/routing/decide round trips, measured at the client.
+enum class Mode : std::uint8_t { Presence, Decide };
+
 struct Options {
+  Mode mode = Mode::Presence;
   std::string server = "127.0.0.1:8080";  // loopback only
   std::string admin = "admin";
   std::string admin_password;  // --admin-password or PRESENCED_ADMIN_PASSWORD
@@ -17,7 +22,7 @@ struct Options {
   std::size_t users = 10000;
   std::size_t watchers = 10000;        // one WebSocket each, as users 0..watchers-1
   std::size_t watch = 20;              // users per watcher: its team
-  std::optional<double> rate;          // changes/s offered in total; nullopt: as fast as answered
+  std::optional<double> rate;          // requests/s offered in total; nullopt: as fast as answered
   std::size_t connections = 16;        // keep-alive HTTP connections that drive changes
   std::size_t create_concurrency = 4;  // user creation hashes a password (Argon2id) each
   std::size_t threads = 1;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,15 @@ std::optional<double> read_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double read_own_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 double read_host_busy_seconds() {
   std::ifstream in("/proc/stat");
   std::string cpu;
@@ -180,23 +190,31 @@ void print_text(const Summary& s) {
   }
 }
 
+namespace {
+
+boost::json::value optional_json(const auto& v) {
+  return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
+
+boost::json::object histogram_json(const Histogram& h) {
+  return {{"p50_ms", h.quantile_ms(0.5)},
+          {"p99_ms", h.quantile_ms(0.99)},
+          {"p999_ms", h.quantile_ms(0.999)},
+          {"max_ms", h.max_ms()},
+          {"count", h.count()}};
+}
+
+}  // namespace
+
 void print_json(const Summary& s) {
   namespace json = boost::json;
-  auto optional = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
-  auto histogram = [](const Histogram& h) {
-    return json::object{{"p50_ms", h.quantile_ms(0.5)},
-                        {"p99_ms", h.quantile_ms(0.99)},
-                        {"p999_ms", h.quantile_ms(0.999)},
-                        {"max_ms", h.max_ms()},
-                        {"count", h.count()}};
-  };
   json::object out{
       {"users", s.users},
       {"watchers", s.watchers},
       {"watch", s.watch},
       {"connections", s.connections},
       {"threads", s.threads},
-      {"rate", optional(s.rate)},
+      {"rate", optional_json(s.rate)},
       {"warmup_s", s.warmup_s},
       {"duration_s", s.duration_s},
       {"connected", s.connected},
@@ -206,8 +224,8 @@ void print_json(const Summary& s) {
       {"changes_sent_per_s", per_second(s.changes_sent, s.duration_s)},
       {"changes_accepted_per_s", per_second(s.changes_accepted, s.duration_s)},
       {"notifications_per_s", per_second(s.notifications, s.duration_s)},
-      {"latency", histogram(s.latency)},
-      {"ack", histogram(s.ack)},
+      {"latency", histogram_json(s.latency)},
+      {"ack", histogram_json(s.ack)},
       {"errors", json::object{{"http", s.http_errors},
                               {"websocket", s.ws_errors},
                               {"disconnects", s.disconnects},
@@ -216,12 +234,58 @@ void print_json(const Summary& s) {
       {"server_cpu_fraction",
        s.server_cpu_s ? json::value(*s.server_cpu_s / s.duration_s) : json::value(nullptr)},
       {"host_cpu_fraction", s.host_cpu_s / s.duration_s},
-      {"server_rss_bytes", json::object{{"before", optional(s.rss_before)},
-                                        {"connected", optional(s.rss_connected)},
-                                        {"subscribed", optional(s.rss_subscribed)}}},
-      {"bytes_per_idle_connection", optional(per_unit(s.rss_before, s.rss_connected, s.connected))},
+      {"server_rss_bytes", json::object{{"before", optional_json(s.rss_before)},
+                                        {"connected", optional_json(s.rss_connected)},
+                                        {"subscribed", optional_json(s.rss_subscribed)}}},
+      {"bytes_per_idle_connection",
+       optional_json(per_unit(s.rss_before, s.rss_connected, s.connected))},
       {"bytes_per_subscription",
-       optional(per_unit(s.rss_connected, s.rss_subscribed, s.subscriptions))},
+       optional_json(per_unit(s.rss_connected, s.rss_subscribed, s.subscriptions))},
+  };
+  std::puts(json::serialize(out).c_str());
+}
+
+void print_text(const DecideSummary& s) {
+  std::string rate = s.rate ? fmt::format("{:.0f}/s", *s.rate) : std::string("max");
+  fmt::print(
+      "presence-load --mode decide: {} callees, {} HTTP connections, rate {}, {} threads, "
+      "{:.0f} s measured after {:.0f} s warm-up\n",
+      s.callees, s.connections, rate, s.threads, s.duration_s, s.warmup_s);
+  fmt::print("  decisions/s        {:.0f} answered, {:.0f} sent ({} ring, {} voicemail)\n",
+             per_second(s.answered, s.duration_s), per_second(s.sent, s.duration_s), s.rings,
+             s.voicemails);
+  fmt::print("  decide ms          {}\n", latencies(s.latency));
+  fmt::print("  errors             http {}, wrong decisions {}\n", s.http_errors,
+             s.wrong_decisions);
+  fmt::print("  generator CPU      {:.0f} % of one core\n", 100 * s.generator_cpu_s / s.duration_s);
+  if (s.server_cpu_s) {
+    fmt::print("  server CPU         {:.0f} % of one core, {:.0f} decisions per CPU-second\n",
+               100 * *s.server_cpu_s / s.duration_s,
+               *s.server_cpu_s > 0 ? static_cast<double>(s.answered) / *s.server_cpu_s : 0);
+  }
+  fmt::print("  host CPU           {:.0f} % of one core, all processes\n",
+             100 * s.host_cpu_s / s.duration_s);
+}
+
+void print_json(const DecideSummary& s) {
+  namespace json = boost::json;
+  json::object out{
+      {"mode", "decide"},
+      {"callees", s.callees},
+      {"connections", s.connections},
+      {"threads", s.threads},
+      {"rate", optional_json(s.rate)},
+      {"warmup_s", s.warmup_s},
+      {"duration_s", s.duration_s},
+      {"decisions_sent_per_s", per_second(s.sent, s.duration_s)},
+      {"decisions_per_s", per_second(s.answered, s.duration_s)},
+      {"actions", json::object{{"ring", s.rings}, {"voicemail", s.voicemails}}},
+      {"latency", histogram_json(s.latency)},
+      {"errors", json::object{{"http", s.http_errors}, {"wrong_decisions", s.wrong_decisions}}},
+      {"generator_cpu_fraction", s.generator_cpu_s / s.duration_s},
+      {"server_cpu_fraction",
+       s.server_cpu_s ? json::value(*s.server_cpu_s / s.duration_s) : json::value(nullptr)},
+      {"host_cpu_fraction", s.host_cpu_s / s.duration_s},
   };
   std::puts(json::serialize(out).c_str());
 }

@@ -62,13 +62,40 @@ struct Summary {
   std::optional<long> rss_subscribed;  // all subscriptions made and answered
 };
 
+// --mode decide: routing decisions over keep-alive HTTP, measured at the client.
+struct DecideSummary {
+  std::size_t callees = 0;
+  std::size_t connections = 0;
+  std::size_t threads = 0;
+  std::optional<double> rate;
+  double warmup_s = 0;
+  double duration_s = 0;
+  // In the measured window, by the time each request was due (its send time in a closed loop,
+  // its slot in the schedule at a fixed rate, so a late answer also delays what queues behind).
+  std::uint64_t sent = 0;
+  std::uint64_t answered = 0;  // 200 with the action expected from the callee's state
+  std::uint64_t rings = 0;
+  std::uint64_t voicemails = 0;
+  Histogram latency;  // due -> answer received
+  // Whole run.
+  std::uint64_t http_errors = 0;      // no answer, or not 200
+  std::uint64_t wrong_decisions = 0;  // 200 with another action
+  double generator_cpu_s = 0;         // in the window
+  std::optional<double> server_cpu_s;
+  double host_cpu_s = 0;
+};
+
 void print_text(const Summary& s);
 void print_json(const Summary& s);
+void print_text(const DecideSummary& s);
+void print_json(const DecideSummary& s);
 
 // VmRSS of a process in bytes (/proc/PID/status).
 std::optional<long> read_rss(int pid);
 // utime + stime of a process in seconds (/proc/PID/stat).
 std::optional<double> read_cpu_seconds(int pid);
+// utime + stime of this process in seconds (getrusage).
+double read_own_cpu_seconds();
 // Busy time of all cores together in seconds (/proc/stat): what else ran shows beside the two
 // processes measured.
 double read_host_busy_seconds();

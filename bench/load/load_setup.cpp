@@ -19,6 +19,13 @@ std::string user_id(const Options& options, std::size_t index) {
   return fmt::format("{}{:05}", options.user_prefix, index);
 }
 
+std::string_view callee_state(std::size_t index) {
+  constexpr std::string_view kStates[] = {"Available", "Busy",        "Available", "Away",
+                                          "Available", "Busy",        "Available", "BeRightBack",
+                                          "Available", "DoNotDisturb"};
+  return kStates[index % std::size(kStates)];
+}
+
 namespace {
 
 // Every load user has this password; the run never logs in with it (watchers use API keys).
@@ -60,6 +67,12 @@ class SetUp {
                                                  options_.create_concurrency, &SetUp::create_user);
     if (!users) {
       return std::nullopt;
+    }
+    if (options_.mode == Mode::Decide) {
+      if (!parallel("callees", options_.users, options_.connections, &SetUp::prepare_callee)) {
+        return std::nullopt;
+      }
+      return std::move(credentials_);
     }
     credentials_.watcher_tokens.resize(options_.watchers);
     if (!parallel("API keys", options_.watchers, options_.connections, &SetUp::create_key)) {
@@ -156,6 +169,30 @@ class SetUp {
       co_return false;
     }
     credentials_.watcher_tokens[index] = std::move(*token);
+    co_return true;
+  }
+
+  // Its devices (an existing one is replaced) and its manual state; repeatable with --reuse.
+  asio::awaitable<bool> prepare_callee(HttpClient& client, std::size_t index) {
+    const std::string id = user_id(options_, index);
+    for (const std::string_view device : kCalleeDevices) {
+      json::object body{{"device", device}, {"label", device}};
+      HttpAnswer answer =
+          co_await client.request(http_verb::post, "/api/v1/users/" + id + "/devices",
+                                  credentials_.admin_token, json::serialize(body));
+      if (answer.status != 201) {
+        report("device of " + id, answer);
+        co_return false;
+      }
+    }
+    json::object body{{"state", callee_state(index)}};
+    HttpAnswer answer =
+        co_await client.request(http_verb::put, "/api/v1/users/" + id + "/presence/manual",
+                                credentials_.admin_token, json::serialize(body));
+    if (answer.status != 200) {
+      report("state of " + id, answer);
+      co_return false;
+    }
     co_return true;
   }
 

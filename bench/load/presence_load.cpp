@@ -1,9 +1,11 @@
 // presence-load: drives presence changes into presenced over keep-alive HTTP and measures what
 // its WebSocket watchers receive. Every change carries its send time (CLOCK_MONOTONIC ns) in the
 // note, so the receiving side computes publish-to-notify latency on the one clock of this host.
+// With --mode decide it measures call-routing decisions instead (decide_load.h).
 // Loopback only; every phase has a deadline. How the figures in docs/benchmarks.md were taken
 // is written there.
 
+#include "decide_load.h"
 #include "http_client.h"
 #include "load_options.h"
 #include "load_report.h"
@@ -253,22 +255,6 @@ bool wait_for(Done done, double timeout_s) {
   return true;
 }
 
-void sleep_until_ns(std::uint64_t t) {
-  const std::uint64_t now = monotonic_ns();
-  if (t > now) {
-    std::this_thread::sleep_for(std::chrono::nanoseconds(t - now));
-  }
-}
-
-double cpu_seconds_of_self() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 std::optional<long> server_rss(const Options& options) {
   return options.server_pid > 0 ? read_rss(options.server_pid) : std::nullopt;
 }
@@ -375,12 +361,12 @@ struct Run {
       asio::co_spawn(w->ioc, driver(&shared, w, d), asio::detached);
     }
     sleep_until_ns(shared.window_start);
-    const double self_before = cpu_seconds_of_self();
+    const double self_before = read_own_cpu_seconds();
     const double host_before = read_host_busy_seconds();
     const auto server_before =
         options.server_pid > 0 ? read_cpu_seconds(options.server_pid) : std::nullopt;
     sleep_until_ns(shared.window_end);
-    summary.generator_cpu_s = cpu_seconds_of_self() - self_before;
+    summary.generator_cpu_s = read_own_cpu_seconds() - self_before;
     summary.host_cpu_s = read_host_busy_seconds() - host_before;
     if (server_before) {
       if (auto server_after = read_cpu_seconds(options.server_pid)) {
@@ -447,6 +433,9 @@ int run(const Options& options) {
   if (!server) {
     fmt::print(stderr, "--server: \"{}\" is not a loopback HOST:PORT\n", options.server);
     return 2;
+  }
+  if (options.mode == Mode::Decide) {
+    return run_decide(options, *server);
   }
   raise_descriptor_limit();
   auto credentials = set_up(options, *server);
