@@ -163,6 +163,35 @@ std::vector<Target> ring_targets(const std::vector<std::string>& devices,
 
 }  // namespace
 
+CalleeSettings effective_settings(CalleeSettings own, const ProfileRouting* profile,
+                                  StateAction state_action) {
+  if (profile != nullptr) {
+    if (profile->dnd) {
+      own.dnd = *profile->dnd;
+    }
+    if (profile->forwarding) {
+      own.forwarding = *profile->forwarding;
+      if (own.forwarding.destination.empty()) {
+        own.forwarding.destination = profile->destination;  // Connect Desktop: asked at selection
+      }
+    }
+    if (profile->personal) {
+      own.personal = *profile->personal;
+    }
+  }
+  switch (state_action) {
+    case StateAction::None:
+      break;
+    case StateAction::Dnd:
+      own.dnd = true;
+      break;
+    case StateAction::FindMe:
+      own.find_me_active = true;
+      break;
+  }
+  return own;
+}
+
 Decision decide(const CallContext& call, const core::Presence& callee,
                 const core::Layers& callee_layers, const std::vector<std::string>& devices,
                 const CalleeSettings& settings) {

@@ -107,6 +107,20 @@ struct CalleeSettings {
   bool find_me_active = false;      // a find-me state action is in force
 };
 
+// The routing parts of a selected presence profile (seed 003); an absent part leaves the
+// user's own setting alone.
+struct ProfileRouting {
+  std::optional<bool> dnd;  // a profile applies or removes DND
+  std::optional<Forwarding> forwarding;
+  std::optional<PersonalRouting> personal;
+  std::string destination;  // forwarding destination given when the profile was selected
+};
+
+// The settings a decision uses: the user's own, overlaid by their selected profile (if any),
+// then by the automatic action of the type of their manual state (seed 002).
+CalleeSettings effective_settings(CalleeSettings own, const ProfileRouting* profile,
+                                  StateAction state_action);
+
 struct CallContext {
   CallType type = CallType::Direct;
   std::string caller;

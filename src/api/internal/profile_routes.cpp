@@ -449,25 +449,19 @@ void Service::apply_profile_idle(core::UserIndex user, const std::string& id) {
   }
 }
 
-// What a selected profile overlays on the user's own call settings.
-void Service::overlay_profile(const std::string& id, routing::CalleeSettings& settings) const {
+// The routing parts of the user's selected profile, if any.
+std::optional<routing::ProfileRouting> Service::profile_routing(const std::string& id) const {
   auto selection = selections_.find(id);
   if (selection == selections_.end()) {
-    return;
+    return std::nullopt;
   }
   const ProfileDocument& profile = selection->second.snapshot;
-  if (profile.dnd) {
-    settings.dnd = *profile.dnd;
-  }
-  if (profile.forwarding) {
-    settings.forwarding = *profile.forwarding;
-    if (settings.forwarding.destination.empty()) {
-      settings.forwarding.destination = selection->second.destination;
-    }
-  }
-  if (profile.personal_routing) {
-    settings.personal = *profile.personal_routing;
-  }
+  routing::ProfileRouting out;
+  out.dnd = profile.dnd;
+  out.forwarding = profile.forwarding;
+  out.personal = profile.personal_routing;
+  out.destination = selection->second.destination;
+  return out;
 }
 
 }  // namespace presenced::api

@@ -183,26 +183,18 @@ void Service::decide_queue_call(const std::string& queue_id, Respond& respond) {
 routing::CalleeSettings Service::effective_call_settings(core::UserIndex user,
                                                          const std::string& id) const {
   auto own = call_settings_.find(id);
-  routing::CalleeSettings settings =
-      own == call_settings_.end() ? routing::CalleeSettings{} : own->second.call;
-  overlay_profile(id, settings);
-  // FreePBX's automatic action for the type of the state the user chose (seed 002).
+  // The automatic action of the type of the state the user chose (seed 002).
+  routing::StateAction action = routing::StateAction::None;
   const core::Presence& presence = engine_.presence(user);
   if (!presence.state_id.empty()) {
     if (const core::StateDefinition* state = engine_.states().find(presence.state_id)) {
-      switch (state_actions_[static_cast<std::size_t>(state->type)]) {
-        case routing::StateAction::None:
-          break;
-        case routing::StateAction::Dnd:
-          settings.dnd = true;
-          break;
-        case routing::StateAction::FindMe:
-          settings.find_me_active = true;
-          break;
-      }
+      action = state_actions_[static_cast<std::size_t>(state->type)];
     }
   }
-  return settings;
+  const std::optional<routing::ProfileRouting> profile = profile_routing(id);
+  return routing::effective_settings(
+      own == call_settings_.end() ? routing::CalleeSettings{} : own->second.call,
+      profile ? &*profile : nullptr, action);
 }
 
 // ---- Call settings ----

@@ -206,7 +206,7 @@ class Service {
   void end_profile(core::UserIndex user, const std::string& id, bool restore, core::TimePoint t);
   void end_lapsed_profiles(core::TimePoint t);
   void apply_profile_idle(core::UserIndex user, const std::string& id);
-  void overlay_profile(const std::string& id, routing::CalleeSettings& settings) const;
+  std::optional<routing::ProfileRouting> profile_routing(const std::string& id) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
 
