@@ -132,7 +132,9 @@ class BufferedStream {
                      std::move(handler)(ec);
                    });
   }
-  friend void teardown(beast::role_type role, BufferedStream& stream, beast::error_code& ec) {
+  // Beast's synchronous close path; the server only closes asynchronously, hence maybe unused.
+  [[maybe_unused]] friend void teardown(beast::role_type role, BufferedStream& stream,
+                                        beast::error_code& ec) {
     using websocket::teardown;  // with ADL: the one for beast::tcp_stream
     teardown(role, stream.next_, ec);
   }
