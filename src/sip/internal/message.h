@@ -219,6 +219,7 @@ enum class FrameKind : std::uint8_t { NeedMore, Message, Ping, Skip };
 struct Frame {
   FrameKind kind = FrameKind::NeedMore;
   std::size_t size = 0;  // bytes to take off the front of the stream (0 for NeedMore)
+  friend bool operator==(const Frame&, const Frame&) = default;
 };
 // An error means the stream can no longer be framed: answer if possible, then close it.
 [[nodiscard]] Parsed<Frame> next_frame(std::string_view stream, const Limits& limits);

@@ -136,7 +136,7 @@ std::optional<ParseError> walk_headers(std::string_view head, const Limits& limi
     }
     if (++count > limits.header_count) {
       return error(ParseProblem::TooManyHeaders, "Too Many Headers",
-                   fmt::format("headers: more than {}", limits.header_count));
+                   fmt::format("headers: more than the limit of {}", limits.header_count));
     }
     const std::size_t first_end = std::min(raw.find("\r\n"), raw.size());
     const std::size_t colon = raw.substr(0, first_end).find(':');
@@ -338,6 +338,22 @@ bool apply(Id id, std::string_view value, const Limits& limits, Message& out) {
   return false;
 }
 
+// How many values a list header already holds (before the line that failed).
+std::size_t list_size(Id id, const Message& m) {
+  switch (id) {
+    case Id::Via: return m.vias.size();
+    case Id::Route: return m.routes.size();
+    case Id::RecordRoute: return m.record_routes.size();
+    case Id::Contact: return m.contacts.addresses.size();
+    case Id::Accept: return m.accept ? m.accept->size() : 0;
+    case Id::Allow: return m.allow.size();
+    case Id::AllowEvents: return m.allow_events.size();
+    case Id::Supported: return m.supported.size();
+    case Id::Require: return m.require.size();
+    default: return 0;
+  }
+}
+
 struct HeaderState {
   std::bitset<kIds> seen;
   std::optional<std::size_t> content_length;
@@ -349,7 +365,7 @@ std::optional<ParseError> read_header(RawHeader header, const Limits& limits, He
   if (known == nullptr || known->id == Id::Other) {
     if (out.other_headers.size() >= limits.header_count) {
       return error(ParseProblem::TooManyHeaders, "Too Many Headers",
-                   fmt::format("headers: more than {}", limits.header_count));
+                   fmt::format("headers: more than the limit of {}", limits.header_count));
     }
     out.other_headers.push_back(Header{
         std::string(known != nullptr ? known->name : header.name), std::string(header.value)});
@@ -370,6 +386,13 @@ std::optional<ParseError> read_header(RawHeader header, const Limits& limits, He
     return std::nullopt;
   }
   if (!apply(known->id, header.value, limits, out)) {
+    if (std::vector<std::string_view> items;
+        !known->single && split_list(header.value, std::numeric_limits<std::size_t>::max(), items) &&
+        list_size(known->id, out) + items.size() > limits.list_items) {
+      return error(ParseProblem::BadHeader, fmt::format("Bad {}", known->name),
+                   fmt::format("{}: more than {} values, limit {}", known->name,
+                               limits.list_items, limits.list_items));
+    }
     return bad_header(known->name, header.value);
   }
   return std::nullopt;
