@@ -21,30 +21,79 @@ constexpr bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-constexpr bool is_one_of(char c, std::string_view set) { return set.find(c) != set.npos; }
 
-// token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-constexpr bool is_token_char(char c) { return is_alnum(c) || is_one_of(c, "-.!%*_+`'~"); }
-// unreserved = alphanum / mark
-constexpr bool is_unreserved(char c) { return is_alnum(c) || is_one_of(c, "-_.!~*'()"); }
-// user = 1*( unreserved / escaped / user-unreserved )
-constexpr bool is_user_char(char c) { return is_unreserved(c) || is_one_of(c, "&=+$,;?/"); }
-constexpr bool is_password_char(char c) { return is_unreserved(c) || is_one_of(c, "&=+$,"); }
-// paramchar = param-unreserved / unreserved / escaped ('%' kept raw, escapes not decoded)
-constexpr bool is_param_char(char c) { return is_unreserved(c) || is_one_of(c, "[]/:&+$%"); }
-// hname / hvalue characters, with the separators of the headers part
-constexpr bool is_uri_header_char(char c) {
-  return is_unreserved(c) || is_one_of(c, "[]/?:+$=&%");
+// The character classes below are looked up in one table built at compile time: the parser asks
+// for every byte of every header, and a search of the set per byte showed in profiles.
+enum CharClass : std::uint16_t {
+  kToken = 1u << 0,
+  kUnreserved = 1u << 1,
+  kUser = 1u << 2,
+  kPassword = 1u << 3,
+  kParam = 1u << 4,
+  kUriHeader = 1u << 5,
+  kCallId = 1u << 6,
+  kHost = 1u << 7,
+  kIpv6 = 1u << 8,
+  kGenValue = 1u << 9,
+};
+
+constexpr bool in_set(char c, std::string_view set) {
+  for (const char x : set) {
+    if (x == c) {
+      return true;
+    }
+  }
+  return false;
 }
-// word = Call-ID parts: token characters and more (§25.1), plus the "@" between them.
-constexpr bool is_call_id_char(char c) {
-  return is_token_char(c) || is_one_of(c, "()<>:\\\"/[]?{}@");
+
+constexpr std::uint16_t classes_of(char c) {
+  // token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+  const bool token = is_alnum(c) || in_set(c, "-.!%*_+`'~");
+  // unreserved = alphanum / mark
+  const bool unreserved = is_alnum(c) || in_set(c, "-_.!~*'()");
+  std::uint16_t bits = 0;
+  bits |= token ? kToken : 0;
+  bits |= unreserved ? kUnreserved : 0;
+  // user = 1*( unreserved / escaped / user-unreserved )
+  bits |= unreserved || in_set(c, "&=+$,;?/") ? kUser : 0;
+  bits |= unreserved || in_set(c, "&=+$,") ? kPassword : 0;
+  // paramchar = param-unreserved / unreserved / escaped ('%' kept raw, escapes not decoded)
+  bits |= unreserved || in_set(c, "[]/:&+$%") ? kParam : 0;
+  // hname / hvalue characters, with the separators of the headers part
+  bits |= unreserved || in_set(c, "[]/?:+$=&%") ? kUriHeader : 0;
+  // word = Call-ID parts (§25.1), plus the "@" between them
+  bits |= token || in_set(c, "()<>:\\\"/[]?{}@") ? kCallId : 0;
+  // Host names are letters, digits, '-' and '.'; '_' is accepted because deployments use it.
+  bits |= is_alnum(c) || in_set(c, "-._") ? kHost : 0;
+  bits |= is_hex(c) || in_set(c, ":.") ? kIpv6 : 0;
+  // gen-value = token / host / quoted-string: token characters plus an IPv6 address's
+  bits |= token || in_set(c, ":[]") ? kGenValue : 0;
+  return bits;
 }
-// Host names are letters, digits, '-' and '.'; '_' is accepted because real deployments use it.
-constexpr bool is_host_char(char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; }
-constexpr bool is_ipv6_char(char c) { return is_hex(c) || c == ':' || c == '.'; }
-// gen-value = token / host / quoted-string: token characters plus an IPv6 address's.
-constexpr bool is_gen_value_char(char c) { return is_token_char(c) || is_one_of(c, ":[]"); }
+
+struct CharTable {
+  std::uint16_t bits[256];
+  constexpr CharTable() : bits() {
+    for (int i = 0; i < 256; ++i) {
+      bits[i] = classes_of(static_cast<char>(i));
+    }
+  }
+};
+inline constexpr CharTable kCharTable;
+
+constexpr bool has_class(char c, CharClass cls) {
+  return (kCharTable.bits[static_cast<unsigned char>(c)] & cls) != 0;
+}
+constexpr bool is_token_char(char c) { return has_class(c, kToken); }
+constexpr bool is_unreserved(char c) { return has_class(c, kUnreserved); }
+constexpr bool is_user_char(char c) { return has_class(c, kUser); }
+constexpr bool is_password_char(char c) { return has_class(c, kPassword); }
+constexpr bool is_param_char(char c) { return has_class(c, kParam); }
+constexpr bool is_uri_header_char(char c) { return has_class(c, kUriHeader); }
+constexpr bool is_call_id_char(char c) { return has_class(c, kCallId); }
+constexpr bool is_host_char(char c) { return has_class(c, kHost); }
+constexpr bool is_ipv6_char(char c) { return has_class(c, kIpv6); }
+constexpr bool is_gen_value_char(char c) { return has_class(c, kGenValue); }
 
 char lower(char c);
 bool iequals(std::string_view a, std::string_view b);

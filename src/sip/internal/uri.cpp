@@ -26,7 +26,7 @@ namespace values {
 namespace {
 
 // Characters a URI of any scheme may hold: visible ASCII except the delimiters around it.
-bool is_uri_char(char c) { return c > 0x20 && c < 0x7f && !is_one_of(c, "<>\""); }
+bool is_uri_char(char c) { return c > 0x20 && c < 0x7f && !in_set(c, "<>\""); }
 
 bool read_host_port(Cursor& cursor, Uri& out) {
   if (cursor.take('[')) {
@@ -96,7 +96,7 @@ bool read_uri(std::string_view text, Uri& out) {
     return false;
   }
   for (const char c : text.substr(0, colon)) {
-    if (!is_alnum(c) && !is_one_of(c, "+-.")) {
+    if (!is_alnum(c) && !in_set(c, "+-.")) {
       return false;
     }
   }
