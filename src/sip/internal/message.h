@@ -139,8 +139,8 @@ struct Message {
   std::optional<std::uint32_t> min_expires;
   std::optional<Event> event;
   std::optional<SubscriptionState> subscription_state;
-  std::optional<std::string> sip_etag;      // RFC 3903 §11.3.1
-  std::optional<std::string> sip_if_match;  // RFC 3903 §11.3.2
+  std::optional<std::string> sip_etag;           // RFC 3903 §11.3.1
+  std::optional<std::string> sip_if_match;       // RFC 3903 §11.3.2
   std::optional<std::vector<MediaType>> accept;  // present but empty: no body is acceptable
   std::vector<std::string> allow;
   std::vector<std::string> allow_events;
@@ -165,7 +165,7 @@ struct Message {
 struct Limits {
   std::size_t message_bytes = 65'535;  // start line + headers + body, as on UDP
   std::size_t body_bytes = 60'000;
-  std::size_t header_count = 100;   // header lines, before splitting comma lists
+  std::size_t header_count = 100;    // header lines, before splitting comma lists
   std::size_t header_bytes = 8'192;  // one header, name and unfolded value
   std::size_t list_items = 64;       // elements of one list header (Via, Contact, Route, ...)
   std::size_t uri_bytes = 2'048;     // the Request-URI

@@ -203,9 +203,9 @@ Parsed<std::size_t> content_length(std::string_view value, const Limits& limits)
                  fmt::format("Content-Length: '{}' is not a number", printable(value)));
   }
   if (*length > limits.body_bytes) {
-    return error(ParseProblem::BodyTooLarge, "Request Entity Too Large",
-                 fmt::format("Content-Length: {} bytes, limit {}", printable(value),
-                             limits.body_bytes));
+    return error(
+        ParseProblem::BodyTooLarge, "Request Entity Too Large",
+        fmt::format("Content-Length: {} bytes, limit {}", printable(value), limits.body_bytes));
   }
   return static_cast<std::size_t>(*length);
 }
@@ -317,7 +317,8 @@ bool apply(Id id, std::string_view value, const Limits& limits, Message& out) {
     case Id::Expires: return (out.expires = seconds(value)).has_value();
     case Id::MinExpires: return (out.min_expires = seconds(value)).has_value();
     case Id::Event: return read_event(value, out.event.emplace());
-    case Id::SubscriptionState: return read_subscription_state(value, out.subscription_state.emplace());
+    case Id::SubscriptionState:
+      return read_subscription_state(value, out.subscription_state.emplace());
     case Id::SipETag: return read_token(value, out.sip_etag.emplace());
     case Id::SipIfMatch: return read_token(value, out.sip_if_match.emplace());
     case Id::Accept:
@@ -327,7 +328,8 @@ bool apply(Id id, std::string_view value, const Limits& limits, Message& out) {
     case Id::Supported: return read_tokens(value, items, out.supported);
     case Id::Require: return read_tokens(value, items, out.require);
     case Id::WwwAuthenticate: return read_auth(value, items, out.www_authenticate.emplace_back());
-    case Id::ProxyAuthenticate: return read_auth(value, items, out.proxy_authenticate.emplace_back());
+    case Id::ProxyAuthenticate:
+      return read_auth(value, items, out.proxy_authenticate.emplace_back());
     case Id::Authorization: return read_auth(value, items, out.authorization.emplace_back());
     case Id::ProxyAuthorization:
       return read_auth(value, items, out.proxy_authorization.emplace_back());
@@ -367,8 +369,8 @@ std::optional<ParseError> read_header(RawHeader header, const Limits& limits, He
       return error(ParseProblem::TooManyHeaders, "Too Many Headers",
                    fmt::format("headers: more than the limit of {}", limits.header_count));
     }
-    out.other_headers.push_back(Header{
-        std::string(known != nullptr ? known->name : header.name), std::string(header.value)});
+    out.other_headers.push_back(Header{std::string(known != nullptr ? known->name : header.name),
+                                       std::string(header.value)});
     return std::nullopt;
   }
   const auto index = static_cast<std::size_t>(known->id);
@@ -387,11 +389,12 @@ std::optional<ParseError> read_header(RawHeader header, const Limits& limits, He
   }
   if (!apply(known->id, header.value, limits, out)) {
     if (std::vector<std::string_view> items;
-        !known->single && split_list(header.value, std::numeric_limits<std::size_t>::max(), items) &&
+        !known->single &&
+        split_list(header.value, std::numeric_limits<std::size_t>::max(), items) &&
         list_size(known->id, out) + items.size() > limits.list_items) {
       return error(ParseProblem::BadHeader, fmt::format("Bad {}", known->name),
-                   fmt::format("{}: more than {} values, limit {}", known->name,
-                               limits.list_items, limits.list_items));
+                   fmt::format("{}: more than {} values, limit {}", known->name, limits.list_items,
+                               limits.list_items));
     }
     return bad_header(known->name, header.value);
   }

@@ -13,7 +13,8 @@ namespace presenced::sip {
 
 using namespace grammar;
 
-std::optional<std::string_view> find_param(const std::vector<Param>& params, std::string_view name) {
+std::optional<std::string_view> find_param(const std::vector<Param>& params,
+                                           std::string_view name) {
   for (const Param& param : params) {
     if (iequals(param.name, name)) {
       return param.value ? std::string_view(*param.value) : std::string_view();
@@ -69,7 +70,8 @@ bool read_sip_uri(std::string_view text, Uri& out) {
     text.remove_prefix(at + 1);
   }
   Cursor cursor(text);
-  if (!read_host_port(cursor, out) || !cursor.params(out.params, is_param_char, is_param_char, false)) {
+  if (!read_host_port(cursor, out) ||
+      !cursor.params(out.params, is_param_char, is_param_char, false)) {
     return false;
   }
   if (cursor.take('?')) {
@@ -142,8 +144,7 @@ bool read_name_addr(std::string_view text, NameAddr& out) {
     cursor = Cursor(text.substr(gt + 1));
   } else {
     // addr-spec: the URI ends at the first ';' or space; what follows are header parameters.
-    const std::string_view uri =
-        cursor.take_while([](char c) { return c != ';' && !is_wsp(c); });
+    const std::string_view uri = cursor.take_while([](char c) { return c != ';' && !is_wsp(c); });
     if (!read_uri(uri, out.uri)) {
       return false;
     }

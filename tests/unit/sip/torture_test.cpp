@@ -47,8 +47,8 @@ std::vector<Valid> valid_rows() {
               "v  :  SIP / 2.0 / UDP\t192.0.2.10 ; branch = z9hG4bK-ws",
               "f:\t\"Alice \\\"A\\\" Smith\"   <sip:alice@example.com> ; tag = a1",
               "t :bob<sip:bob@example.com>", "i: c2@192.0.2.10", "cSeQ   :  7\t SUBSCRIBE",
-              "Subject: a subject", "  that goes on", "\t and on", "o: presence", "Max-Forwards: 70",
-              "l: 0", "", ""}),
+              "Subject: a subject", "  that goes on", "\t and on", "o: presence",
+              "Max-Forwards: 70", "l: 0", "", ""}),
        [](const Message& m) {
          ASSERT_EQ(m.vias.size(), 1u);
          EXPECT_EQ(m.vias[0].transport, "UDP");
@@ -63,7 +63,8 @@ std::vector<Valid> valid_rows() {
        }},
       // Every compact form we read (RFC 3261 §7.3.3, RFC 6665 §8.2).
       {"compact_forms",
-       lines({"NOTIFY sip:alice@192.0.2.10:5070 SIP/2.0", "v: SIP/2.0/TCP pres.example.com;branch=z9hG4bK-n1",
+       lines({"NOTIFY sip:alice@192.0.2.10:5070 SIP/2.0",
+              "v: SIP/2.0/TCP pres.example.com;branch=z9hG4bK-n1",
               "f: <sip:bob@example.com>;tag=b7", "t: <sip:alice@example.com>;tag=a1", "i: c3",
               "CSeq: 2 NOTIFY", "m: <sip:pres.example.com;transport=tcp>", "o: dialog;id=42",
               "u: presence, dialog", "k: eventlist", "c: application/dialog-info+xml",
@@ -85,8 +86,8 @@ std::vector<Valid> valid_rows() {
       // RFC 4475 §3.1.1.3/§3.1.1.4 ideas: escapes in the user part, an escaped NUL, case.
       {"escaped_user_and_upper_case_scheme",
        lines({"SUBSCRIBE SIP:b%6Fb%40home%00x@EXAMPLE.com;Transport=UDP SIP/2.0", std::string(kVia),
-              std::string(kFrom), "To: <sip:%62ob@example.com>", std::string(kCallId), "CSeq: 1 SUBSCRIBE",
-              "Event: presence", "", ""}),
+              std::string(kFrom), "To: <sip:%62ob@example.com>", std::string(kCallId),
+              "CSeq: 1 SUBSCRIBE", "Event: presence", "", ""}),
        [](const Message& m) {
          EXPECT_EQ(m.request_uri.scheme, "sip");
          EXPECT_EQ(m.request_uri.user, std::string("bob@home\0x", 10));
@@ -132,8 +133,9 @@ std::vector<Valid> valid_rows() {
       // Without Content-Length the datagram's end ends the body (§18.3).
       {"datagram_without_content_length",
        lines({"PUBLISH sip:alice@example.com SIP/2.0", std::string(kVia), std::string(kFrom),
-              "To: <sip:alice@example.com>", std::string(kCallId), "CSeq: 1 PUBLISH", "Event: presence",
-              "Expires: 3600", "Content-Type: application/pidf+xml", "", "<presence/>\r\n"}),
+              "To: <sip:alice@example.com>", std::string(kCallId), "CSeq: 1 PUBLISH",
+              "Event: presence", "Expires: 3600", "Content-Type: application/pidf+xml", "",
+              "<presence/>\r\n"}),
        [](const Message& m) {
          EXPECT_EQ(m.body, "<presence/>\r\n");
          EXPECT_EQ(m.expires, 3600u);
@@ -141,21 +143,22 @@ std::vector<Valid> valid_rows() {
       // Content-Length shorter than the datagram: the rest is dropped (§18.3).
       {"datagram_longer_than_content_length",
        lines({"PUBLISH sip:alice@example.com SIP/2.0", std::string(kVia), std::string(kFrom),
-              "To: <sip:alice@example.com>", std::string(kCallId), "CSeq: 2 PUBLISH", "Event: presence",
-              "SIP-If-Match: dx200xyz", "Expires: 0", "Content-Length: 3", "", "abcdef"}),
+              "To: <sip:alice@example.com>", std::string(kCallId), "CSeq: 2 PUBLISH",
+              "Event: presence", "SIP-If-Match: dx200xyz", "Expires: 0", "Content-Length: 3", "",
+              "abcdef"}),
        [](const Message& m) {
          EXPECT_EQ(m.body, "abc");
          EXPECT_EQ(m.sip_if_match, "dx200xyz");
          EXPECT_EQ(m.expires, 0u);
        }},
       // RFC 4475 §3.1.2.5 idea: an overlarge Expires is read as the largest (RFC 3261 §20.19).
-      {"expires_past_32_bits",
-       test::subscribe({"Expires: 100000000000000000000000"}),
+      {"expires_past_32_bits", test::subscribe({"Expires: 100000000000000000000000"}),
        [](const Message& m) { EXPECT_EQ(m.expires, 4294967295u); }},
       // A response with an empty reason phrase, and one with UTF-8 in it.
       {"response_empty_reason",
-       lines({"SIP/2.0 200 ", std::string(kVia), std::string(kFrom), "To: <sip:bob@example.com>;tag=b1",
-              std::string(kCallId), "CSeq: 1 SUBSCRIBE", "Expires: 600", "Content-Length: 0", "", ""}),
+       lines({"SIP/2.0 200 ", std::string(kVia), std::string(kFrom),
+              "To: <sip:bob@example.com>;tag=b1", std::string(kCallId), "CSeq: 1 SUBSCRIBE",
+              "Expires: 600", "Content-Length: 0", "", ""}),
        [](const Message& m) {
          EXPECT_FALSE(m.is_request());
          EXPECT_EQ(m.status, 200);
@@ -232,13 +235,14 @@ std::vector<Valid> valid_rows() {
       // Max-Forwards: 0 parses; answering 483 is the transaction layer's job (§16.3).
       {"max_forwards_zero",
        lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", std::string(kVia), std::string(kFrom),
-              std::string(kTo), std::string(kCallId), "CSeq: 1 SUBSCRIBE", "Max-Forwards: 0", "", ""}),
+              std::string(kTo), std::string(kCallId), "CSeq: 1 SUBSCRIBE", "Max-Forwards: 0", "",
+              ""}),
        [](const Message& m) { EXPECT_EQ(m.max_forwards, 0); }},
       // A terminated subscription with reason and retry-after (RFC 6665 §8.2.3).
       {"subscription_terminated",
-       lines({"NOTIFY sip:alice@192.0.2.10 SIP/2.0", std::string(kVia), "From: <sip:bob@example.com>;tag=b1",
-              "To: <sip:alice@example.com>;tag=a1", std::string(kCallId), "CSeq: 5 NOTIFY",
-              "Event: presence;id=7;x=y",
+       lines({"NOTIFY sip:alice@192.0.2.10 SIP/2.0", std::string(kVia),
+              "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+              std::string(kCallId), "CSeq: 5 NOTIFY", "Event: presence;id=7;x=y",
               "Subscription-State: terminated;reason=timeout;retry-after=30;extra", "", ""}),
        [](const Message& m) {
          EXPECT_EQ(m.subscription_state->reason, "timeout");
@@ -248,7 +252,8 @@ std::vector<Valid> valid_rows() {
        }},
       // A URI with password, parameters and headers; a tel: URI in From.
       {"uri_parts",
-       lines({"SUBSCRIBE sips:bob:secret@example.com:5061;maddr=192.0.2.1;lr?Subject=hi&Priority=urgent "
+       lines({"SUBSCRIBE "
+              "sips:bob:secret@example.com:5061;maddr=192.0.2.1;lr?Subject=hi&Priority=urgent "
               "SIP/2.0",
               std::string(kVia), "From: <tel:+49-30-1234;phone-context=example.com>;tag=t1",
               std::string(kTo), std::string(kCallId), "CSeq: 1 SUBSCRIBE", "", ""}),
@@ -316,8 +321,8 @@ std::vector<Invalid> invalid_rows() {
        P::BadStartLine, 400, "Bad Request Line"},
       {"space_inside_uri", request_line("SUBSCRIBE sip:bob@exa mple.com SIP/2.0"), P::BadStartLine,
        400, "Bad Request Line"},
-      {"bad_escape_in_uri", request_line("SUBSCRIBE sip:b%G0b@example.com SIP/2.0"), P::BadStartLine,
-       400, "Bad Request Line"},
+      {"bad_escape_in_uri", request_line("SUBSCRIBE sip:b%G0b@example.com SIP/2.0"),
+       P::BadStartLine, 400, "Bad Request Line"},
       {"port_too_large", request_line("SUBSCRIBE sip:bob@example.com:65536 SIP/2.0"),
        P::BadStartLine, 400, "Bad Request Line"},
       {"unknown_version", request_line("SUBSCRIBE sip:bob@example.com SIP/7.0"),
@@ -331,9 +336,11 @@ std::vector<Invalid> invalid_rows() {
        P::UriTooLong, 414, "Request-URI Too Long"},
       {"method_not_a_token", request_line("SUB(SCRIBE sip:bob@example.com SIP/2.0"),
        P::BadStartLine, 400, "Bad Request Line"},
-      {"status_code_two_digits", lines({"SIP/2.0 20 OK", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
+      {"status_code_two_digits",
+       lines({"SIP/2.0 20 OK", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
        P::BadStartLine, 400, "Bad Status Line"},
-      {"status_code_four_digits", lines({"SIP/2.0 2000 OK", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
+      {"status_code_four_digits",
+       lines({"SIP/2.0 2000 OK", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
        P::BadStartLine, 400, "Bad Status Line"},
       // Mandatory and single headers (§8.1.1, §20).
       {"missing_call_id", without("Call-ID"), P::MissingHeader, 400, "Missing Call-ID"},
@@ -351,29 +358,31 @@ std::vector<Invalid> invalid_rows() {
        "Duplicate Event"},
       // CSeq (§8.1.1.5, §8.2).
       {"cseq_method_mismatch",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1 NOTIFY", "", ""}),
+       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1 NOTIFY",
+              "", ""}),
        P::CSeqMismatch, 400, "CSeq Method Mismatch"},
       {"cseq_past_2_31",
        lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId,
               "CSeq: 36893488147419103232 SUBSCRIBE", "", ""}),
        P::BadHeader, 400, "Bad CSeq"},
       {"cseq_without_method",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1", "", ""}),
+       lines(
+           {"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1", "", ""}),
        P::BadHeader, 400, "Bad CSeq"},
       {"max_forwards_past_255", with_header("Max-Forwards: 300"), P::BadHeader, 400,
        "Bad Max-Forwards"},
       // Content-Length (§18.3, §20.14).
       {"negative_content_length",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE",
-              "Content-Length: -5", "", ""}),
+       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId,
+              "CSeq: 1 SUBSCRIBE", "Content-Length: -5", "", ""}),
        P::BadContentLength, 400, "Bad Content-Length"},
       {"content_length_past_datagram",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE",
-              "Content-Length: 9999", "", "short"}),
+       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId,
+              "CSeq: 1 SUBSCRIBE", "Content-Length: 9999", "", "short"}),
        P::Truncated, 400, "Bad Content-Length"},
       {"content_length_huge",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE",
-              "Content-Length: 99999999999999999999999999", "", ""}),
+       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom, kTo, kCallId,
+              "CSeq: 1 SUBSCRIBE", "Content-Length: 99999999999999999999999999", "", ""}),
        P::BodyTooLarge, 413, "Request Entity Too Large"},
       // Header syntax.
       {"unterminated_display_name", test::subscribe({"Contact: \"Alice <sip:alice@192.0.2.10>"}),
@@ -385,8 +394,9 @@ std::vector<Invalid> invalid_rows() {
       {"star_with_addresses", test::subscribe({"Contact: *", "Contact: <sip:a@192.0.2.1>"}),
        P::BadHeader, 400, "Bad Contact"},
       {"via_wrong_version",
-       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", "Via: SIP/3.0/UDP 192.0.2.10;branch=z9hG4bK-x",
-              kFrom, kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
+       lines({"SUBSCRIBE sip:bob@example.com SIP/2.0",
+              "Via: SIP/3.0/UDP 192.0.2.10;branch=z9hG4bK-x", kFrom, kTo, kCallId,
+              "CSeq: 1 SUBSCRIBE", "", ""}),
        P::BadHeader, 400, "Bad Via"},
       {"via_without_host",
        lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", "Via: SIP/2.0/UDP ;branch=z9hG4bK-x", kFrom,
@@ -398,8 +408,9 @@ std::vector<Invalid> invalid_rows() {
               kTo, kCallId, "CSeq: 1 SUBSCRIBE", "", ""}),
        P::BadHeader, 400, "Bad Via"},
       {"event_without_package", with_header("Event: ;id=1"), P::BadHeader, 400, "Bad Event"},
-      {"subscription_state_bad_expires", test::subscribe({"Subscription-State: active;expires=soon"}),
-       P::BadHeader, 400, "Bad Subscription-State"},
+      {"subscription_state_bad_expires",
+       test::subscribe({"Subscription-State: active;expires=soon"}), P::BadHeader, 400,
+       "Bad Subscription-State"},
       {"etag_not_a_token", test::subscribe({"SIP-ETag: a b"}), P::BadHeader, 400, "Bad SIP-ETag"},
       {"expires_not_a_number", test::subscribe({"Expires: 1h"}), P::BadHeader, 400, "Bad Expires"},
       {"call_id_with_space",
@@ -411,11 +422,12 @@ std::vector<Invalid> invalid_rows() {
       // Lines and characters (§7.3.1, §25.1).
       {"raw_nul_in_header", test::subscribe({std::string("X-Note: a\0b", 11)}), P::BadHeader, 400,
        "Bad Header"},
-      {"bare_lf_inside_headers", test::subscribe({"X-A: 1\nX-B: 2"}), P::BadHeader, 400, "Bad Header"},
+      {"bare_lf_inside_headers", test::subscribe({"X-A: 1\nX-B: 2"}), P::BadHeader, 400,
+       "Bad Header"},
       {"only_lf_line_ends", "SUBSCRIBE sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP h\n\n",
        P::Truncated, 400, "Truncated Message"},
-      {"no_empty_line", lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom}),
-       P::Truncated, 400, "Truncated Message"},
+      {"no_empty_line", lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", kVia, kFrom}), P::Truncated,
+       400, "Truncated Message"},
       {"continuation_before_first_header",
        lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", " folded: start", kVia, kFrom, kTo, kCallId,
               "CSeq: 1 SUBSCRIBE", "", ""}),

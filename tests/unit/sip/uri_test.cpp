@@ -33,8 +33,8 @@ TEST(Uri, ReadsEachPartAndWritesItBack) {
        "sip:+49-30;isub=1@h;user=phone"},
       {"sip:b@[2001:db8::1]:5060;transport=tcp;lr", "sip", "b", "[2001:db8::1]", 5060, 2,
        "sip:b@[2001:db8::1]:5060;transport=tcp;lr"},
-      {"sip:b@192.0.2.1?Subject=x&Call-Info=%3Chttp://h%3E", "sip", "b", "192.0.2.1",
-       std::nullopt, 0, "sip:b@192.0.2.1?Subject=x&Call-Info=%3Chttp://h%3E"},
+      {"sip:b@192.0.2.1?Subject=x&Call-Info=%3Chttp://h%3E", "sip", "b", "192.0.2.1", std::nullopt,
+       0, "sip:b@192.0.2.1?Subject=x&Call-Info=%3Chttp://h%3E"},
       {"tel:+1-555-0100;ext=2", "tel", "", "", std::nullopt, 0, "tel:+1-555-0100;ext=2"},
   };
   for (const UriRow& row : rows) {
@@ -60,26 +60,26 @@ TEST(Uri, PasswordIsKeptApartFromTheUser) {
 
 TEST(Uri, RefusesWhatTheGrammarDoesNot) {
   const char* rows[] = {
-      "",                        // nothing
-      "bob@example.com",         // no scheme
-      "1sip:bob@h",              // scheme starts with a digit
-      "sip:",                    // no host
-      "sip:@h",                  // empty user (§25.1: user = 1*...)
-      "sip:bob@",                // no host after '@'
-      "sip:bob@h:",              // empty port
-      "sip:bob@h:99999",         // port past 65535
-      "sip:bob@h:50a",           // port not a number
-      "sip:b%4@h",               // short escape
-      "sip:b%zz@h",              // bad escape
-      "sip:b ob@h",              // space
-      "sip:b<b@h",               // '<' in the user
-      "sip:bob@h;",              // empty parameter
-      "sip:bob@h;=x",            // parameter without a name
-      "sip:bob@h?",              // empty headers
-      "sip:bob@[2001:db8::1",    // open IPv6 reference
-      "sip:bob@h@i",             // two '@'
-      "sip:b\xc3\xa4@h",         // raw non-ASCII
-      "tel:",                    // empty opaque part
+      "",                      // nothing
+      "bob@example.com",       // no scheme
+      "1sip:bob@h",            // scheme starts with a digit
+      "sip:",                  // no host
+      "sip:@h",                // empty user (§25.1: user = 1*...)
+      "sip:bob@",              // no host after '@'
+      "sip:bob@h:",            // empty port
+      "sip:bob@h:99999",       // port past 65535
+      "sip:bob@h:50a",         // port not a number
+      "sip:b%4@h",             // short escape
+      "sip:b%zz@h",            // bad escape
+      "sip:b ob@h",            // space
+      "sip:b<b@h",             // '<' in the user
+      "sip:bob@h;",            // empty parameter
+      "sip:bob@h;=x",          // parameter without a name
+      "sip:bob@h?",            // empty headers
+      "sip:bob@[2001:db8::1",  // open IPv6 reference
+      "sip:bob@h@i",           // two '@'
+      "sip:b\xc3\xa4@h",       // raw non-ASCII
+      "tel:",                  // empty opaque part
   };
   for (const char* text : rows) {
     EXPECT_FALSE(parse_uri(text)) << text;
@@ -125,12 +125,12 @@ TEST(NameAddr, ReadsDisplayNamesAndParameters) {
 
 TEST(NameAddr, RefusesBrokenOnes) {
   const char* rows[] = {
-      "\"Alice <sip:a@h>",      // unterminated quote
-      "\"Alice\" sip:a@h",      // quoted display without angle brackets
-      "<sip:a@h",               // no '>'
-      "<sip:a@h >",             // space inside the brackets
-      "Al\"ice <sip:a@h>",      // quote inside a token display
-      "<sip:a@h>;tag",          // fine as a flag ...
+      "\"Alice <sip:a@h>",  // unterminated quote
+      "\"Alice\" sip:a@h",  // quoted display without angle brackets
+      "<sip:a@h",           // no '>'
+      "<sip:a@h >",         // space inside the brackets
+      "Al\"ice <sip:a@h>",  // quote inside a token display
+      "<sip:a@h>;tag",      // fine as a flag ...
   };
   for (std::size_t i = 0; i + 1 < std::size(rows); ++i) {
     EXPECT_FALSE(parse_name_addr(rows[i])) << rows[i];

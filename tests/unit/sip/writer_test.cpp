@@ -96,8 +96,8 @@ TEST(Writer, AllocatesOnceForTheWholeMessage) {
 TEST(Writer, WritesEachViaRouteAndContactOnItsOwnLine) {
   const auto m = test::parse_datagram(
       lines({"SUBSCRIBE sip:b@h SIP/2.0", "v: SIP/2.0/UDP a;branch=z9hG4bK-1, SIP/2.0/UDP b",
-             test::kFrom, test::kTo, test::kCallId, "CSeq: 1 SUBSCRIBE", "Route: <sip:p1;lr>,<sip:p2;lr>",
-             "m: <sip:a@h>, <sip:b@h>", "", ""}));
+             test::kFrom, test::kTo, test::kCallId, "CSeq: 1 SUBSCRIBE",
+             "Route: <sip:p1;lr>,<sip:p2;lr>", "m: <sip:a@h>, <sip:b@h>", "", ""}));
   ASSERT_TRUE(m) << m.error().detail;
   const std::string written = serialize(*m);
   EXPECT_NE(written.find("Via: SIP/2.0/UDP a;branch=z9hG4bK-1\r\nVia: SIP/2.0/UDP b\r\n"),
