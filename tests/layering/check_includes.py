@@ -10,6 +10,7 @@ allowed = {
     "core": {"core"},
     "routing": {"core", "routing"},
     "store": {"core", "store"},
+    "sip": {"core", "sip"},
     "api": {"core", "routing", "store", "api"},
     "app": {"core", "routing", "store", "api", "app"},
 }
