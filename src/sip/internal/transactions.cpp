@@ -1,6 +1,7 @@
 #include "sip/internal/transactions.h"
 
 #include "sip/internal/branch.h"
+#include "sip/internal/grammar.h"
 
 #include <fmt/format.h>
 
@@ -30,10 +31,7 @@ std::uint16_t sent_by_port(const Via& via) {
   if (via.port) {
     return *via.port;
   }
-  std::string transport = via.transport;
-  std::ranges::transform(transport, transport.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return transport == "TLS" ? 5061 : 5060;
+  return grammar::iequals(via.transport, "TLS") ? 5061 : 5060;
 }
 
 // §17.2.3: branch (compared as written), sent-by (host case-insensitive, port with its default)
@@ -240,7 +238,7 @@ Transactions::send_request(const Message& request, Peer destination, TimePoint n
   }
   std::string key = client_key(*branch, request.method_name());
   if (client_keys_.contains(key)) {
-    return TransactionRefusal{RefusalKind::NoBranch,
+    return TransactionRefusal{RefusalKind::BranchInUse,
                               fmt::format("Via branch: '{}' already in use", *branch)};
   }
   const std::uint64_t id = next_id_++;

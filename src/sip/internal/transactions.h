@@ -130,8 +130,9 @@ struct TransactionStats {
 };
 
 enum class RefusalKind : std::uint8_t {
-  Full,      // max_client_transactions live transactions
-  NoBranch,  // the request's top Via has no z9hG4bK branch
+  Full,         // max_client_transactions live transactions
+  NoBranch,     // the request's top Via has no z9hG4bK branch
+  BranchInUse,  // a live client transaction has the same branch and method
   NotRequest,
 };
 

@@ -240,6 +240,24 @@ TEST(ServerTransaction, MatchingRules) {
   }
 }
 
+// A sent-by without a port means the transport's default: 5061 for TLS (§18.2.1, §19.1.2).
+TEST(ServerTransaction, TlsSentByDefaultsTo5061) {
+  Transactions layer{TransactionConfig{}};
+  const Peer tls{Transport::Tls, "192.0.2.10", 49153, 9};
+  ASSERT_EQ(
+      describe(layer.on_request(
+          request("PUBLISH", "Via: SIP/2.0/TLS phone.example.com;branch=z9hG4bK-t"), tls, at(0))),
+      Lines{"request PUBLISH"});
+  EXPECT_EQ(describe(layer.on_request(
+                request("PUBLISH", "Via: SIP/2.0/TLS phone.example.com:5061;branch=z9hG4bK-t"), tls,
+                at(1))),
+            Lines{});
+  EXPECT_EQ(describe(layer.on_request(
+                request("PUBLISH", "Via: SIP/2.0/TLS phone.example.com:5060;branch=z9hG4bK-t"), tls,
+                at(2))),
+            Lines{"request PUBLISH"});
+}
+
 // A presence server holds no INVITE transactions.
 TEST(ServerTransaction, AckCancelAndInviteAreAnsweredByTheLayer) {
   Transactions layer{TransactionConfig{}};
@@ -476,7 +494,9 @@ TEST(ClientTransaction, RefusedWithoutCookieWhenFullOrOnABranchInUse) {
 
   Transactions roomy{TransactionConfig{}};
   ASSERT_TRUE(roomy.send_request(outgoing("z9hG4bK-a"), kUdpPeer, at(0)));
-  EXPECT_FALSE(roomy.send_request(outgoing("z9hG4bK-a"), kUdpPeer, at(0)));
+  const auto in_use = roomy.send_request(outgoing("z9hG4bK-a"), kUdpPeer, at(0));
+  ASSERT_FALSE(in_use);
+  EXPECT_EQ(in_use.error().kind, RefusalKind::BranchInUse);
 }
 
 // ---- identifiers ----
