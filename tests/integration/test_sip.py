@@ -261,3 +261,20 @@ def test_udp_retransmission_gets_the_same_answer(sip):
     assert first.startswith(b"SIP/2.0 401 ")
     # Byte for byte: the same nonce and To tag, so not a second challenge.
     assert second == first
+
+
+def test_sigterm_with_open_connections_and_live_transactions_exits_cleanly(tmp_path):
+    # A TCP connection mid-message and a UDP transaction in timer J must not hold shutdown up.
+    if SIPP is None:
+        pytest.skip("sipp (Debian sip-tester) is not installed")
+    server = Presenced(tmp_path, extra_args=["--sip", "127.0.0.1:0"])
+    port = int(next(re.search(r"listening on sip:127\.0\.0\.1:(\d+)", line)
+                    for line in server.log if "listening on sip:" in line).group(1))
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as half_sent:
+        half_sent.sendall(b"OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1")
+        server.sip_port = port
+        assert udp_exchange(server, request("OPTIONS", "z9hG4bK-stop-1", "stop-1")).startswith(
+            "SIP/2.0 200 ")
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 5
