@@ -14,7 +14,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace presenced::api {
 
@@ -43,6 +49,13 @@ class Server {
   // Serves until stop() or SIGTERM/SIGINT; then closes connections and returns.
   virtual void run() = 0;
   virtual void stop() = 0;
+
+  // The event loop run() runs. Other listeners (SIP) open their sockets on it before run(), so
+  // they share the thread and the engine without locks; they must be destroyed before the server.
+  virtual boost::asio::io_context& io_context() = 0;
+  // A user's SIP digest secret: nullopt for an unknown user, empty when it has none. On the
+  // server's thread only.
+  virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
 };
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.

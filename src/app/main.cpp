@@ -1,6 +1,8 @@
-// presenced: reads flags, opens the store, seeds first-start data and runs the API server.
+// presenced: reads flags, opens the store, seeds first-start data and runs the API server, with
+// the SIP listener on the same event loop when --sip is given.
 
 #include "api/api.h"
+#include "sip/sip.h"
 #include "store/store.h"
 
 #include <CLI/CLI.hpp>
@@ -8,6 +10,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
 
 namespace {
 
@@ -45,6 +50,18 @@ std::pair<std::string, std::uint16_t> parse_address(const std::string& flag,
   }
   return {value.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
+
+// The SIP side reads users' SIP passwords from the API's records (same thread).
+class UserDirectory final : public presenced::sip::Directory {
+ public:
+  explicit UserDirectory(const presenced::api::Server& server) : server_(server) {}
+  std::optional<std::string> sip_password(std::string_view user_id) const override {
+    return server_.sip_password(user_id);
+  }
+
+ private:
+  const presenced::api::Server& server_;
+};
 
 }  // namespace
 
@@ -85,11 +102,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  if (!options.sip.empty()) {
-    spdlog::error("--sip: the SIP listener is not part of this build yet");
-    return 2;
-  }
   auto [host, port] = parse_address("--http", options.http);
+  std::optional<std::pair<std::string, std::uint16_t>> sip_address;
+  if (!options.sip.empty()) {
+    sip_address = parse_address("--sip", options.sip);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
@@ -155,8 +172,26 @@ int main(int argc, char** argv) {
     spdlog::error("{}", bound.error().message);
     return 1;
   }
+  UserDirectory directory(**server);
+  std::unique_ptr<presenced::sip::Listener> sip;
+  if (sip_address) {
+    presenced::sip::SipConfig sip_config;
+    sip_config.host = sip_address->first;
+    sip_config.port = sip_address->second;
+    sip_config.domain = options.domain;
+    sip = presenced::sip::Listener::create((*server)->io_context(), sip_config, directory);
+    auto sip_bound = sip->listen();
+    if (!sip_bound) {
+      spdlog::error("{}", sip_bound.error().message);
+      return 1;
+    }
+    sip->start();
+    spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
+  }
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
+  // The SIP sockets belong to the server's event loop: close them before it goes.
+  sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
   // it exists, then destroy it.
   (*store)->flush();

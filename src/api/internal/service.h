@@ -107,6 +107,11 @@ class Service {
   core::Engine& engine() { return engine_; }
   Metrics& metrics() { return metrics_; }
   const ApiConfig& config() const { return config_; }
+  // nullptr for an unknown user.
+  const store::UserRecord* find_user(const std::string& id) const {
+    const auto it = users_.find(id);
+    return it == users_.end() ? nullptr : &it->second;
+  }
 
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();

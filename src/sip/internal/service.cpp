@@ -1,0 +1,121 @@
+#include "sip/internal/service.h"
+
+#include <utility>
+
+namespace presenced::sip {
+
+namespace {
+
+void allow(Message& response) {
+  response.allow.assign(kAllowedMethods.begin(), kAllowedMethods.end());
+}
+
+void allow_events(Message& response) {
+  response.allow_events.assign(kEventPackages.begin(), kEventPackages.end());
+}
+
+bool known_package(std::string_view package) {
+  for (const std::string_view known : kEventPackages) {
+    if (package == known) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Service::Service(std::string domain, const Directory& directory,
+                 DigestAuthenticator authenticator)
+    : domain_(std::move(domain)), directory_(directory), authenticator_(std::move(authenticator)) {}
+
+Message Service::handle(const Message& request, std::chrono::system_clock::time_point now,
+                        const NonceRandom& random) {
+  // RFC 3261 §8.2.2.3: an option-tag we do not know in Require is refused with 420; we support
+  // none yet.
+  if (!request.require.empty() && request.method != Method::Options) {
+    Message response = make_response(request, 420, "Bad Extension");
+    std::string unsupported;
+    for (const std::string& tag : request.require) {
+      unsupported += unsupported.empty() ? tag : ", " + tag;
+    }
+    response.other_headers.push_back(Header{"Unsupported", std::move(unsupported)});
+    return response;
+  }
+  switch (request.method) {
+    case Method::Options:
+      return options(request);
+    case Method::Subscribe:
+    case Method::Publish:
+      break;
+    case Method::Notify: {
+      // RFC 6665 §4.1.3: we hold no subscriptions of our own yet, so no NOTIFY matches one.
+      return make_response(request, 481, "Subscription Does Not Exist");
+    }
+    default: {
+      // RFC 3261 §8.2.1: a method we know of but do not support.
+      Message response = make_response(request, 405, "Method Not Allowed");
+      allow(response);
+      return response;
+    }
+  }
+  const std::optional<std::string> user = authenticator_.claimed_user(request);
+  std::optional<std::string> password;
+  if (user) {
+    password = directory_.sip_password(*user);
+  }
+  const DigestResult result = authenticator_.verify(
+      request, password ? std::optional<std::string_view>(*password) : std::nullopt, now);
+  switch (result.outcome) {
+    case DigestOutcome::Ok:
+      return authenticated(request, result.user);
+    case DigestOutcome::Missing:
+      return challenge(request, now, random, false);
+    case DigestOutcome::Stale:
+      return challenge(request, now, random, true);
+    case DigestOutcome::WrongCredentials:
+      return make_response(request, 403, "Forbidden");
+    case DigestOutcome::BadRequest:
+      return make_response(request, 400, "Bad Authorization Header");
+  }
+  return make_response(request, 500, "Server Internal Error");
+}
+
+Message Service::options(const Message& request) const {
+  // RFC 3261 §11.2: what we would answer an INVITE with, here 200 with our capabilities.
+  Message response = make_response(request, 200, "OK");
+  allow(response);
+  allow_events(response);
+  response.accept = std::vector<MediaType>{MediaType{"application", "pidf+xml", {}}};
+  return response;
+}
+
+Message Service::authenticated(const Message& request, const std::string& /*user*/) const {
+  const bool publish = request.method == Method::Publish;
+  // RFC 6665 §8.2.1 and RFC 3903 §6 step 2: no Event or an unknown package is 489, with the
+  // packages we know in Allow-Events. PUBLISH takes presence only.
+  const bool known = request.event && (publish ? request.event->package == "presence"
+                                               : known_package(request.event->package));
+  if (!known) {
+    Message response = make_response(request, 489, "Bad Event");
+    if (publish) {
+      response.allow_events = {"presence"};
+    } else {
+      allow_events(response);
+    }
+    return response;
+  }
+  // TODO(#5): subscriptions and publications are the next change.
+  return make_response(request, 501,
+                       publish ? "Publication Not Implemented Yet"
+                               : "Subscriptions Not Implemented Yet");
+}
+
+Message Service::challenge(const Message& request, std::chrono::system_clock::time_point now,
+                           const NonceRandom& random, bool stale) const {
+  Message response = make_response(request, 401, "Unauthorized");
+  response.www_authenticate = authenticator_.challenge(now, random, stale);
+  return response;
+}
+
+}  // namespace presenced::sip

@@ -1,0 +1,46 @@
+#pragma once
+
+// The answers of the presence server to requests that reached a new server transaction
+// (docs/sip.md, "The listener and its answers"): OPTIONS, digest authentication of SUBSCRIBE and
+// PUBLISH, the event package check, 405 for the rest. Pure: the caller passes the time and the
+// random bytes of a possible challenge.
+//
+// Thread-safety: none; one instance per shard, used only on that shard's thread.
+
+#include "sip/internal/digest.h"
+#include "sip/internal/message.h"
+#include "sip/sip.h"
+
+#include <array>
+#include <chrono>
+#include <string_view>
+
+namespace presenced::sip {
+
+// Methods this server handles (Allow) and event packages it knows (Allow-Events).
+inline constexpr std::array<std::string_view, 4> kAllowedMethods = {"OPTIONS", "SUBSCRIBE",
+                                                                    "NOTIFY", "PUBLISH"};
+inline constexpr std::array<std::string_view, 3> kEventPackages = {"presence", "dialog",
+                                                                   "presence.winfo"};
+
+class Service {
+ public:
+  Service(std::string domain, const Directory& directory, DigestAuthenticator authenticator);
+
+  // The final response to `request` (never an ACK, CANCEL or INVITE: the transaction layer
+  // answers those itself).
+  Message handle(const Message& request, std::chrono::system_clock::time_point now,
+                 const NonceRandom& random);
+
+ private:
+  Message options(const Message& request) const;
+  Message authenticated(const Message& request, const std::string& user) const;
+  Message challenge(const Message& request, std::chrono::system_clock::time_point now,
+                    const NonceRandom& random, bool stale) const;
+
+  std::string domain_;
+  const Directory& directory_;
+  DigestAuthenticator authenticator_;
+};
+
+}  // namespace presenced::sip

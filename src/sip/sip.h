@@ -1,0 +1,63 @@
+#pragma once
+
+// The SIP side of presenced: UDP and TCP listeners on the server's event loop, the non-INVITE
+// transaction layer and the answers of the presence server (docs/sip.md, "The listener").
+// Asio stays inside src/sip/transport.cpp: this header only forward-declares the io_context.
+//
+// Thread-safety: a Listener and the Directory it reads are used only on the io_context's thread.
+
+#include "core/result.h"
+#include "sip/internal/message.h"
+#include "sip/internal/transactions.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace presenced::sip {
+
+// What the SIP side needs to know about presenced's users, without depending on the API.
+// Implemented in src/app over the API's user records.
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  // The user's SIP digest secret: nullopt for an unknown user, empty when the user has none.
+  virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
+};
+
+struct SipConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5060;  // UDP and TCP; 0 picks a free port, the same for both
+  std::string domain = "localhost";  // the digest realm
+  Limits limits;
+  TransactionConfig transactions;
+  std::chrono::seconds nonce_lifetime{300};
+  std::size_t max_connections = 10'000;       // TCP; more are closed at once
+  std::chrono::seconds idle_timeout{600};     // a TCP connection silent this long is closed
+  std::size_t max_queued_bytes = 1 << 20;     // per TCP connection; a slower peer is closed
+};
+
+class Listener {
+ public:
+  // The io_context must outlive the listener; the directory too.
+  static std::unique_ptr<Listener> create(boost::asio::io_context& io_context, SipConfig config,
+                                          const Directory& directory);
+  virtual ~Listener() = default;
+
+  // Binds UDP and TCP on the same port; returns "host:port" as bound.
+  [[nodiscard]] virtual core::Result<std::string> listen() = 0;
+  // Starts reading; the work runs when the io_context runs.
+  virtual void start() = 0;
+  // Closes the sockets; call on the io_context's thread or after it has stopped.
+  virtual void stop() = 0;
+};
+
+}  // namespace presenced::sip

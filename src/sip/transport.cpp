@@ -1,0 +1,377 @@
+// The network side of SIP: UDP and TCP on the server's io_context. This is the only translation
+// unit of src/sip that includes Asio; parsing, transactions and answers are pure and live in
+// internal/. docs/sip.md, "The listener and its answers".
+
+#include "sip/sip.h"
+#include "sip/internal/branch.h"
+#include "sip/internal/service.h"
+#include "sip/internal/stateless.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <deque>
+#include <unordered_map>
+
+namespace presenced::sip {
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using asio::ip::udp;
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+// One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), idle(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer idle;
+  std::deque<std::shared_ptr<const std::string>> queue;
+  std::size_t queued_bytes = 0;
+  bool writing = false;
+  Peer peer;
+};
+
+class ListenerImpl final : public Listener {
+ public:
+  ListenerImpl(asio::io_context& io_context, SipConfig config, const Directory& directory)
+      : ioc_(io_context),
+        config_(std::move(config)),
+        udp_(ioc_),
+        acceptor_(ioc_),
+        timer_(ioc_),
+        transactions_(config_.transactions),
+        service_(config_.domain, directory, make_authenticator(config_)) {}
+
+  ~ListenerImpl() override { stop(); }
+
+  core::Result<std::string> listen() override {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(config_.host, ec);
+    if (ec) {
+      return core::Error::invalid_argument("sip: " + config_.host + " is not an address");
+    }
+    // Port 0: the port UDP got must be free for TCP too; a few tries find one.
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      ec = bind(address, config_.port);
+      if (!ec || config_.port != 0) {
+        break;
+      }
+    }
+    if (ec) {
+      return core::Error::unavailable("sip: cannot listen on " + config_.host + ":" +
+                                      std::to_string(config_.port) + ": " + ec.message());
+    }
+    const udp::endpoint bound = udp_.local_endpoint();
+    return bound.address().to_string() + ":" + std::to_string(bound.port());
+  }
+
+  void start() override {
+    asio::co_spawn(ioc_, udp_loop(), asio::detached);
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, timer_loop(), asio::detached);
+  }
+
+  void stop() override {
+    boost::system::error_code ignored;
+    stopping_ = true;
+    udp_.close(ignored);
+    acceptor_.close(ignored);
+    timer_.cancel();
+    for (auto& [id, connection] : connections_) {
+      connection->socket.close(ignored);
+      connection->idle.cancel();
+    }
+    connections_.clear();
+  }
+
+ private:
+  static DigestAuthenticator make_authenticator(const SipConfig& config) {
+    DigestConfig digest;
+    digest.realm = config.domain;
+    digest.nonce_lifetime = config.nonce_lifetime;
+    // A fresh secret per start: nonces of an earlier run are answered as stale, and clients
+    // retry without asking their user.
+    DigestSecret secret{};
+    randombytes_buf(secret.data(), secret.size());
+    return DigestAuthenticator(std::move(digest), secret);
+  }
+
+  boost::system::error_code bind(const asio::ip::address& address, std::uint16_t port) {
+    boost::system::error_code ec;
+    boost::system::error_code ignored;
+    udp_.close(ignored);
+    acceptor_.close(ignored);
+    udp::endpoint udp_endpoint(address, port);
+    udp_.open(udp_endpoint.protocol(), ec);
+    if (!ec) udp_.bind(udp_endpoint, ec);
+    if (ec) {
+      return ec;
+    }
+    tcp::endpoint tcp_endpoint(address, udp_.local_endpoint().port());
+    acceptor_.open(tcp_endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(tcp_endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
+  }
+
+  awaitable<void> udp_loop() {
+    std::vector<char> buffer(config_.limits.message_bytes + 1);
+    while (udp_.is_open()) {
+      udp::endpoint from;
+      auto [ec, n] = co_await udp_.async_receive_from(asio::buffer(buffer), from, kAsTuple);
+      if (stopping_ || ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      if (ec) {
+        continue;  // e.g. ICMP port unreachable reported on the socket: nothing to do
+      }
+      Peer peer;
+      peer.transport = Transport::Udp;
+      peer.address = from.address().to_string();
+      peer.port = from.port();
+      received(std::string_view(buffer.data(), n), Framing::Datagram, std::move(peer));
+    }
+  }
+
+  awaitable<void> accept_loop() {
+    while (acceptor_.is_open()) {
+      auto [ec, socket] = co_await acceptor_.async_accept(kAsTuple);
+      if (stopping_ || ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      if (ec) {
+        spdlog::warn("sip: accept: {}", ec.message());
+        asio::steady_timer pause(ioc_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kAsTuple);
+        continue;
+      }
+      if (connections_.size() >= config_.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      auto connection = std::make_shared<Connection>(std::move(socket));
+      const auto remote = connection->socket.remote_endpoint(ec);
+      if (ec) {
+        continue;
+      }
+      connection->peer.transport = Transport::Tcp;
+      connection->peer.address = remote.address().to_string();
+      connection->peer.port = remote.port();
+      connection->peer.connection = next_connection_++;
+      connections_.emplace(connection->peer.connection, connection);
+      asio::co_spawn(ioc_, tcp_loop(connection), asio::detached);
+    }
+  }
+
+  // Reads and frames one connection (RFC 3261 §18.3) until it closes, fails or idles out.
+  awaitable<void> tcp_loop(std::shared_ptr<Connection> connection) {
+    using namespace asio::experimental::awaitable_operators;
+    std::string stream;
+    std::array<char, 8192> chunk;
+    bool open = true;
+    while (open && !stopping_) {
+      connection->idle.expires_after(config_.idle_timeout);
+      auto first = co_await (connection->socket.async_read_some(asio::buffer(chunk), kAsTuple) ||
+                             connection->idle.async_wait(kAsTuple));
+      if (stopping_ || first.index() == 1) {
+        break;
+      }
+      auto [ec, n] = std::get<0>(first);
+      if (ec) {
+        break;
+      }
+      stream.append(chunk.data(), n);
+      open = frame(*connection, stream);
+    }
+    if (!stopping_) {
+      close(connection->peer.connection);
+    }
+  }
+
+  // Takes every whole message off the front of `stream`; false when the stream cannot be framed
+  // any more (the connection is then closed after the answer, if any, is written).
+  bool frame(Connection& connection, std::string& stream) {
+    std::size_t used = 0;
+    bool open = true;
+    while (open) {
+      const std::string_view rest = std::string_view(stream).substr(used);
+      auto next = next_frame(rest, config_.limits);
+      if (!next) {
+        if (auto answer =
+                stateless_answer(rest, next.error(), config_.limits, make_tag())) {
+          send(connection.peer, std::make_shared<const std::string>(std::move(*answer)));
+        }
+        spdlog::debug("sip: tcp {}:{}: {}", connection.peer.address, connection.peer.port,
+                      next.error().detail);
+        open = false;
+        break;
+      }
+      if (next->kind == FrameKind::NeedMore) {
+        break;
+      }
+      if (next->kind == FrameKind::Ping) {
+        send(connection.peer, std::make_shared<const std::string>("\r\n"));  // RFC 5626 §3.5.1
+      } else if (next->kind == FrameKind::Message) {
+        received(rest.substr(0, next->size), Framing::Stream, connection.peer);
+      }
+      used += next->size;
+    }
+    stream.erase(0, used);
+    return open;
+  }
+
+  void received(std::string_view bytes, Framing framing, Peer peer) {
+    auto parsed = parse(bytes, framing, config_.limits);
+    if (!parsed) {
+      spdlog::debug("sip: {} {}:{}: {}", framing == Framing::Datagram ? "udp" : "tcp",
+                    peer.address, peer.port, parsed.error().detail);
+      if (auto answer = stateless_answer(bytes, parsed.error(), config_.limits, make_tag())) {
+        send(peer, std::make_shared<const std::string>(std::move(*answer)));
+      }
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (parsed->is_request()) {
+      apply(transactions_.on_request(std::move(*parsed), std::move(peer), now));
+    } else {
+      apply(transactions_.on_response(std::move(*parsed), now));
+    }
+  }
+
+  void apply(Actions actions) {
+    for (Action& action : actions.actions) {
+      if (auto* send_action = std::get_if<SendAction>(&action)) {
+        send(send_action->to, std::move(send_action->bytes));
+      } else if (auto* request = std::get_if<RequestAction>(&action)) {
+        NonceRandom random{};
+        randombytes_buf(random.data(), random.size());
+        const Message response =
+            service_.handle(request->request, std::chrono::system_clock::now(), random);
+        apply(transactions_.respond(request->id, response, std::chrono::steady_clock::now()));
+      }
+      // Client transactions (ResponseAction, ClientFailedAction) come with the NOTIFYs of the
+      // next change; every request is answered at once, so UnansweredAction does not occur.
+    }
+    rearm();
+  }
+
+  // The timer loop sleeps until the transactions' earliest deadline; a sooner one wakes it.
+  void rearm() {
+    const auto next = transactions_.next_deadline();
+    if (next && *next < timer_.expiry()) {
+      timer_.cancel();
+    }
+  }
+
+  awaitable<void> timer_loop() {
+    while (!stopping_) {
+      const auto next = transactions_.next_deadline();
+      timer_.expires_at(next ? *next : asio::steady_timer::time_point::max());
+      co_await timer_.async_wait(kAsTuple);
+      if (stopping_) {
+        co_return;
+      }
+      apply(transactions_.advance(std::chrono::steady_clock::now()));
+    }
+  }
+
+  void send(const Peer& to, std::shared_ptr<const std::string> bytes) {
+    if (to.transport == Transport::Udp) {
+      boost::system::error_code ec;
+      const auto address = asio::ip::make_address(to.address, ec);
+      if (ec || !udp_.is_open()) {
+        return;
+      }
+      const udp::endpoint endpoint(address, to.port);
+      udp_.async_send_to(asio::buffer(*bytes), endpoint,
+                         [bytes](boost::system::error_code, std::size_t) {});
+      return;
+    }
+    const auto it = connections_.find(to.connection);
+    if (it == connections_.end()) {
+      return;  // closed: the response cannot go anywhere else (§18.2.2)
+    }
+    Connection& connection = *it->second;
+    connection.queued_bytes += bytes->size();
+    if (connection.queued_bytes > config_.max_queued_bytes) {
+      spdlog::debug("sip: tcp {}:{}: not reading its responses, closed", to.address, to.port);
+      close(to.connection);
+      return;
+    }
+    connection.queue.push_back(std::move(bytes));
+    if (!connection.writing) {
+      connection.writing = true;
+      asio::co_spawn(ioc_, write_loop(it->second), asio::detached);
+    }
+  }
+
+  awaitable<void> write_loop(std::shared_ptr<Connection> connection) {
+    while (!connection->queue.empty()) {
+      const auto bytes = connection->queue.front();
+      auto [ec, n] = co_await asio::async_write(connection->socket, asio::buffer(*bytes),
+                                                kAsTuple);
+      if (ec) {
+        break;
+      }
+      connection->queue.pop_front();
+      connection->queued_bytes -= bytes->size();
+    }
+    connection->writing = false;
+  }
+
+  void close(std::uint64_t id) {
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) {
+      return;
+    }
+    const std::shared_ptr<Connection> connection = it->second;
+    connections_.erase(it);
+    connection->idle.cancel();
+    if (!connection->writing) {
+      boost::system::error_code ignored;
+      connection->socket.close(ignored);
+      return;
+    }
+    // Let the answer being written leave first, then close.
+    asio::co_spawn(ioc_, close_after_writes(connection), asio::detached);
+  }
+
+  awaitable<void> close_after_writes(std::shared_ptr<Connection> connection) {
+    asio::steady_timer pause(ioc_);
+    for (int i = 0; i < 50 && connection->writing; ++i) {
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(kAsTuple);
+    }
+    boost::system::error_code ignored;
+    connection->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    connection->socket.close(ignored);
+  }
+
+  asio::io_context& ioc_;
+  SipConfig config_;
+  udp::socket udp_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer timer_;
+  Transactions transactions_;
+  Service service_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  std::uint64_t next_connection_ = 1;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Listener> Listener::create(boost::asio::io_context& io_context, SipConfig config,
+                                           const Directory& directory) {
+  return std::make_unique<ListenerImpl>(io_context, std::move(config), directory);
+}
+
+}  // namespace presenced::sip

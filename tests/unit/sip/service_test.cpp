@@ -1,0 +1,166 @@
+// The presence server's answers (docs/sip.md, "The listener and its answers"), without sockets.
+
+#include "sip/internal/service.h"
+#include "sip/internal/stateless.h"
+#include "sip_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace presenced::sip {
+namespace {
+
+using test::lines;
+
+class FakeDirectory final : public Directory {
+ public:
+  std::optional<std::string> sip_password(std::string_view user_id) const override {
+    const auto it = users.find(std::string(user_id));
+    return it == users.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  std::map<std::string, std::string> users{{"alice", "s3cret"}};
+};
+
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+constexpr NonceRandom kRandom{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+class ServiceTest : public testing::Test {
+ protected:
+  ServiceTest()
+      : service_("example.com", directory_,
+                 DigestAuthenticator(DigestConfig{"example.com", std::chrono::seconds(300), 64},
+                                     DigestSecret{})) {}
+
+  Message request(std::string_view bytes) {
+    auto parsed = test::parse_datagram(bytes);
+    EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().detail);
+    return *parsed;
+  }
+
+  // Answers the 401's SHA-256 challenge as a client would (RFC 7616 §3.4).
+  Message with_credentials(Message message, const Message& challenge, std::string_view user,
+                           std::string_view password) {
+    const Auth& offer = challenge.www_authenticate.at(0);
+    const std::string nonce(*offer.param("nonce"));
+    const std::string uri = serialize(message.request_uri);
+    const auto response =
+        digest_response(DigestAlgorithm::Sha256, user, "example.com", password,
+                        message.method_name(), uri, nonce, "00000001", "c0ffee", "auth");
+    Auth auth;
+    auth.scheme = "Digest";
+    auth.params = {{"username", std::string(user), true},
+                   {"realm", "example.com", true},
+                   {"nonce", nonce, true},
+                   {"uri", uri, true},
+                   {"response", *response, true},
+                   {"algorithm", "SHA-256", false},
+                   {"qop", "auth", false},
+                   {"nc", "00000001", false},
+                   {"cnonce", "c0ffee", true},
+                   {"opaque", std::string(*offer.param("opaque")), true}};
+    message.authorization = {auth};
+    return message;
+  }
+
+  FakeDirectory directory_;
+  Service service_;
+};
+
+TEST_F(ServiceTest, OptionsAnswers200WithCapabilities) {
+  // RFC 3261 §11.2
+  const Message answer = service_.handle(
+      request(lines({"OPTIONS sip:example.com SIP/2.0", test::kVia, test::kFrom, test::kTo,
+                     test::kCallId, "CSeq: 1 OPTIONS", "Content-Length: 0", "", ""})),
+      kNow, kRandom);
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.allow, (std::vector<std::string>{"OPTIONS", "SUBSCRIBE", "NOTIFY", "PUBLISH"}));
+  EXPECT_EQ(answer.allow_events,
+            (std::vector<std::string>{"presence", "dialog", "presence.winfo"}));
+  ASSERT_TRUE(answer.accept);
+  EXPECT_EQ(answer.accept->at(0).subtype, "pidf+xml");
+}
+
+TEST_F(ServiceTest, SubscribeWithoutCredentialsIsChallengedWithSha256ThenMd5) {
+  // RFC 8760 §2.4
+  const Message answer = service_.handle(request(test::subscribe()), kNow, kRandom);
+  EXPECT_EQ(answer.status, 401);
+  ASSERT_EQ(answer.www_authenticate.size(), 2u);
+  EXPECT_EQ(answer.www_authenticate[0].param("algorithm"), "SHA-256");
+  EXPECT_EQ(answer.www_authenticate[1].param("algorithm"), "MD5");
+}
+
+TEST_F(ServiceTest, AuthenticatedPresenceSubscribeIsNotImplementedYet) {
+  const Message subscribe = request(test::subscribe());
+  const Message challenge = service_.handle(subscribe, kNow, kRandom);
+  const Message answer = service_.handle(
+      with_credentials(subscribe, challenge, "alice", "s3cret"), kNow, kRandom);
+  EXPECT_EQ(answer.status, 501);
+}
+
+TEST_F(ServiceTest, AuthenticatedUnknownEventIs489WithAllowEvents) {
+  // RFC 6665 §8.2.1
+  Message subscribe = request(test::subscribe());
+  subscribe.event->package = "message-summary";
+  const Message challenge = service_.handle(subscribe, kNow, kRandom);
+  const Message answer = service_.handle(
+      with_credentials(subscribe, challenge, "alice", "s3cret"), kNow, kRandom);
+  EXPECT_EQ(answer.status, 489);
+  EXPECT_EQ(answer.allow_events.size(), 3u);
+}
+
+TEST_F(ServiceTest, WrongPasswordAndUnknownUserAre403) {
+  const Message subscribe = request(test::subscribe());
+  const Message challenge = service_.handle(subscribe, kNow, kRandom);
+  EXPECT_EQ(service_.handle(with_credentials(subscribe, challenge, "alice", "nope"), kNow, kRandom)
+                .status,
+            403);
+  EXPECT_EQ(service_.handle(with_credentials(subscribe, challenge, "mallory", "s3cret"), kNow,
+                            kRandom)
+                .status,
+            403);
+}
+
+TEST_F(ServiceTest, OtherMethodsAre405WithAllow) {
+  // RFC 3261 §8.2.1
+  const Message answer = service_.handle(
+      request(lines({"MESSAGE sip:bob@example.com SIP/2.0", test::kVia, test::kFrom, test::kTo,
+                     test::kCallId, "CSeq: 1 MESSAGE", "Content-Length: 0", "", ""})),
+      kNow, kRandom);
+  EXPECT_EQ(answer.status, 405);
+  EXPECT_EQ(answer.allow.size(), 4u);
+}
+
+TEST(StatelessAnswer, CopiesTheHeadersAClientMatchesOn) {
+  // RFC 3261 §8.2.6.2
+  const std::string bytes = lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", test::kVia,
+                                   test::kFrom, test::kTo, test::kCallId, "CSeq: 1 SUBSCRIBE",
+                                   "Max-Forwards: many", "Content-Length: 0", "", ""});
+  const auto parsed = test::parse_datagram(bytes);
+  ASSERT_FALSE(parsed);
+  const auto answer = stateless_answer(bytes, parsed.error(), Limits{}, "t1");
+  ASSERT_TRUE(answer);
+  const auto reread = test::parse_datagram(*answer);
+  ASSERT_TRUE(reread) << *answer;
+  EXPECT_EQ(reread->status, 400);
+  EXPECT_EQ(reread->call_id, "c1@192.0.2.10");
+  EXPECT_EQ(reread->to.tag(), "t1");
+}
+
+TEST(StatelessAnswer, NothingWithoutCallIdOrForAResponse) {
+  const std::string no_call_id =
+      lines({"SUBSCRIBE sip:bob@example.com SIP/2.0", test::kVia, test::kFrom, test::kTo,
+             "CSeq: 1 SUBSCRIBE", "Content-Length: 0", "", ""});
+  const auto parsed = test::parse_datagram(no_call_id);
+  ASSERT_FALSE(parsed);
+  EXPECT_FALSE(stateless_answer(no_call_id, parsed.error(), Limits{}, "t1"));
+  const std::string response = lines({"SIP/2.0 200 OK", test::kVia, test::kFrom, test::kTo,
+                                      test::kCallId, "CSeq: 1 SUBSCRIBE", "Content-Length: x",
+                                      "", ""});
+  const auto bad = test::parse_datagram(response);
+  ASSERT_FALSE(bad);
+  EXPECT_FALSE(stateless_answer(response, bad.error(), Limits{}, "t1"));
+}
+
+}  // namespace
+}  // namespace presenced::sip
