@@ -144,19 +144,11 @@ int run_decide(const Options& options, tcp::endpoint server) {
   }
 
   DecideSummary s;
-  sleep_until_ns(shared.window_start);
-  const double self_before = read_own_cpu_seconds();
-  const double host_before = read_host_busy_seconds();
-  const auto server_before =
-      options.server_pid > 0 ? read_cpu_seconds(options.server_pid) : std::nullopt;
-  sleep_until_ns(shared.window_end);
-  s.generator_cpu_s = read_own_cpu_seconds() - self_before;
-  s.host_cpu_s = read_host_busy_seconds() - host_before;
-  if (server_before) {
-    if (auto server_after = read_cpu_seconds(options.server_pid)) {
-      s.server_cpu_s = *server_after - *server_before;
-    }
-  }
+  const CpuWindow cpu =
+      measure_cpu_window(shared.window_start, shared.window_end, options.server_pid);
+  s.generator_cpu_s = cpu.generator_s;
+  s.host_cpu_s = cpu.host_s;
+  s.server_cpu_s = cpu.server_s;
   // Each decider ends after its last answer; every request has a 30 s deadline.
   for (auto& w : workers) {
     w->thread.join();

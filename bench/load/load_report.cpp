@@ -1,5 +1,7 @@
 #include "load_report.h"
 
+#include "http_client.h"
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -118,6 +120,23 @@ double read_host_busy_seconds() {
   in >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
   return static_cast<double>(user + nice + system + irq + softirq) /
          static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+CpuWindow measure_cpu_window(std::uint64_t start_ns, std::uint64_t end_ns, int server_pid) {
+  sleep_until_ns(start_ns);
+  const double self_before = read_own_cpu_seconds();
+  const double host_before = read_host_busy_seconds();
+  const auto server_before = server_pid > 0 ? read_cpu_seconds(server_pid) : std::nullopt;
+  sleep_until_ns(end_ns);
+  CpuWindow out;
+  out.generator_s = read_own_cpu_seconds() - self_before;
+  out.host_s = read_host_busy_seconds() - host_before;
+  if (server_before) {
+    if (auto server_after = read_cpu_seconds(server_pid)) {
+      out.server_s = *server_after - *server_before;
+    }
+  }
+  return out;
 }
 
 // ---- Printing ----

@@ -100,4 +100,15 @@ double read_own_cpu_seconds();
 // processes measured.
 double read_host_busy_seconds();
 
+// CPU used between two instants by this process, the server (when `server_pid` > 0) and the
+// whole host.
+struct CpuWindow {
+  double generator_s = 0;
+  std::optional<double> server_s;
+  double host_s = 0;
+};
+// Sleeps until `start_ns`, then until `end_ns` (steady clock, as sleep_until_ns), reading the
+// CPU counters at both.
+CpuWindow measure_cpu_window(std::uint64_t start_ns, std::uint64_t end_ns, int server_pid);
+
 }  // namespace presenced::load

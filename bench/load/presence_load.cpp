@@ -360,19 +360,11 @@ struct Run {
       Worker* w = workers[d % workers.size()].get();
       asio::co_spawn(w->ioc, driver(&shared, w, d), asio::detached);
     }
-    sleep_until_ns(shared.window_start);
-    const double self_before = read_own_cpu_seconds();
-    const double host_before = read_host_busy_seconds();
-    const auto server_before =
-        options.server_pid > 0 ? read_cpu_seconds(options.server_pid) : std::nullopt;
-    sleep_until_ns(shared.window_end);
-    summary.generator_cpu_s = read_own_cpu_seconds() - self_before;
-    summary.host_cpu_s = read_host_busy_seconds() - host_before;
-    if (server_before) {
-      if (auto server_after = read_cpu_seconds(options.server_pid)) {
-        summary.server_cpu_s = *server_after - *server_before;
-      }
-    }
+    const CpuWindow cpu =
+        measure_cpu_window(shared.window_start, shared.window_end, options.server_pid);
+    summary.generator_cpu_s = cpu.generator_s;
+    summary.host_cpu_s = cpu.host_s;
+    summary.server_cpu_s = cpu.server_s;
     wait_for([&] { return shared.drivers_done >= options.connections; }, options.phase_timeout_s);
     wait_quiet(workers, 500, options.phase_timeout_s);
   }
