@@ -56,6 +56,9 @@ class Server {
   // A user's SIP digest secret: nullopt for an unknown user, empty when it has none. On the
   // server's thread only.
   virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
+  // The presence engine the server owns, for other adapters' watchers (SIP subscriptions). On
+  // the server's thread only.
+  virtual core::Engine& engine() = 0;
 };
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.

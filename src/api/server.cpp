@@ -324,6 +324,7 @@ class ServerImpl final : public Server {
   }
 
   asio::io_context& io_context() override { return ioc_; }
+  core::Engine& engine() override { return service_.engine(); }
   std::optional<std::string> sip_password(std::string_view user_id) const override {
     const store::UserRecord* user = service_.find_user(std::string(user_id));
     return user ? std::optional<std::string>(user->sip_password) : std::nullopt;

@@ -51,16 +51,18 @@ std::pair<std::string, std::uint16_t> parse_address(const std::string& flag,
   return {value.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
-// The SIP side reads users' SIP passwords from the API's records (same thread).
+// The SIP side reads users' SIP passwords from the API's records and watches presence through
+// the API's engine (same thread).
 class UserDirectory final : public presenced::sip::Directory {
  public:
-  explicit UserDirectory(const presenced::api::Server& server) : server_(server) {}
+  explicit UserDirectory(presenced::api::Server& server) : server_(server) {}
   std::optional<std::string> sip_password(std::string_view user_id) const override {
     return server_.sip_password(user_id);
   }
+  presenced::core::Engine& engine() override { return server_.engine(); }
 
  private:
-  const presenced::api::Server& server_;
+  presenced::api::Server& server_;
 };
 
 }  // namespace

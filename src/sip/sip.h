@@ -6,6 +6,7 @@
 //
 // Thread-safety: a Listener and the Directory it reads are used only on the io_context's thread.
 
+#include "core/engine.h"
 #include "core/result.h"
 #include "sip/internal/message.h"
 #include "sip/internal/transactions.h"
@@ -25,12 +26,15 @@ class io_context;
 namespace presenced::sip {
 
 // What the SIP side needs to know about presenced's users, without depending on the API.
-// Implemented in src/app over the API's user records.
+// Implemented in src/app over the API's user records and the API's engine.
 class Directory {
  public:
   virtual ~Directory() = default;
   // The user's SIP digest secret: nullopt for an unknown user, empty when the user has none.
   virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
+  // The presence engine (core) that the API owns: SIP subscriptions are its watchers, like the
+  // WebSocket's. It lives on the same io_context thread as the listener.
+  virtual core::Engine& engine() = 0;
 };
 
 struct SipConfig {
@@ -43,13 +47,20 @@ struct SipConfig {
   std::size_t max_connections = 10'000;       // TCP; more are closed at once
   std::chrono::seconds idle_timeout{600};     // a TCP connection silent this long is closed
   std::size_t max_queued_bytes = 1 << 20;     // per TCP connection; a slower peer is closed
+  // SUBSCRIBE Expires (RFC 6665 §4.2.1.1): a request below the minimum gets 423 with
+  // Min-Expires, above the maximum is cut down; without Expires the package default applies
+  // (RFC 3856 §6.4: 3600 s).
+  std::chrono::seconds min_expires{60};
+  std::chrono::seconds max_expires{3600};
+  std::chrono::seconds default_expires{3600};
+  std::size_t max_subscriptions = 100'000;  // more new ones are answered 503
 };
 
 class Listener {
  public:
   // The io_context must outlive the listener; the directory too.
   static std::unique_ptr<Listener> create(boost::asio::io_context& io_context, SipConfig config,
-                                          const Directory& directory);
+                                          Directory& directory);
   virtual ~Listener() = default;
 
   // Binds UDP and TCP on the same port; returns "host:port" as bound.

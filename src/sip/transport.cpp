@@ -39,14 +39,32 @@ struct Connection {
 
 class ListenerImpl final : public Listener {
  public:
-  ListenerImpl(asio::io_context& io_context, SipConfig config, const Directory& directory)
+  ListenerImpl(asio::io_context& io_context, SipConfig config, Directory& directory)
       : ioc_(io_context),
         config_(std::move(config)),
         udp_(ioc_),
         acceptor_(ioc_),
         timer_(ioc_),
         transactions_(config_.transactions),
-        service_(config_.domain, directory, make_authenticator(config_)) {}
+        subscriptions_(subscription_config(config_), directory.engine()),
+        service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
+    // The engine wakes a subscription from inside its own calls: send its NOTIFYs just after.
+    subscriptions_.set_on_wake([this] {
+      if (!drain_posted_) {
+        drain_posted_ = true;
+        asio::post(ioc_, [this, alive = std::weak_ptr<bool>(alive_)] {
+          if (alive.expired()) {
+            return;  // the listener is gone; the io_context ran on without it
+          }
+          drain_posted_ = false;
+          if (!stopping_) {
+            subscriptions_.drain(std::chrono::steady_clock::now());
+            apply(Actions{});
+          }
+        });
+      }
+    });
+  }
 
   ~ListenerImpl() override { stop(); }
 
@@ -68,6 +86,7 @@ class ListenerImpl final : public Listener {
                                       std::to_string(config_.port) + ": " + ec.message());
     }
     const udp::endpoint bound = udp_.local_endpoint();
+    subscriptions_.set_local(bound.address().to_string(), bound.port());
     return bound.address().to_string() + ":" + std::to_string(bound.port());
   }
 
@@ -91,6 +110,16 @@ class ListenerImpl final : public Listener {
   }
 
  private:
+  static SubscriptionConfig subscription_config(const SipConfig& config) {
+    SubscriptionConfig out;
+    out.domain = config.domain;
+    out.min_expires = config.min_expires;
+    out.max_expires = config.max_expires;
+    out.default_expires = config.default_expires;
+    out.max_subscriptions = config.max_subscriptions;
+    return out;
+  }
+
   static DigestAuthenticator make_authenticator(const SipConfig& config) {
     DigestConfig digest;
     digest.realm = config.domain;
@@ -253,19 +282,63 @@ class ListenerImpl final : public Listener {
       } else if (auto* request = std::get_if<RequestAction>(&action)) {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
-        const Message response =
-            service_.handle(request->request, std::chrono::system_clock::now(), random);
-        apply(transactions_.respond(request->id, response, std::chrono::steady_clock::now()));
+        const auto now = std::chrono::steady_clock::now();
+        const Message response = service_.handle(request->request, request->source,
+                                                 std::chrono::system_clock::now(), now, random);
+        apply(transactions_.respond(request->id, response, now));
+      } else if (auto* response = std::get_if<ResponseAction>(&action)) {
+        notify_answered(response->id, response->response.status);
+      } else if (auto* failed = std::get_if<ClientFailedAction>(&action)) {
+        // §17.1.2.2 and §8.1.3.1: a timeout counts as 408, a transport error as 503.
+        notify_answered(failed->id, failed->failure == ClientFailure::Timeout ? 408 : 503);
       }
-      // Client transactions (ResponseAction, ClientFailedAction) come with the NOTIFYs of the
-      // next change; every request is answered at once, so UnansweredAction does not occur.
+      // Every request is answered at once, so UnansweredAction does not occur.
     }
+    send_notifies();
     rearm();
+  }
+
+  void notify_answered(ClientTransactionId id, int status) {
+    if (status < 200) {
+      return;
+    }
+    const auto it = notifies_.find(id.value);
+    if (it == notifies_.end()) {
+      return;
+    }
+    const SubscriptionId subscription = it->second;
+    notifies_.erase(it);
+    subscriptions_.on_response(subscription, status, std::chrono::steady_clock::now());
+  }
+
+  // Each NOTIFY waiting in the subscriptions' outbox becomes a client transaction.
+  void send_notifies() {
+    for (int round = 0; round < 4; ++round) {
+      std::vector<OutgoingNotify> outbox = subscriptions_.take_outbox();
+      if (outbox.empty()) {
+        return;
+      }
+      for (OutgoingNotify& notify : outbox) {
+        const auto now = std::chrono::steady_clock::now();
+        auto started = transactions_.send_request(notify.request, notify.destination, now);
+        if (!started) {
+          spdlog::debug("sip: NOTIFY not sent: {}", started.error().detail);
+          subscriptions_.on_response(notify.subscription, 503, now);
+          continue;
+        }
+        notifies_.emplace(started->id.value, notify.subscription);
+        for (Action& action : started->actions.actions) {
+          if (auto* send_action = std::get_if<SendAction>(&action)) {
+            send(send_action->to, std::move(send_action->bytes));
+          }
+        }
+      }
+    }
   }
 
   // The timer loop sleeps until the transactions' earliest deadline; a sooner one wakes it.
   void rearm() {
-    const auto next = transactions_.next_deadline();
+    const auto next = next_deadline();
     if (next && *next < timer_.expiry()) {
       timer_.cancel();
     }
@@ -273,14 +346,24 @@ class ListenerImpl final : public Listener {
 
   awaitable<void> timer_loop() {
     while (!stopping_) {
-      const auto next = transactions_.next_deadline();
+      const auto next = next_deadline();
       timer_.expires_at(next ? *next : asio::steady_timer::time_point::max());
       co_await timer_.async_wait(kAsTuple);
       if (stopping_) {
         co_return;
       }
-      apply(transactions_.advance(std::chrono::steady_clock::now()));
+      const auto now = std::chrono::steady_clock::now();
+      subscriptions_.advance(now);
+      apply(transactions_.advance(now));
     }
+  }
+
+  std::optional<TimePoint> next_deadline() const {
+    auto next = transactions_.next_deadline();
+    if (const auto expiry = subscriptions_.next_deadline(); expiry && (!next || *expiry < *next)) {
+      next = expiry;
+    }
+    return next;
   }
 
   void send(const Peer& to, std::shared_ptr<const std::string> bytes) {
@@ -361,7 +444,11 @@ class ListenerImpl final : public Listener {
   tcp::acceptor acceptor_;
   asio::steady_timer timer_;
   Transactions transactions_;
+  Subscriptions subscriptions_;
   Service service_;
+  std::unordered_map<std::uint64_t, SubscriptionId> notifies_;  // client transaction -> subscription
+  bool drain_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::uint64_t next_connection_ = 1;
   bool stopping_ = false;
@@ -370,7 +457,7 @@ class ListenerImpl final : public Listener {
 }  // namespace
 
 std::unique_ptr<Listener> Listener::create(boost::asio::io_context& io_context, SipConfig config,
-                                           const Directory& directory) {
+                                           Directory& directory) {
   return std::make_unique<ListenerImpl>(io_context, std::move(config), directory);
 }
 

@@ -210,9 +210,9 @@ def test_authenticated_subscribe_for_an_unknown_event_gets_489(phone, algorithm)
     assert re.search(r"^Allow-Events: presence, dialog, presence\.winfo\r?$", answer, re.M)
 
 
-@pytest.mark.parametrize("event", ["presence", "dialog", "presence.winfo"])
+@pytest.mark.parametrize("event", ["dialog", "presence.winfo"])
 def test_authenticated_subscribe_gets_past_authentication(phone, event):
-    # Subscriptions are the next change: 501 for now, but neither 401 nor 403.
+    # These packages are the next change: 501 for now, but neither 401 nor 403.
     answer = phone.authenticated_subscribe(event, "alice", SIP_PASSWORD, "SHA-256")
     assert answer.startswith("SIP/2.0 501 "), answer
 
@@ -278,3 +278,310 @@ def test_sigterm_with_open_connections_and_live_transactions_exits_cleanly(tmp_p
         started = time.monotonic()
         assert server.stop() == 0
         assert time.monotonic() - started < 5
+
+
+# ---- SUBSCRIBE/NOTIFY for the presence package (RFC 6665, RFC 3856) ----
+
+def digest_authorization(challenge, method, uri, user, password, algorithm="SHA-256"):
+    """The Authorization answering the offer for `algorithm` in a 401 (RFC 7616 §3.4)."""
+    offers = re.findall(r"^WWW-Authenticate: Digest (.*?)\r?$", challenge, re.M)
+    offer = next(o for o in offers if "algorithm=%s," % algorithm in o + ",")
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', offer))
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+    digest = lambda text: h(text.encode()).hexdigest()
+    nc, cnonce = "00000001", os.urandom(4).hex()
+    ha1 = digest("%s:%s:%s" % (user, params["realm"], password))
+    ha2 = digest("%s:%s" % (method, uri))
+    response = digest(":".join([ha1, params["nonce"], nc, cnonce, "auth", ha2]))
+    return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+            'algorithm=%s, qop=auth, nc=%s, cnonce="%s", opaque="%s"' % (
+                user, params["realm"], params["nonce"], uri, response, algorithm, nc, cnonce,
+                params["opaque"]))
+
+
+class SipMessage:
+    def __init__(self, text):
+        head, _, self.body = text.partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        self.start = lines[0]
+        self.headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.setdefault(name.strip().lower(), []).append(value.strip())
+        self.status = int(self.start.split()[1]) if self.start.startswith("SIP/2.0 ") else None
+        self.method = None if self.status else self.start.split()[0]
+
+    def header(self, name):
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    def __repr__(self):
+        return "%s %r %r" % (self.start, self.headers, self.body)
+
+
+class Watcher:
+    """A subscriber's user agent over UDP or TCP: SUBSCRIBE with digest, one dialog, and every
+    NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`."""
+
+    def __init__(self, server, transport, user, password):
+        self.server, self.transport, self.user, self.password = server, transport, user, password
+        if transport == "UDP":
+            self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.socket.bind(("127.0.0.1", 0))
+        else:
+            self.socket = socket.create_connection(("127.0.0.1", server.sip_port), timeout=3)
+        self.port = self.socket.getsockname()[1]
+        self.buffer = b""
+        self.cseq = 0
+        self.call_id = "w-%s@127.0.0.1" % os.urandom(6).hex()
+        self.tag = os.urandom(4).hex()
+        self.to_tag = None
+        self.notifies = []
+
+    def close(self):
+        self.socket.close()
+
+    def send(self, data):
+        if self.transport == "UDP":
+            self.socket.sendto(data, ("127.0.0.1", self.server.sip_port))
+        else:
+            self.socket.sendall(data)
+
+    def receive(self, timeout):
+        """The next message, or None after `timeout` seconds."""
+        self.socket.settimeout(timeout)
+        try:
+            if self.transport == "UDP":
+                return SipMessage(self.socket.recv(65535).decode())
+            while True:
+                head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+                if sep:
+                    length = int((re.search(rb"^Content-Length: *(\d+)", head, re.M | re.I)
+                                  or [0, b"0"])[1])
+                    if len(rest) >= length:
+                        self.buffer = rest[length:]
+                        return SipMessage((head + sep + rest[:length]).decode())
+                chunk = self.socket.recv(65535)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+        except socket.timeout:
+            return None
+
+    def answer(self, notify, status=200, reason="OK"):
+        lines = ["SIP/2.0 %d %s" % (status, reason)]
+        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+            lines += ["%s: %s" % (name, v) for v in notify.headers.get(name.lower(), [])]
+        lines.append("Content-Length: 0")
+        self.send(message(lines))
+
+    def next(self, timeout=3):
+        """The next response; NOTIFYs on the way are answered and kept."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            received = self.receive(max(left, 0.01))
+            if received is None or received.status:
+                return received
+            if received.method == "NOTIFY":
+                self.answer(received)
+                self.notifies.append(received)
+
+    def wait_notify(self, timeout=3):
+        deadline = time.monotonic() + timeout
+        while not self.notifies and time.monotonic() < deadline:
+            received = self.receive(max(deadline - time.monotonic(), 0.01))
+            if received is not None and received.method == "NOTIFY":
+                self.answer(received)
+                self.notifies.append(received)
+        return self.notifies.pop(0) if self.notifies else None
+
+    def subscribe_once(self, target, expires, authorization=None, accept=None):
+        self.cseq += 1
+        uri = "sip:%s@example.com" % target
+        to = "<%s>" % uri + (";tag=%s" % self.to_tag if self.to_tag else "")
+        lines = [
+            "SUBSCRIBE %s SIP/2.0" % uri,
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
+                self.transport, self.port, os.urandom(8).hex()),
+            "From: <sip:%s@example.com>;tag=%s" % (self.user, self.tag),
+            "To: %s" % to,
+            "Call-ID: %s" % self.call_id,
+            "CSeq: %d SUBSCRIBE" % self.cseq,
+            "Contact: <sip:%s@127.0.0.1:%d;transport=%s>" % (self.user, self.port,
+                                                             self.transport.lower()),
+            "Max-Forwards: 70",
+            "Event: presence",
+            "Expires: %d" % expires,
+        ]
+        if accept:
+            lines.append("Accept: " + accept)
+        if authorization:
+            lines.append("Authorization: " + authorization)
+        lines.append("Content-Length: 0")
+        self.send(message(lines))
+        return self.next(), uri
+
+    def subscribe(self, target, expires=600, accept=None):
+        """SUBSCRIBE, answering the challenge; returns the final response."""
+        challenge, uri = self.subscribe_once(target, expires, accept=accept)
+        assert challenge is not None and challenge.status == 401, challenge
+        text = "\r\n".join("WWW-Authenticate: %s" % v
+                           for v in challenge.headers["www-authenticate"])
+        authorization = digest_authorization(text, "SUBSCRIBE", uri, self.user, self.password)
+        answer, _ = self.subscribe_once(target, expires, authorization, accept)
+        assert answer is not None, "no answer to the SUBSCRIBE"
+        if answer.status == 200 and self.to_tag is None:
+            self.to_tag = re.search(r";tag=([^;>\s]+)", answer.header("To")).group(1)
+        return answer
+
+
+def pidf_basic(notify):
+    return re.search(r"<basic>(\w+)</basic>", notify.body).group(1)
+
+
+def pidf_activities(notify):
+    found = re.search(r"<rpid:activities>(.*?)</rpid:activities>", notify.body, re.S)
+    return re.findall(r"<rpid:([\w-]+)/>", found.group(1)) if found else []
+
+
+@pytest.fixture(scope="module")
+def admin(sip):
+    client = Client(sip.url)
+    client.login("admin", ADMIN_PASSWORD)
+    for user in ("bob", "carol"):
+        client.add_user(user, sip_password=SIP_PASSWORD)
+    # carol is blocked by alice: a neutral document (RFC 3856 §6.6.1 lets the notifier decide).
+    answer = client.put("/api/v1/users/alice/visibility/carol", {"level": "blocked"})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+def set_manual(admin, user, **body):
+    answer = admin.put("/api/v1/users/%s/presence/manual" % user, body)
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(params=["UDP", "TCP"])
+def transport(request):
+    return request.param
+
+
+def test_subscribe_notify_on_change_and_unsubscribe(sip, admin, transport):
+    set_manual(admin, "alice", state="Available")
+    bob = Watcher(sip, transport, "bob", SIP_PASSWORD)
+    try:
+        # RFC 6665 §4.2.1.1: 200 with our To tag and the granted Expires, then NOTIFY at once
+        answer = bob.subscribe("alice", expires=600)
+        assert answer.status == 200, answer
+        assert answer.header("Expires") == "600"
+        assert bob.to_tag
+        notify = bob.wait_notify()
+        assert notify is not None, "no initial NOTIFY"
+        assert notify.header("Event") == "presence"
+        assert notify.header("Content-Type") == "application/pidf+xml"
+        assert re.fullmatch(r"active;expires=(600|599)", notify.header("Subscription-State"))
+        # RFC 6665 §4.2.2 / RFC 3261 §12.2.1.1: in the dialog, From and To swapped
+        assert ";tag=%s" % bob.to_tag in notify.header("From")
+        assert ";tag=%s" % bob.tag in notify.header("To")
+        assert notify.header("Call-ID") == bob.call_id
+        assert 'entity="sip:alice@example.com"' in notify.body
+        assert pidf_basic(notify) == "open"
+
+        # A change through the REST API reaches the subscriber within a second.
+        set_manual(admin, "alice", state="DoNotDisturb", note="focus time")
+        started = time.monotonic()
+        notify = bob.wait_notify(timeout=1)
+        assert notify is not None and time.monotonic() - started < 1, "no NOTIFY within 1 s"
+        assert pidf_basic(notify) == "open"
+        assert pidf_activities(notify) == ["busy"]  # RFC 4480 §3.2
+        assert "<note>focus time</note>" in notify.body
+
+        # RFC 6665 §4.1.2.2: a refresh in the dialog; a NOTIFY with the current state follows
+        answer = bob.subscribe("alice", expires=300)
+        assert answer.status == 200, answer
+        assert answer.header("Expires") == "300"
+        notify = bob.wait_notify()
+        assert notify is not None
+        assert re.fullmatch(r"active;expires=(300|299)", notify.header("Subscription-State"))
+
+        # RFC 6665 §4.1.2.3: Expires 0 ends it; the final NOTIFY says terminated
+        answer = bob.subscribe("alice", expires=0)
+        assert answer.status == 200, answer
+        notify = bob.wait_notify()
+        assert notify is not None
+        assert notify.header("Subscription-State") == "terminated;reason=timeout"
+        # Nothing more comes for this dialog.
+        set_manual(admin, "alice", state="Available")
+        assert bob.wait_notify(timeout=0.5) is None
+        # A refresh of the ended dialog is 481 (RFC 6665 §4.2.1.2).
+        answer = bob.subscribe("alice", expires=600)
+        assert answer.status == 481, answer
+    finally:
+        bob.close()
+
+
+def test_blocked_watcher_gets_a_neutral_closed_document(sip, admin, transport):
+    set_manual(admin, "alice", state="DoNotDisturb", note="secret plans")
+    carol = Watcher(sip, transport, "carol", SIP_PASSWORD)
+    try:
+        answer = carol.subscribe("alice")
+        assert answer.status == 200, answer
+        notify = carol.wait_notify()
+        assert notify is not None
+        assert pidf_basic(notify) == "closed"
+        assert pidf_activities(notify) == []
+        assert "secret plans" not in notify.body and "<note>" not in notify.body
+        assert carol.subscribe("alice", expires=0).status == 200
+    finally:
+        carol.close()
+
+
+def test_subscribe_to_an_unknown_user_gets_404(sip, admin, transport):
+    bob = Watcher(sip, transport, "bob", SIP_PASSWORD)
+    try:
+        assert bob.subscribe("nobody").status == 404
+    finally:
+        bob.close()
+
+
+def test_expires_below_the_minimum_gets_423_with_min_expires(sip, admin, transport):
+    # RFC 6665 §4.2.1.1, RFC 3261 §21.4.17
+    bob = Watcher(sip, transport, "bob", SIP_PASSWORD)
+    try:
+        answer = bob.subscribe("alice", expires=10)
+        assert answer.status == 423, answer
+        assert answer.header("Min-Expires") == "60"
+        assert bob.wait_notify(timeout=0.3) is None
+    finally:
+        bob.close()
+
+
+def test_accept_without_pidf_gets_406(sip, admin):
+    # RFC 3856 §6.7
+    bob = Watcher(sip, "UDP", "bob", SIP_PASSWORD)
+    try:
+        answer = bob.subscribe("alice", accept="application/xpidf+xml")
+        assert answer.status == 406, answer
+        assert answer.header("Accept") == "application/pidf+xml"
+    finally:
+        bob.close()
+
+
+def test_notify_answered_481_ends_the_subscription(sip, admin):
+    # RFC 6665 §4.2.2: the subscriber no longer knows the dialog
+    set_manual(admin, "alice", state="Available")
+    bob = Watcher(sip, "UDP", "bob", SIP_PASSWORD)
+    try:
+        assert bob.subscribe("alice").status == 200
+        assert bob.wait_notify() is not None
+        set_manual(admin, "alice", state="Away")
+        notify = bob.receive(timeout=2)
+        assert notify is not None and notify.method == "NOTIFY", notify
+        bob.answer(notify, 481, "Subscription Does Not Exist")
+        set_manual(admin, "alice", state="Busy")
+        assert bob.receive(timeout=0.5) is None
+        answer = bob.subscribe("alice")
+        assert answer.status == 481, answer
+    finally:
+        bob.close()

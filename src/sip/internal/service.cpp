@@ -26,10 +26,19 @@ bool known_package(std::string_view package) {
 }  // namespace
 
 Service::Service(std::string domain, const Directory& directory,
-                 DigestAuthenticator authenticator)
-    : domain_(std::move(domain)), directory_(directory), authenticator_(std::move(authenticator)) {}
+                 DigestAuthenticator authenticator, Subscriptions* subscriptions)
+    : domain_(std::move(domain)),
+      directory_(directory),
+      authenticator_(std::move(authenticator)),
+      subscriptions_(subscriptions) {}
 
 Message Service::handle(const Message& request, std::chrono::system_clock::time_point now,
+                        const NonceRandom& random) {
+  return handle(request, Peer{}, now, TimePoint{}, random);
+}
+
+Message Service::handle(const Message& request, const Peer& source,
+                        std::chrono::system_clock::time_point now, TimePoint steady,
                         const NonceRandom& random) {
   // RFC 3261 §8.2.2.3: an option-tag we do not know in Require is refused with 420; we support
   // none yet.
@@ -68,7 +77,7 @@ Message Service::handle(const Message& request, std::chrono::system_clock::time_
       request, password ? std::optional<std::string_view>(*password) : std::nullopt, now);
   switch (result.outcome) {
     case DigestOutcome::Ok:
-      return authenticated(request, result.user);
+      return authenticated(request, result.user, source, steady);
     case DigestOutcome::Missing:
       return challenge(request, now, random, false);
     case DigestOutcome::Stale:
@@ -90,7 +99,8 @@ Message Service::options(const Message& request) const {
   return response;
 }
 
-Message Service::authenticated(const Message& request, const std::string& /*user*/) const {
+Message Service::authenticated(const Message& request, const std::string& user,
+                               const Peer& source, TimePoint steady) {
   const bool publish = request.method == Method::Publish;
   // RFC 6665 §8.2.1 and RFC 3903 §6 step 2: no Event or an unknown package is 489, with the
   // packages we know in Allow-Events. PUBLISH takes presence only.
@@ -105,7 +115,10 @@ Message Service::authenticated(const Message& request, const std::string& /*user
     }
     return response;
   }
-  // TODO(#5): subscriptions and publications are the next change.
+  if (!publish && request.event->package == "presence" && subscriptions_ != nullptr) {
+    return subscriptions_->subscribe(request, source, user, steady);
+  }
+  // TODO(#5): dialog and presence.winfo subscriptions and publications are next.
   return make_response(request, 501,
                        publish ? "Publication Not Implemented Yet"
                                : "Subscriptions Not Implemented Yet");

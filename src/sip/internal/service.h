@@ -9,6 +9,7 @@
 
 #include "sip/internal/digest.h"
 #include "sip/internal/message.h"
+#include "sip/internal/subscriptions.h"
 #include "sip/sip.h"
 
 #include <array>
@@ -25,22 +26,31 @@ inline constexpr std::array<std::string_view, 3> kEventPackages = {"presence", "
 
 class Service {
  public:
-  Service(std::string domain, const Directory& directory, DigestAuthenticator authenticator);
+  // `subscriptions` takes presence SUBSCRIBEs; without it they get 501 (it must outlive us).
+  Service(std::string domain, const Directory& directory, DigestAuthenticator authenticator,
+          Subscriptions* subscriptions = nullptr);
 
   // The final response to `request` (never an ACK, CANCEL or INVITE: the transaction layer
   // answers those itself).
   Message handle(const Message& request, std::chrono::system_clock::time_point now,
                  const NonceRandom& random);
+  // The same for a request from `source`, at `steady` on the transactions' clock (subscription
+  // expiry); NOTIFYs it causes wait in the subscriptions' outbox.
+  Message handle(const Message& request, const Peer& source,
+                 std::chrono::system_clock::time_point now, TimePoint steady,
+                 const NonceRandom& random);
 
  private:
   Message options(const Message& request) const;
-  Message authenticated(const Message& request, const std::string& user) const;
+  Message authenticated(const Message& request, const std::string& user, const Peer& source,
+                        TimePoint steady);
   Message challenge(const Message& request, std::chrono::system_clock::time_point now,
                     const NonceRandom& random, bool stale) const;
 
   std::string domain_;
   const Directory& directory_;
   DigestAuthenticator authenticator_;
+  Subscriptions* subscriptions_;
 };
 
 }  // namespace presenced::sip

@@ -19,7 +19,9 @@ class FakeDirectory final : public Directory {
     const auto it = users.find(std::string(user_id));
     return it == users.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
+  core::Engine& engine() override { return engine_; }
   std::map<std::string, std::string> users{{"alice", "s3cret"}};
+  core::Engine engine_{core::EngineConfig(), 0};
 };
 
 const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));

@@ -1,0 +1,421 @@
+#include "sip/internal/subscriptions.h"
+
+#include "sip/internal/branch.h"
+#include "sip/internal/pidf.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace presenced::sip {
+
+namespace {
+
+// The NOTIFY body: PIDF of the presence already projected for the watcher's level, encoded by
+// the engine once per level and change.
+class PidfEncoder final : public core::PresenceEncoder {
+ public:
+  explicit PidfEncoder(std::string domain) : domain_(std::move(domain)) {}
+  std::string encode(const core::UserId& user, const core::Presence& projected,
+                     std::uint64_t /*sequence*/, core::VisibilityLevel /*level*/) const override {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    return write_pidf(Presentity{user.value, domain_}, projected, now);
+  }
+
+ private:
+  std::string domain_;
+};
+
+bool accepts_pidf(const std::optional<std::vector<MediaType>>& accept) {
+  if (!accept) {
+    return true;  // RFC 3856 §6.7: no Accept means application/pidf+xml
+  }
+  return std::any_of(accept->begin(), accept->end(), [](const MediaType& type) {
+    return (type.type == "*" && type.subtype == "*") ||
+           (type.type == "application" && (type.subtype == "*" || type.subtype == "pidf+xml"));
+  });
+}
+
+// A numeric IPv4 or IPv6 host (brackets removed), which the transport can send to without DNS.
+std::optional<std::string> numeric_host(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return std::string(host.substr(1, host.size() - 2));
+  }
+  const bool ipv4 = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '.';
+  });
+  return ipv4 ? std::optional<std::string>(host) : std::nullopt;
+}
+
+std::string dialog_key(std::string_view call_id, std::string_view remote_tag,
+                       std::string_view local_tag, const std::optional<std::string>& event_id) {
+  std::string key;
+  key.reserve(call_id.size() + remote_tag.size() + local_tag.size() + 8);
+  key.append(call_id).append("\n").append(remote_tag).append("\n").append(local_tag);
+  key.append("\n").append(event_id.value_or(""));
+  return key;
+}
+
+std::uint32_t seconds_left(TimePoint expires_at, TimePoint now) {
+  if (expires_at <= now) {
+    return 0;
+  }
+  return static_cast<std::uint32_t>(
+      std::chrono::ceil<std::chrono::seconds>(expires_at - now).count());
+}
+
+}  // namespace
+
+// One dialog (RFC 3261 §12, RFC 6665 §4.1.2) and its engine watcher. The engine calls wake()
+// when the watcher's queue goes from empty to non-empty.
+struct Subscriptions::Subscription final : core::WatcherSink {
+  Subscription(Subscriptions& subscriptions, SubscriptionId subscription_id)
+      : owner(subscriptions), id(subscription_id) {}
+  void wake() override { owner.wake(id); }
+
+  Subscriptions& owner;
+  SubscriptionId id;
+  core::WatcherId watcher = 0;
+  core::UserIndex presentity = 0;
+  core::UserIndex subscriber = 0;
+  std::string subscriber_id;
+  std::string key;
+  std::string call_id;
+  NameAddr local;   // the SUBSCRIBE's To, with our tag: NOTIFY's From
+  NameAddr remote;  // the SUBSCRIBE's From: NOTIFY's To
+  std::optional<std::string> event_id;
+  Uri remote_target;               // the subscriber's Contact
+  std::vector<NameAddr> route_set;  // Record-Route as received (§12.1.1)
+  std::uint32_t local_cseq = 0;
+  std::uint32_t remote_cseq = 0;
+  Peer peer;  // where the SUBSCRIBE came from, on which transport
+  TimePoint expires_at;
+  bool in_flight = false;
+  std::shared_ptr<const std::string> pending;  // newest body not yet sent
+};
+
+Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine)
+    : config_(std::move(config)), engine_(engine) {
+  format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
+}
+
+Subscriptions::~Subscriptions() {
+  for (auto& [id, s] : subscriptions_) {
+    engine_.remove_watcher(s->watcher);
+  }
+}
+
+void Subscriptions::set_local(std::string host, std::uint16_t port) {
+  local_host_ = std::move(host);
+  local_port_ = port;
+}
+
+void Subscriptions::set_on_wake(std::function<void()> on_wake) {
+  on_wake_ = std::move(on_wake);
+}
+
+Message Subscriptions::subscribe(const Message& request, const Peer& source,
+                                 std::string_view subscriber, TimePoint now) {
+  // RFC 3856 §6.7: PIDF is the format we write; a subscriber that accepts none gets 406.
+  if (!accepts_pidf(request.accept)) {
+    Message response = make_response(request, 406, "Not Acceptable");
+    response.accept = std::vector<MediaType>{MediaType{"application", "pidf+xml", {}}};
+    return response;
+  }
+  if (request.to.tag()) {
+    return answer_refresh(request, source, subscriber, now);
+  }
+  return answer_new(request, source, subscriber, now);
+}
+
+// Expires as granted (RFC 6665 §4.2.1.1): the default when absent, cut to the maximum; 423 with
+// Min-Expires below the minimum (0, the unsubscribe or fetch, is always allowed).
+std::optional<Message> Subscriptions::check_expires(const Message& request,
+                                                    std::uint32_t& seconds) const {
+  const auto max = static_cast<std::uint32_t>(config_.max_expires.count());
+  const auto min = static_cast<std::uint32_t>(config_.min_expires.count());
+  seconds = request.expires.value_or(static_cast<std::uint32_t>(config_.default_expires.count()));
+  if (seconds != 0 && seconds < min) {
+    Message response = make_response(request, 423, "Interval Too Brief");
+    response.min_expires = min;
+    return response;
+  }
+  seconds = std::min(seconds, max);
+  return std::nullopt;
+}
+
+Message Subscriptions::answer_new(const Message& request, const Peer& source,
+                                  std::string_view subscriber, TimePoint now) {
+  // RFC 3856 §6.6: the presentity is the Request-URI's user.
+  const std::optional<core::UserIndex> presentity =
+      request.request_uri.is_sip() ? engine_.find(request.request_uri.user) : std::nullopt;
+  if (!presentity) {
+    return make_response(request, 404, "Not Found");
+  }
+  const std::optional<core::UserIndex> watcher_user = engine_.find(subscriber);
+  if (!watcher_user) {
+    return make_response(request, 403, "Forbidden");
+  }
+  // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target of the dialog.
+  if (request.contacts.star || request.contacts.addresses.size() != 1 ||
+      !request.contacts.addresses.front().uri.is_sip()) {
+    return make_response(request, 400, "Missing or Bad Contact");
+  }
+  std::uint32_t seconds = 0;
+  if (auto refused = check_expires(request, seconds)) {
+    return std::move(*refused);
+  }
+  if (subscriptions_.size() >= config_.max_subscriptions) {
+    Message response = make_response(request, 503, "Too Many Subscriptions");
+    response.other_headers.push_back(Header{"Retry-After", "60"});
+    return response;
+  }
+  const SubscriptionId id = next_id_++;
+  auto owned = std::make_unique<Subscription>(*this, id);
+  Subscription& s = *owned;
+  s.presentity = *presentity;
+  s.subscriber = *watcher_user;
+  s.subscriber_id = std::string(subscriber);
+  s.call_id = request.call_id;
+  s.local = request.to;
+  const std::string local_tag = make_tag();
+  s.local.params.push_back(Param{"tag", local_tag});
+  s.remote = request.from;
+  s.event_id = request.event ? request.event->id : std::nullopt;
+  s.remote_target = request.contacts.addresses.front().uri;
+  s.route_set = request.record_routes;
+  s.remote_cseq = request.cseq.number;
+  s.peer = source;
+  s.expires_at = now + std::chrono::seconds(seconds);
+  s.key = dialog_key(s.call_id, request.from.tag().value_or(""), local_tag, s.event_id);
+
+  Message response = make_response(request, 200, "OK", local_tag);
+  response.expires = seconds;
+  response.contacts.addresses.push_back(contact());
+  if (seconds == 0) {
+    // RFC 6665 §4.4.3: a fetch: the current state in a NOTIFY that ends the subscription.
+    const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
+    const auto wall =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    SubscriptionState state;
+    state.state = "terminated";
+    state.reason = "timeout";
+    std::string body = write_pidf(
+        Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
+    outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(body)),
+                                     destination(s)});
+    return response;
+  }
+  by_dialog_.emplace(s.key, id);
+  expiries_.emplace(s.expires_at, id);
+  s.watcher = engine_.add_watcher(s.subscriber, format_, &s);
+  subscriptions_.emplace(id, std::move(owned));
+  // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
+  engine_.subscribe(s.watcher, s.presentity);
+  drain(now);
+  return response;
+}
+
+Message Subscriptions::answer_refresh(const Message& request, const Peer& source,
+                                      std::string_view subscriber, TimePoint now) {
+  const auto found = by_dialog_.find(
+      dialog_key(request.call_id, request.from.tag().value_or(""), request.to.tag().value_or(""),
+                 request.event ? request.event->id : std::nullopt));
+  if (found == by_dialog_.end()) {
+    // RFC 6665 §4.2.1.2: a refresh of a subscription we do not (or no longer) hold.
+    return make_response(request, 481, "Subscription Does Not Exist");
+  }
+  Subscription& s = *subscriptions_.at(found->second);
+  if (subscriber != s.subscriber_id) {
+    return make_response(request, 403, "Forbidden");
+  }
+  // RFC 3261 §12.2.2: a CSeq not above the last one is out of order.
+  if (request.cseq.number <= s.remote_cseq) {
+    return make_response(request, 500, "CSeq Out of Order");
+  }
+  std::uint32_t seconds = 0;
+  if (auto refused = check_expires(request, seconds)) {
+    return std::move(*refused);
+  }
+  s.remote_cseq = request.cseq.number;
+  s.peer = source;
+  // RFC 6665 §4.1.2.2: a SUBSCRIBE in the dialog is a target refresh request.
+  if (request.contacts.addresses.size() == 1 && request.contacts.addresses.front().uri.is_sip()) {
+    s.remote_target = request.contacts.addresses.front().uri;
+  }
+  Message response = make_response(request, 200, "OK");
+  response.expires = seconds;
+  response.contacts.addresses.push_back(contact());
+  if (seconds == 0) {
+    // RFC 6665 §4.1.2.3 and §4.2.2: the unsubscribe ends it at once, with a final NOTIFY.
+    terminate(s, "timeout", now);
+    return response;
+  }
+  expiries_.erase({s.expires_at, s.id});
+  s.expires_at = now + std::chrono::seconds(seconds);
+  expiries_.emplace(s.expires_at, s.id);
+  // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
+  engine_.subscribe(s.watcher, s.presentity);
+  drain(now);
+  return response;
+}
+
+void Subscriptions::wake(SubscriptionId id) {
+  const bool first = woken_.empty();
+  woken_.push_back(id);
+  if (first && on_wake_) {
+    on_wake_();
+  }
+}
+
+void Subscriptions::drain(TimePoint now) {
+  std::vector<SubscriptionId> woken = std::move(woken_);
+  woken_.clear();
+  for (const SubscriptionId id : woken) {
+    const auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end()) {
+      continue;  // ended since it was woken
+    }
+    Subscription& s = *it->second;
+    std::vector<core::Delivery> deliveries = engine_.queue(s.watcher).take();
+    if (deliveries.empty()) {
+      continue;
+    }
+    // One user per watcher: the newest delivery is the state to show.
+    send_state(s, std::move(deliveries.back().payload), now);
+  }
+}
+
+void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::string> body,
+                               TimePoint now) {
+  if (s.in_flight) {
+    s.pending = std::move(body);  // sent when the NOTIFY in flight is answered
+    return;
+  }
+  SubscriptionState state;
+  state.state = "active";
+  state.expires = seconds_left(s.expires_at, now);
+  s.in_flight = true;
+  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), *body), destination(s)});
+}
+
+void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoint now) {
+  const auto it = subscriptions_.find(subscription);
+  if (it == subscriptions_.end() || status < 200) {
+    return;
+  }
+  Subscription& s = *it->second;
+  s.in_flight = false;
+  if (status >= 300) {
+    // RFC 6665 §4.2.2: 481 says the subscriber holds no such subscription; a timeout (408) or
+    // another failure says it cannot be reached. Either way it ends, without a further NOTIFY.
+    erase(subscription);
+    return;
+  }
+  if (s.pending) {
+    send_state(s, std::exchange(s.pending, nullptr), now);
+  }
+}
+
+void Subscriptions::advance(TimePoint now) {
+  while (!expiries_.empty() && expiries_.begin()->first <= now) {
+    const SubscriptionId id = expiries_.begin()->second;
+    // RFC 6665 §4.2.2: expiry without refresh ends with terminated;reason=timeout.
+    terminate(*subscriptions_.at(id), "timeout", now);
+  }
+}
+
+std::optional<TimePoint> Subscriptions::next_deadline() const {
+  if (expiries_.empty()) {
+    return std::nullopt;
+  }
+  return expiries_.begin()->first;
+}
+
+std::vector<OutgoingNotify> Subscriptions::take_outbox() {
+  std::vector<OutgoingNotify> out = std::move(outbox_);
+  outbox_.clear();
+  return out;
+}
+
+void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint /*now*/) {
+  const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  SubscriptionState state;
+  state.state = "terminated";
+  state.reason = std::string(reason);
+  std::string body =
+      write_pidf(Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
+  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), std::move(body)),
+                                   destination(s)});
+  erase(s.id);
+}
+
+void Subscriptions::erase(SubscriptionId id) {
+  const auto it = subscriptions_.find(id);
+  if (it == subscriptions_.end()) {
+    return;
+  }
+  Subscription& s = *it->second;
+  engine_.remove_watcher(s.watcher);
+  by_dialog_.erase(s.key);
+  expiries_.erase({s.expires_at, s.id});
+  subscriptions_.erase(it);
+}
+
+// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7).
+Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) const {
+  Message m;
+  m.method = Method::Notify;
+  m.request_uri = s.remote_target;
+  Via via;
+  via.transport = s.peer.transport == Transport::Udp ? "UDP" : "TCP";
+  via.host = local_host_.find(':') != std::string::npos ? "[" + local_host_ + "]" : local_host_;
+  via.port = local_port_;
+  via.params.push_back(Param{"branch", make_branch()});
+  m.vias.push_back(std::move(via));
+  // Loose routing only (RFC 3261 §16.12): the route set as it came, the target unchanged.
+  m.routes = s.route_set;
+  m.from = s.local;
+  m.to = s.remote;
+  m.call_id = s.call_id;
+  m.cseq.number = ++s.local_cseq;
+  m.cseq.method = Method::Notify;
+  m.max_forwards = 70;
+  m.contacts.addresses.push_back(contact());
+  Event event;
+  event.package = "presence";
+  event.id = s.event_id;
+  m.event = std::move(event);
+  m.subscription_state = std::move(state);
+  m.content_type = MediaType{"application", "pidf+xml", {}};
+  m.body = std::move(body);
+  return m;
+}
+
+// UDP: to the first route or the remote target when its host is numeric, else back to where the
+// SUBSCRIBE came from; TCP: the connection it came on (the transport drops it once closed).
+Peer Subscriptions::destination(const Subscription& s) const {
+  if (s.peer.transport != Transport::Udp) {
+    return s.peer;
+  }
+  const Uri& next = s.route_set.empty() ? s.remote_target : s.route_set.front().uri;
+  Peer peer = s.peer;
+  if (const auto host = numeric_host(next.host)) {
+    peer.address = *host;
+    peer.port = next.port.value_or(5060);
+  }
+  return peer;
+}
+
+NameAddr Subscriptions::contact() const {
+  NameAddr address;
+  address.uri.scheme = "sip";
+  address.uri.host =
+      local_host_.find(':') != std::string::npos ? "[" + local_host_ + "]" : local_host_;
+  address.uri.port = local_port_;
+  return address;
+}
+
+}  // namespace presenced::sip

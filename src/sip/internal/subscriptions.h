@@ -1,0 +1,109 @@
+#pragma once
+
+// Subscriptions to the `presence` event package (RFC 6665, RFC 3856) as watchers of the presence
+// engine: a SUBSCRIBE creates a dialog and one engine watcher looking through the subscriber's
+// eyes; every delivery the engine queues for it (PIDF, encoded once per visibility level)
+// becomes a NOTIFY in that dialog. Refresh, unsubscribe, expiry and failed NOTIFYs end it
+// (docs/sip.md, "Subscriptions"). No sockets and no clock: the transport passes the time, sends
+// what take_outbox() returns as client transactions and reports their answers.
+//
+// Thread-safety: none; used only on the thread that owns the engine.
+
+#include "core/engine.h"
+#include "sip/internal/message.h"
+#include "sip/internal/transactions.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace presenced::sip {
+
+struct SubscriptionConfig {
+  std::string domain = "localhost";  // presentities are sip:user@domain
+  std::chrono::seconds min_expires{60};
+  std::chrono::seconds max_expires{3600};
+  std::chrono::seconds default_expires{3600};  // RFC 3856 §6.4
+  std::size_t max_subscriptions = 100'000;
+};
+
+using SubscriptionId = std::uint64_t;
+
+// A NOTIFY to send in a new client transaction; its final answer goes to on_response().
+struct OutgoingNotify {
+  SubscriptionId subscription = 0;
+  Message request;
+  Peer destination;
+};
+
+class Subscriptions {
+ public:
+  // Registers the PIDF format with the engine once; the engine must outlive this object.
+  Subscriptions(SubscriptionConfig config, core::Engine& engine);
+  ~Subscriptions();  // removes every watcher from the engine, without NOTIFYs
+  Subscriptions(const Subscriptions&) = delete;
+  Subscriptions& operator=(const Subscriptions&) = delete;
+
+  // Where NOTIFYs say they come from (Via sent-by, Contact), once the transport is bound.
+  void set_local(std::string host, std::uint16_t port);
+  // Called (on the engine's thread, from inside an engine call) when a subscription has new
+  // deliveries; the caller then calls drain() outside the engine call.
+  void set_on_wake(std::function<void()> on_wake);
+
+  // The answer to a SUBSCRIBE for `presence` from the authenticated user `subscriber`, new or
+  // within a dialog. NOTIFYs it causes wait in the outbox: send them after the answer.
+  Message subscribe(const Message& request, const Peer& source, std::string_view subscriber,
+                    TimePoint now);
+  // Turns the queued deliveries of woken subscriptions into NOTIFYs (one in flight per
+  // subscription; a newer state replaces one not yet sent).
+  void drain(TimePoint now);
+  // The final answer to a NOTIFY (408 for timer F, 503 for a transport error). A 2xx lets the
+  // next NOTIFY go; anything else ends the subscription (RFC 6665 §4.2.2).
+  void on_response(SubscriptionId subscription, int status, TimePoint now);
+  // Ends the subscriptions whose time ran out, with a final NOTIFY.
+  void advance(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  std::vector<OutgoingNotify> take_outbox();
+
+  std::size_t size() const { return subscriptions_.size(); }
+
+ private:
+  struct Subscription;
+
+  Message answer_new(const Message& request, const Peer& source, std::string_view subscriber,
+                     TimePoint now);
+  Message answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
+                         TimePoint now);
+  std::optional<Message> check_expires(const Message& request, std::uint32_t& seconds) const;
+  void wake(SubscriptionId id);
+  void send_state(Subscription& s, std::shared_ptr<const std::string> body, TimePoint now);
+  void terminate(Subscription& s, std::string_view reason, TimePoint now);
+  void erase(SubscriptionId id);
+  Message notify(Subscription& s, SubscriptionState state, std::string body) const;
+  Peer destination(const Subscription& s) const;
+  NameAddr contact() const;
+
+  SubscriptionConfig config_;
+  core::Engine& engine_;
+  core::FormatId format_ = 0;
+  std::string local_host_ = "127.0.0.1";
+  std::uint16_t local_port_ = 5060;
+  std::function<void()> on_wake_;
+  SubscriptionId next_id_ = 1;
+  std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subscriptions_;
+  std::unordered_map<std::string, SubscriptionId> by_dialog_;
+  std::set<std::pair<TimePoint, SubscriptionId>> expiries_;
+  std::vector<SubscriptionId> woken_;
+  std::vector<OutgoingNotify> outbox_;
+};
+
+}  // namespace presenced::sip

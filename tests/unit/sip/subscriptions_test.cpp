@@ -1,0 +1,233 @@
+// Presence subscriptions (RFC 6665, RFC 3856) over a real engine: each test reads like the
+// exchange between a subscriber and us, with the time passed in.
+
+#include "sip/internal/subscriptions.h"
+
+#include "sip_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace presenced::sip {
+namespace {
+
+using test::lines;
+
+const core::TimePoint kT0 = core::TimePoint(std::chrono::milliseconds(1'800'000'000'000));
+const TimePoint kNow = TimePoint(std::chrono::hours(1));
+
+Peer udp_source() {
+  Peer peer;
+  peer.transport = Transport::Udp;
+  peer.address = "192.0.2.10";
+  peer.port = 5070;
+  return peer;
+}
+
+class SubscriptionsTest : public testing::Test {
+ protected:
+  SubscriptionsTest() : engine_(core::EngineConfig(), 0) {
+    alice_ = engine_.add_user(core::UserId{"alice"}, core::UserSettings{}, kT0).value();
+    bob_ = engine_.add_user(core::UserId{"bob"}, core::UserSettings{}, kT0).value();
+    carol_ = engine_.add_user(core::UserId{"carol"}, core::UserSettings{}, kT0).value();
+    set_manual("Available", "");
+    SubscriptionConfig config;
+    config.domain = "example.com";
+    subscriptions_ = std::make_unique<Subscriptions>(config, engine_);
+    subscriptions_->set_local("192.0.2.1", 5060);
+    subscriptions_->set_on_wake([this] { ++wakes_; });
+  }
+
+  void set_manual(std::string state, std::string note) {
+    core::ManualLayer manual;
+    manual.state_id = std::move(state);
+    manual.note = std::move(note);
+    manual.set_at = kT0;
+    engine_.set_manual(alice_, manual, kT0);
+  }
+
+  // A SUBSCRIBE from `from_user` to alice; `to_tag` makes it one within the dialog.
+  Message subscribe(std::string_view from_user, std::string_view expires, int cseq = 1,
+                    std::string_view to_tag = {}) {
+    const std::string text =
+        lines({"SUBSCRIBE sip:alice@example.com SIP/2.0",
+               "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-s" + std::to_string(cseq),
+               "From: <sip:" + std::string(from_user) + "@example.com>;tag=w1",
+               "To: <sip:alice@example.com>" +
+                   (to_tag.empty() ? std::string() : ";tag=" + std::string(to_tag)),
+               "Call-ID: sub-1@192.0.2.10", "CSeq: " + std::to_string(cseq) + " SUBSCRIBE",
+               "Contact: <sip:" + std::string(from_user) + "@192.0.2.20:5080>",
+               "Record-Route: <sip:192.0.2.30;lr>", "Max-Forwards: 70", "Event: presence",
+               "Expires: " + std::string(expires), "Content-Length: 0", "", ""});
+    auto parsed = test::parse_datagram(text);
+    EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().detail);
+    return *parsed;
+  }
+
+  std::vector<OutgoingNotify> outbox() { return subscriptions_->take_outbox(); }
+
+  core::Engine engine_;
+  core::UserIndex alice_ = 0;
+  core::UserIndex bob_ = 0;
+  core::UserIndex carol_ = 0;
+  std::unique_ptr<Subscriptions> subscriptions_;
+  int wakes_ = 0;
+};
+
+TEST_F(SubscriptionsTest, SubscribeGets200ThenANotifyInTheDialog) {
+  // RFC 6665 §4.2.1.1: 200 with To tag and Expires; §4.2.1.2: a NOTIFY at once
+  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  ASSERT_EQ(ok.status, 200);
+  ASSERT_TRUE(ok.to.tag());
+  EXPECT_EQ(ok.expires, 600u);
+  ASSERT_EQ(ok.contacts.addresses.size(), 1u);
+
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  const Message& notify = notifies[0].request;
+  EXPECT_EQ(notify.method, Method::Notify);
+  // RFC 3261 §12.2.1.1: remote target as Request-URI, route set from Record-Route
+  EXPECT_EQ(serialize(notify.request_uri), "sip:bob@192.0.2.20:5080");
+  ASSERT_EQ(notify.routes.size(), 1u);
+  EXPECT_EQ(notify.routes[0].uri.host, "192.0.2.30");
+  EXPECT_EQ(notify.from.tag(), ok.to.tag());
+  EXPECT_EQ(notify.to.tag(), "w1");
+  EXPECT_EQ(notify.call_id, "sub-1@192.0.2.10");
+  EXPECT_EQ(notify.cseq.method, Method::Notify);
+  ASSERT_TRUE(notify.subscription_state);
+  EXPECT_EQ(notify.subscription_state->state, "active");
+  EXPECT_EQ(notify.subscription_state->expires, 600u);
+  ASSERT_TRUE(notify.content_type);
+  EXPECT_EQ(notify.content_type->subtype, "pidf+xml");
+  EXPECT_NE(notify.body.find("<basic>open</basic>"), std::string::npos);
+  // UDP: to the first route, numeric
+  EXPECT_EQ(notifies[0].destination.address, "192.0.2.30");
+  EXPECT_EQ(notifies[0].destination.port, 5060);
+}
+
+TEST_F(SubscriptionsTest, AChangeIsOneNotifyAndWaitsForTheOneInFlight) {
+  ASSERT_EQ(subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow).status,
+            200);
+  const auto first = outbox();
+  ASSERT_EQ(first.size(), 1u);
+  set_manual("DoNotDisturb", "focus");
+  EXPECT_EQ(wakes_, 2);  // the initial state, then the change
+  subscriptions_->drain(kNow);
+  EXPECT_TRUE(outbox().empty());  // the first NOTIFY is not answered yet
+  subscriptions_->on_response(first[0].subscription, 200, kNow + std::chrono::seconds(10));
+  const auto second = outbox();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].request.body.find("<rpid:busy/>"), std::string::npos);
+  EXPECT_NE(second[0].request.body.find("<note>focus</note>"), std::string::npos);
+  EXPECT_EQ(second[0].request.cseq.number, first[0].request.cseq.number + 1);
+  EXPECT_EQ(second[0].request.subscription_state->expires, 590u);
+}
+
+TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
+  set_manual("DoNotDisturb", "secret");
+  engine_.set_visibility(alice_, carol_, core::VisibilityLevel::Blocked);
+  ASSERT_EQ(
+      subscriptions_->subscribe(subscribe("carol", "600"), udp_source(), "carol", kNow).status,
+      200);
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  EXPECT_NE(notifies[0].request.body.find("<basic>closed</basic>"), std::string::npos);
+  EXPECT_EQ(notifies[0].request.body.find("secret"), std::string::npos);
+  EXPECT_EQ(notifies[0].request.body.find("rpid:busy"), std::string::npos);
+}
+
+TEST_F(SubscriptionsTest, ExpiresBelowTheMinimumIs423AboveTheMaximumIsCut) {
+  // RFC 6665 §4.2.1.1
+  const Message brief = subscriptions_->subscribe(subscribe("bob", "5"), udp_source(), "bob", kNow);
+  EXPECT_EQ(brief.status, 423);
+  EXPECT_EQ(brief.min_expires, 60u);
+  EXPECT_TRUE(outbox().empty());
+  const Message ok =
+      subscriptions_->subscribe(subscribe("bob", "86400"), udp_source(), "bob", kNow);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.expires, 3600u);
+}
+
+TEST_F(SubscriptionsTest, UnknownPresentityIs404) {
+  Message request = subscribe("bob", "600");
+  request.request_uri.user = "nobody";
+  EXPECT_EQ(subscriptions_->subscribe(request, udp_source(), "bob", kNow).status, 404);
+  EXPECT_EQ(subscriptions_->size(), 0u);
+}
+
+TEST_F(SubscriptionsTest, UnsubscribeEndsWithATerminatedNotify) {
+  // RFC 6665 §4.1.2.3
+  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  const std::string tag(*ok.to.tag());
+  (void)outbox();
+  const Message bye =
+      subscriptions_->subscribe(subscribe("bob", "0", 2, tag), udp_source(), "bob", kNow);
+  EXPECT_EQ(bye.status, 200);
+  EXPECT_EQ(bye.expires, 0u);
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  EXPECT_EQ(notifies[0].request.subscription_state->state, "terminated");
+  EXPECT_EQ(notifies[0].request.subscription_state->reason, "timeout");
+  EXPECT_EQ(subscriptions_->size(), 0u);
+  // The dialog is gone: RFC 6665 §4.2.1.2
+  EXPECT_EQ(
+      subscriptions_->subscribe(subscribe("bob", "600", 3, tag), udp_source(), "bob", kNow).status,
+      481);
+}
+
+TEST_F(SubscriptionsTest, RefreshExtendsAndExpiryEndsWithTimeout) {
+  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  const std::string tag(*ok.to.tag());
+  subscriptions_->on_response(outbox()[0].subscription, 200, kNow);
+  const TimePoint later = kNow + std::chrono::seconds(500);
+  const Message refreshed =
+      subscriptions_->subscribe(subscribe("bob", "600", 2, tag), udp_source(), "bob", later);
+  EXPECT_EQ(refreshed.status, 200);
+  EXPECT_EQ(outbox().size(), 1u);  // the current state again
+  EXPECT_EQ(subscriptions_->next_deadline(), later + std::chrono::seconds(600));
+  subscriptions_->advance(kNow + std::chrono::seconds(700));
+  EXPECT_TRUE(outbox().empty());
+  subscriptions_->advance(later + std::chrono::seconds(600));
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  EXPECT_EQ(notifies[0].request.subscription_state->state, "terminated");
+  EXPECT_EQ(notifies[0].request.subscription_state->reason, "timeout");
+  EXPECT_EQ(subscriptions_->size(), 0u);
+}
+
+TEST_F(SubscriptionsTest, RefreshWithAnOldCSeqIs500) {
+  // RFC 3261 §12.2.2
+  const Message ok = subscriptions_->subscribe(subscribe("bob", "600", 5), udp_source(), "bob", kNow);
+  const std::string tag(*ok.to.tag());
+  EXPECT_EQ(
+      subscriptions_->subscribe(subscribe("bob", "600", 5, tag), udp_source(), "bob", kNow).status,
+      500);
+}
+
+TEST_F(SubscriptionsTest, NotifyAnswered481Or408EndsTheSubscription) {
+  // RFC 6665 §4.2.2
+  for (const int status : {481, 408}) {
+    ASSERT_EQ(
+        subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow).status, 200);
+    const auto notifies = outbox();
+    ASSERT_EQ(notifies.size(), 1u);
+    subscriptions_->on_response(notifies[0].subscription, status, kNow);
+    EXPECT_EQ(subscriptions_->size(), 0u) << status;
+    set_manual(status == 481 ? "Away" : "Busy", "");
+    subscriptions_->drain(kNow);
+    EXPECT_TRUE(outbox().empty()) << status;
+  }
+}
+
+TEST_F(SubscriptionsTest, AcceptWithoutPidfIs406) {
+  // RFC 3856 §6.7
+  Message request = subscribe("bob", "600");
+  request.accept = std::vector<MediaType>{MediaType{"application", "xpidf+xml", {}}};
+  const Message answer = subscriptions_->subscribe(request, udp_source(), "bob", kNow);
+  EXPECT_EQ(answer.status, 406);
+  EXPECT_EQ(subscriptions_->size(), 0u);
+}
+
+}  // namespace
+}  // namespace presenced::sip
