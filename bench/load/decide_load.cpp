@@ -72,22 +72,9 @@ asio::awaitable<void> decider(DecideShared* shared, DecideWorker* worker, std::s
   const Options& options = *shared->options;
   DecideSummary& counts = worker->counts;
   HttpClient client(worker->ioc.get_executor(), shared->server);
-  const double interval_ns =
-      options.rate ? 1e9 * static_cast<double>(options.connections) / *options.rate : 0;
-  double next = static_cast<double>(monotonic_ns()) +
-                interval_ns * static_cast<double>(d) / static_cast<double>(options.connections);
-  asio::steady_timer pacer(worker->ioc);
+  Pacer pacer(worker->ioc.get_executor(), options.rate, options.connections, d);
   for (std::uint64_t k = 0;; ++k) {
-    std::uint64_t due = monotonic_ns();
-    if (options.rate) {
-      if (static_cast<double>(due) < next) {
-        pacer.expires_after(
-            std::chrono::nanoseconds(static_cast<std::int64_t>(next - static_cast<double>(due))));
-        co_await pacer.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-      due = static_cast<std::uint64_t>(next);
-      next += interval_ns;
-    }
+    const std::uint64_t due = co_await pacer.next_slot();
     if (due >= shared->window_end) {
       break;
     }

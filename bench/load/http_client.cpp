@@ -29,6 +29,28 @@ void sleep_until_ns(std::uint64_t t) {
   }
 }
 
+Pacer::Pacer(asio::any_io_executor executor, std::optional<double> rate, std::size_t connections,
+             std::size_t index)
+    : timer_(std::move(executor)),
+      interval_ns_(rate ? 1e9 * static_cast<double>(connections) / *rate : 0),
+      next_(static_cast<double>(monotonic_ns()) +
+            interval_ns_ * static_cast<double>(index) / static_cast<double>(connections)) {}
+
+asio::awaitable<std::uint64_t> Pacer::next_slot() {
+  const std::uint64_t now = monotonic_ns();
+  if (interval_ns_ == 0) {
+    co_return now;
+  }
+  if (static_cast<double>(now) < next_) {
+    timer_.expires_after(
+        std::chrono::nanoseconds(static_cast<std::int64_t>(next_ - static_cast<double>(now))));
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  const auto slot = static_cast<std::uint64_t>(next_);
+  next_ += interval_ns_;
+  co_return slot;
+}
+
 HttpClient::HttpClient(asio::any_io_executor executor, tcp::endpoint server)
     : stream_(std::move(executor)),
       server_(server),

@@ -5,12 +5,14 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace presenced::load {
@@ -21,6 +23,21 @@ using tcp = boost::asio::ip::tcp;
 std::uint64_t monotonic_ns();
 // Sleeps the calling thread until monotonic_ns() reaches `t`.
 void sleep_until_ns(std::uint64_t t);
+
+// Spaces one connection's requests at its share of a total rate, the connections' first slots
+// staggered evenly; without a rate, requests go back to back.
+class Pacer {
+ public:
+  Pacer(boost::asio::any_io_executor executor, std::optional<double> rate,
+        std::size_t connections, std::size_t index);
+  // Waits for the next slot and returns its time (monotonic_ns); unpaced: now.
+  boost::asio::awaitable<std::uint64_t> next_slot();
+
+ private:
+  boost::asio::steady_timer timer_;
+  double interval_ns_ = 0;
+  double next_ = 0;
+};
 
 struct HttpAnswer {
   int status = 0;  // 0: no answer (connect, write or read failed or timed out)

@@ -202,21 +202,10 @@ awaitable<void> launch_watchers(Shared* shared, Worker* worker, std::size_t firs
 awaitable<void> driver(Shared* shared, Worker* worker, std::size_t d) {
   const Options& options = *shared->options;
   HttpClient client(worker->ioc.get_executor(), shared->server);
-  const double interval_ns =
-      options.rate ? 1e9 * static_cast<double>(options.connections) / *options.rate : 0;
-  double next = static_cast<double>(monotonic_ns()) +
-                interval_ns * static_cast<double>(d) / static_cast<double>(options.connections);
-  asio::steady_timer pacer(worker->ioc);
+  Pacer pacer(worker->ioc.get_executor(), options.rate, options.connections, d);
   for (std::uint64_t k = 0;; ++k) {
-    if (options.rate) {
-      const auto now = static_cast<double>(monotonic_ns());
-      if (now < next) {
-        pacer.expires_after(std::chrono::nanoseconds(static_cast<std::int64_t>(next - now)));
-        co_await pacer.async_wait(kAsTuple);
-      }
-      next += interval_ns;
-    }
-    const std::uint64_t sent = monotonic_ns();
+    co_await pacer.next_slot();
+    const std::uint64_t sent = monotonic_ns();  // WebSocket latency counts from the send
     if (sent >= shared->drive_until.load(std::memory_order_relaxed)) {
       break;
     }

@@ -37,9 +37,6 @@ constexpr core::CallDirection kDirections[] = {core::CallDirection::Inbound,
                                                core::CallDirection::Outbound};
 constexpr routing::CallType kCallTypes[] = {routing::CallType::Direct, routing::CallType::Group,
                                             routing::CallType::Queue};
-constexpr core::StateType kStateTypes[] = {
-    core::StateType::Available, core::StateType::Chat,         core::StateType::Away,
-    core::StateType::Dnd,       core::StateType::ExtendedAway, core::StateType::Unavailable};
 constexpr core::CalendarKind kCalendarKinds[] = {
     core::CalendarKind::Busy, core::CalendarKind::Tentative, core::CalendarKind::OutOfOffice,
     core::CalendarKind::Free};
@@ -84,7 +81,7 @@ const EnumSpec<routing::CallType> kCallTypeSpec{
     kCallTypes, routing::parse_call_type,
     [](routing::CallType v) { return routing::to_string(v); }};
 const EnumSpec<core::StateType> kStateTypeSpec{
-    kStateTypes, core::parse_state_type, [](core::StateType v) { return core::to_string(v); }};
+    codec::kStateTypes, core::parse_state_type, [](core::StateType v) { return core::to_string(v); }};
 const EnumSpec<core::CalendarKind> kCalendarKindSpec{
     kCalendarKinds, core::parse_calendar_kind,
     [](core::CalendarKind v) { return core::to_string(v); }};

@@ -24,6 +24,11 @@ namespace presenced::api::codec {
 
 enum class Need : std::uint8_t { Optional, Required };
 
+// FreePBX's state types, in the order errors and the state-actions document list them.
+inline constexpr core::StateType kStateTypes[] = {
+    core::StateType::Available, core::StateType::Chat,         core::StateType::Away,
+    core::StateType::Dnd,       core::StateType::ExtendedAway, core::StateType::Unavailable};
+
 // How to read and name one enum: the values in the order the error message lists them.
 template <typename Enum>
 struct EnumSpec {

@@ -41,9 +41,6 @@ constexpr core::Activity kActivities[] = {
     core::Activity::InAConferenceCall, core::Activity::Inactive, core::Activity::InAMeeting,
     core::Activity::OffWork,     core::Activity::OutOfOffice,  core::Activity::Presenting,
     core::Activity::UrgentInterruptionsOnly};
-constexpr core::StateType kStateTypes[] = {
-    core::StateType::Available, core::StateType::Chat,         core::StateType::Away,
-    core::StateType::Dnd,       core::StateType::ExtendedAway, core::StateType::Unavailable};
 
 const EnumSpec<routing::ForwardMode> kForwardModeSpec{
     kForwardModes, routing::parse_forward_mode,
@@ -298,7 +295,7 @@ Result<StateActions> decode_state_actions(std::string_view body, const Limits& l
   return decode<StateActions>(body, limits, [&](FieldReader& in) {
     StateActions out{};
     out.fill(routing::StateAction::None);
-    for (const core::StateType type : kStateTypes) {
+    for (const core::StateType type : codec::kStateTypes) {
       out[static_cast<std::size_t>(type)] =
           in.enumeration(core::to_string(type), Need::Optional, kStateActionSpec)
               .value_or(routing::StateAction::None);
@@ -309,7 +306,7 @@ Result<StateActions> decode_state_actions(std::string_view body, const Limits& l
 
 json::object state_actions_json(const StateActions& actions) {
   json::object out;
-  for (const core::StateType type : kStateTypes) {
+  for (const core::StateType type : codec::kStateTypes) {
     out.emplace(core::to_string(type), routing::to_string(actions[static_cast<std::size_t>(type)]));
   }
   return out;
