@@ -165,17 +165,25 @@ void Service::put_manual(const Principal& principal, const Params& params, HttpR
   const Principal viewer = principal;
   const core::UserIndex target = *user;
   const std::string id = params[0];
-  // A state chosen by hand ends a selected profile, without restoring what was before it.
-  std::vector<store::Mutation> mutations = end_profile_mutations(id, false, t);
+  // A state chosen by hand ends a selected profile, without restoring what was before it. Only
+  // the profile selected now: one selected after this request commits after it and stays.
+  const bool ends_profile = selections_.contains(id);
+  std::vector<store::Mutation> mutations;
+  if (ends_profile) {
+    mutations = end_profile_mutations(id, false, t);
+  }
   mutations.push_back(store::PutManual{{id, manual}});
-  commit(std::move(mutations), std::move(respond), [this, target, id, manual, viewer] {
+  auto apply = [this, target, id, manual, viewer, ends_profile] {
     if (!engine_.exists(target)) {
       return error_response(Error::not_found("the user was deleted meanwhile"));
     }
-    end_profile(target, id, false, now());
+    if (ends_profile) {
+      end_profile(target, id, false, now());
+    }
     engine_.set_manual(target, manual, now());
     return presence_response(target, viewer);
-  });
+  };
+  commit(std::move(mutations), std::move(respond), std::move(apply));
 }
 
 void Service::delete_manual(const Principal& principal, const Params& params, HttpRequest&,
@@ -190,13 +198,19 @@ void Service::delete_manual(const Principal& principal, const Params& params, Ht
   const Principal viewer = principal;
   const core::UserIndex target = *user;
   const std::string id = params[0];
-  std::vector<store::Mutation> mutations = end_profile_mutations(id, false, now());
+  const bool ends_profile = selections_.contains(id);
+  std::vector<store::Mutation> mutations;
+  if (ends_profile) {
+    mutations = end_profile_mutations(id, false, now());
+  }
   mutations.push_back(store::DeleteManual{id});
-  commit(std::move(mutations), std::move(respond), [this, target, id, viewer] {
+  commit(std::move(mutations), std::move(respond), [this, target, id, viewer, ends_profile] {
     if (!engine_.exists(target)) {
       return error_response(Error::not_found("the user was deleted meanwhile"));
     }
-    end_profile(target, id, false, now());
+    if (ends_profile) {
+      end_profile(target, id, false, now());
+    }
     engine_.set_manual(target, std::nullopt, now());
     return presence_response(target, viewer);
   });
