@@ -41,25 +41,44 @@ def sip(tmp_path_factory):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free for both UDP and TCP on 127.0.0.1 at the time of asking."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+# sipp's exit status when it cannot bind one of its sockets (its own port or its media port).
+SIPP_BIND_FAILED = 254
 
 
 def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None):
     """Runs one call of the scenario; returns (exit status, message trace). `credentials`
-    (user, password) fill the scenario's [authentication]."""
+    (user, password) fill the scenario's [authentication]. A port found free can be taken by
+    another test before sipp binds it: sipp then exits with SIPP_BIND_FAILED and is run again
+    on new ports."""
     trace = tmp_path / (scenario + "." + transport + ".msg")
-    command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()), "-t", transport,
-               "-sf", str(SCENARIOS / (scenario + ".xml")), "-m", "1", "-timeout", "10s",
-               "-trace_msg", "-message_file", str(trace)]
-    for name, value in (variables or {}).items():
-        command += ["-set", name, value]
-    if credentials:
-        command += ["-au", credentials[0], "-ap", credentials[1]]
-    command.append("127.0.0.1:%d" % server.sip_port)
-    status = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=str(tmp_path), timeout=30).returncode
+    for _ in range(3):
+        command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
+                   "-mp", str(free_port()), "-t", transport,
+                   "-sf", str(SCENARIOS / (scenario + ".xml")), "-m", "1", "-timeout", "10s",
+                   "-trace_msg", "-message_file", str(trace)]
+        for name, value in (variables or {}).items():
+            command += ["-set", name, value]
+        if credentials:
+            command += ["-au", credentials[0], "-ap", credentials[1]]
+        command.append("127.0.0.1:%d" % server.sip_port)
+        status = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, cwd=str(tmp_path),
+                                timeout=30).returncode
+        if status != SIPP_BIND_FAILED:
+            break
     return status, trace.read_text(errors="replace") if trace.exists() else ""
 
 
