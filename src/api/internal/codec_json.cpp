@@ -315,45 +315,9 @@ Result<const json::object*> parse_object(std::string_view body, const Limits& li
   return object;
 }
 
-std::size_t utf8_sequence_length(std::string_view text) {
-  if (text.empty()) {
-    return 0;
-  }
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) {
-    return 1;
-  }
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    low = lead == 0xe0 ? 0xa0 : 0x80;   // overlong
-    high = lead == 0xed ? 0x9f : 0xbf;  // surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    low = lead == 0xf0 ? 0x90 : 0x80;   // overlong
-    high = lead == 0xf4 ? 0x8f : 0xbf;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() < length || byte(1) < low || byte(1) > high) {
-    return 0;
-  }
-  for (std::size_t i = 2; i < length; ++i) {
-    if ((byte(i) & 0xc0) != 0x80) {
-      return 0;
-    }
-  }
-  return length;
-}
-
 bool is_valid_utf8(std::string_view text) {
   while (!text.empty()) {
-    const std::size_t length = utf8_sequence_length(text);
+    const std::size_t length = core::utf8_sequence_length(text);
     if (length == 0) {
       return false;
     }
@@ -366,7 +330,7 @@ std::string to_valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   while (!text.empty()) {
-    const std::size_t length = utf8_sequence_length(text);
+    const std::size_t length = core::utf8_sequence_length(text);
     if (length == 0) {
       out += kReplacement;
       text.remove_prefix(1);
@@ -401,7 +365,7 @@ void append_json_string(std::string& out, std::string_view text) {
       out += "\\u00";
       out += kHex[c >> 4];
       out += kHex[c & 0xf];
-    } else if ((length = utf8_sequence_length(text)) != 0) {
+    } else if ((length = core::utf8_sequence_length(text)) != 0) {
       out.append(text.data(), length);
     } else {
       out += kReplacement;

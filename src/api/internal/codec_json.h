@@ -5,6 +5,7 @@
 // paths that skip boost::json::value.
 
 #include "api/internal/codec.h"
+#include "core/utf8.h"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
@@ -158,9 +159,6 @@ routing::PersonalRouting read_personal_routing(FieldReader& in);
 boost::json::object forwarding_json(const routing::Forwarding& forwarding);
 boost::json::object personal_routing_json(const routing::PersonalRouting& personal);
 
-// The length of the valid UTF-8 sequence at the start of `text`, or 0 (RFC 3629 §4: no
-// overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view text);
 bool is_valid_utf8(std::string_view text);
 // `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string to_valid_utf8(std::string_view text);

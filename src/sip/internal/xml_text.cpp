@@ -1,5 +1,7 @@
 #include "sip/internal/xml_text.h"
 
+#include "core/utf8.h"
+
 #include <chrono>
 
 namespace presenced::sip::xml {
@@ -7,37 +9,12 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// The length of the well-formed UTF-8 sequence at the start of `text` (Unicode 15 table 3-7),
-// or 0. U+FFFE and U+FFFF are well-formed UTF-8 but no XML characters, so they count as 0 too.
+// The length of the well-formed UTF-8 sequence at the start of `text`, or 0. U+FFFE and U+FFFF
+// are well-formed UTF-8 but no XML characters, so they count as 0 too.
 std::size_t sequence_length(std::string_view text) {
+  const std::size_t length = core::utf8_sequence_length(text);
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    low = lead == 0xE0 ? 0xA0 : 0x80;
-    high = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    low = lead == 0xF0 ? 0x90 : 0x80;
-    high = lead == 0xF4 ? 0x8F : 0xBF;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() < length || byte(1) < low || byte(1) > high) {
-    return 0;
-  }
-  for (std::size_t i = 2; i < length; ++i) {
-    if (!is_continuation(byte(i))) {
-      return 0;
-    }
-  }
   if (length == 3 && lead == 0xEF && byte(1) == 0xBF && (byte(2) == 0xBE || byte(2) == 0xBF)) {
     return 0;
   }
