@@ -13,10 +13,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -59,6 +61,13 @@ class Server {
   // The presence engine the server owns, for other adapters' watchers (SIP subscriptions). On
   // the server's thread only.
   virtual core::Engine& engine() = 0;
+  // Documents another adapter keeps in the server's store (kinds "sip.*"), as loaded at start.
+  // On the server's thread only.
+  virtual std::vector<store::DocumentRecord> documents(std::string_view kind) const = 0;
+  // Puts and deletes such documents durably, all or none; `done` runs on the server's thread
+  // once they are durable (true) or the commit failed (false).
+  virtual void save_documents(std::vector<store::Mutation> mutations,
+                              std::function<void(bool)> done) = 0;
 };
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.

@@ -330,6 +330,14 @@ class ServerImpl final : public Server {
     return user ? std::optional<std::string>(user->sip_password) : std::nullopt;
   }
 
+  std::vector<store::DocumentRecord> documents(std::string_view kind) const override {
+    return service_.documents(kind);
+  }
+  void save_documents(std::vector<store::Mutation> mutations,
+                      std::function<void(bool)> done) override {
+    service_.save_documents(std::move(mutations), std::move(done));
+  }
+
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }
 

@@ -60,6 +60,27 @@ class UserDirectory final : public presenced::sip::Directory {
     return server_.sip_password(user_id);
   }
   presenced::core::Engine& engine() override { return server_.engine(); }
+  std::vector<presenced::sip::StoredRecord> stored(std::string_view kind) const override {
+    std::vector<presenced::sip::StoredRecord> out;
+    for (auto& d : server_.documents(kind)) {
+      out.push_back({std::move(d.kind), std::move(d.id), std::move(d.owner), std::move(d.body)});
+    }
+    return out;
+  }
+  void save(std::vector<presenced::sip::StoredRecord> records,
+            std::function<void(bool)> done) override {
+    std::vector<presenced::store::Mutation> mutations;
+    mutations.reserve(records.size());
+    for (auto& r : records) {
+      if (r.erase) {
+        mutations.emplace_back(presenced::store::DeleteDocument{std::move(r.kind), std::move(r.id)});
+      } else {
+        mutations.emplace_back(presenced::store::PutDocument{
+            {std::move(r.kind), std::move(r.id), std::move(r.owner), std::move(r.body)}});
+      }
+    }
+    server_.save_documents(std::move(mutations), std::move(done));
+  }
 
  private:
   presenced::api::Server& server_;

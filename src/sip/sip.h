@@ -14,16 +14,28 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
 namespace presenced::sip {
+
+// SIP state that must survive a restart (subscriptions, publications), kept whole in the
+// server's store as a document of a kind ("sip.subscription", "sip.publication", ...).
+struct StoredRecord {
+  std::string kind;
+  std::string id;     // unique within the kind
+  std::string owner;  // the user it belongs to: deleting that user deletes it; may be empty
+  std::string body;   // the adapter's own encoding; ignored when erasing
+  bool erase = false;
+};
 
 // What the SIP side needs to know about presenced's users, without depending on the API.
 // Implemented in src/app over the API's user records and the API's engine.
@@ -35,6 +47,11 @@ class Directory {
   // The presence engine (core) that the API owns: SIP subscriptions are its watchers, like the
   // WebSocket's. It lives on the same io_context thread as the listener.
   virtual core::Engine& engine() = 0;
+  // The records of `kind` that were stored when the server started.
+  virtual std::vector<StoredRecord> stored(std::string_view kind) const = 0;
+  // Writes (or erases) records durably, all or none. `done` runs later on the same thread with
+  // true once they are durable, false if the store failed: answer a request only then.
+  virtual void save(std::vector<StoredRecord> records, std::function<void(bool durable)> done) = 0;
 };
 
 struct SipConfig {

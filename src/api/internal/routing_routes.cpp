@@ -356,11 +356,37 @@ void Service::restore_documents(const std::vector<store::DocumentRecord>& docume
         continue;
       }
     } else {
-      continue;  // another kind, read elsewhere
+      foreign_documents_.push_back(d);  // another adapter's (SIP): read through documents()
+      continue;
     }
     spdlog::warn("store: {} {} is unreadable and ignored", d.kind, d.id);
   }
   end_lapsed_profiles(now());
+}
+
+std::vector<store::DocumentRecord> Service::documents(std::string_view kind) const {
+  std::vector<store::DocumentRecord> out;
+  for (const store::DocumentRecord& d : foreign_documents_) {
+    if (d.kind == kind) {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+void Service::save_documents(std::vector<store::Mutation> mutations,
+                             std::function<void(bool)> done) {
+  store_.submit(std::move(mutations), [this, done = std::move(done)](Result<void> result) mutable {
+    post_([this, ok = result.has_value(), done = std::move(done)] {
+      if (ok) {
+        ++metrics_.store_commits;
+      } else {
+        ++metrics_.store_failures;
+        spdlog::error("store commit of an adapter's documents failed");
+      }
+      done(ok);
+    });
+  });
 }
 
 }  // namespace presenced::api

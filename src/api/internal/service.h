@@ -113,6 +113,12 @@ class Service {
     return it == users_.end() ? nullptr : &it->second;
   }
 
+  // Documents other adapters keep in the store (kinds outside the API's own), as loaded at start.
+  std::vector<store::DocumentRecord> documents(std::string_view kind) const;
+  // Puts or deletes other adapters' documents durably, all or none; `done` runs on the service's
+  // thread once they are durable (true) or failed (false).
+  void save_documents(std::vector<store::Mutation> mutations, std::function<void(bool)> done);
+
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
 
@@ -236,6 +242,7 @@ class Service {
   std::map<std::string, ProfileDocument> profiles_;  // shared, by id
   std::unordered_map<std::string, std::map<std::string, ProfileDocument>> personal_profiles_;
   std::unordered_map<std::string, ProfileSelection> selections_;  // by user id
+  std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;
   std::string dummy_hash_;  // verified against for unknown users, so timing tells nothing

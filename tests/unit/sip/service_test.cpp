@@ -2,6 +2,7 @@
 
 #include "sip/internal/service.h"
 #include "sip/internal/stateless.h"
+#include "memory_directory.h"
 #include "sip_test_util.h"
 
 #include <gtest/gtest.h>
@@ -12,17 +13,6 @@ namespace presenced::sip {
 namespace {
 
 using test::lines;
-
-class FakeDirectory final : public Directory {
- public:
-  std::optional<std::string> sip_password(std::string_view user_id) const override {
-    const auto it = users.find(std::string(user_id));
-    return it == users.end() ? std::nullopt : std::optional<std::string>(it->second);
-  }
-  core::Engine& engine() override { return engine_; }
-  std::map<std::string, std::string> users{{"alice", "s3cret"}};
-  core::Engine engine_{core::EngineConfig(), 0};
-};
 
 const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
 constexpr NonceRandom kRandom{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -65,7 +55,7 @@ class ServiceTest : public testing::Test {
     return message;
   }
 
-  FakeDirectory directory_;
+  test::MemoryDirectory directory_;
   Service service_;
 };
 
