@@ -8,18 +8,14 @@ an exact retransmission).
 import hashlib
 import os
 import re
-import shutil
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced
-
-SIPP = shutil.which("sipp")
-SCENARIOS = Path(__file__).resolve().parent / "sip"
+from sip_client import (SIPP, Watcher, digest_authorization, message, pidf_activities,
+                        pidf_basic, request, responses, run_sipp, udp_exchange)
 SIP_PASSWORD = "sip-secret-1"
 
 
@@ -38,80 +34,6 @@ def sip(tmp_path_factory):
     server.sip_port = int(match.group(1))
     yield server
     assert server.stop() == 0
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 at the time of asking."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
-
-# sipp's exit status when it cannot bind one of its sockets (its own port or its media port).
-SIPP_BIND_FAILED = 254
-
-
-def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None):
-    """Runs one call of the scenario; returns (exit status, message trace). `credentials`
-    (user, password) fill the scenario's [authentication]. A port found free can be taken by
-    another test before sipp binds it: sipp then exits with SIPP_BIND_FAILED and is run again
-    on new ports."""
-    trace = tmp_path / (scenario + "." + transport + ".msg")
-    for _ in range(3):
-        command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
-                   "-mp", str(free_port()), "-t", transport,
-                   "-sf", str(SCENARIOS / (scenario + ".xml")), "-m", "1", "-timeout", "10s",
-                   "-trace_msg", "-message_file", str(trace)]
-        for name, value in (variables or {}).items():
-            command += ["-set", name, value]
-        if credentials:
-            command += ["-au", credentials[0], "-ap", credentials[1]]
-        command.append("127.0.0.1:%d" % server.sip_port)
-        status = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, cwd=str(tmp_path),
-                                timeout=30).returncode
-        if status != SIPP_BIND_FAILED:
-            break
-    return status, trace.read_text(errors="replace") if trace.exists() else ""
-
-
-def responses(trace):
-    """The status lines sipp received, in order."""
-    return re.findall(r"^SIP/2\.0 (\d{3}) [^\r\n]*", trace, re.M)
-
-
-def message(lines):
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def request(method, branch, call_id, extra=()):
-    return message([
-        "%s sip:alice@example.com SIP/2.0" % method,
-        "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=%s" % branch,
-        "From: <sip:alice@example.com>;tag=t-%s" % call_id,
-        "To: <sip:alice@example.com>",
-        "Call-ID: %s" % call_id,
-        "CSeq: 1 %s" % method,
-        *extra,
-        "Content-Length: 0",
-    ])
-
-
-def udp_exchange(server, payload, expect_answer=True):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(3 if expect_answer else 0.5)
-        s.sendto(payload, ("127.0.0.1", server.sip_port))
-        try:
-            return s.recv(65535).decode()
-        except socket.timeout:
-            return None
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])
@@ -196,20 +118,8 @@ class Phone:
     def authenticated_subscribe(self, event, user, password, algorithm):
         challenge, uri = self.subscribe(event, user)
         assert challenge.startswith("SIP/2.0 401 "), challenge
-        offers = re.findall(r"^WWW-Authenticate: Digest (.*?)\r?$", challenge, re.M)
-        offer = next(o for o in offers if "algorithm=%s," % algorithm in o + ",")
-        params = dict(re.findall(r'(\w+)="?([^",]*)"?', offer))
-        h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
-        digest = lambda text: h(text.encode()).hexdigest()
-        nc, cnonce = "00000001", "0a4f113b"
-        ha1 = digest("%s:%s:%s" % (user, params["realm"], password))
-        ha2 = digest("SUBSCRIBE:%s" % uri)
-        response = digest(":".join([ha1, params["nonce"], nc, cnonce, "auth", ha2]))
-        authorization = (
-            'Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
-            'algorithm=%s, qop=auth, nc=%s, cnonce="%s", opaque="%s"' % (
-                user, params["realm"], params["nonce"], uri, response, algorithm, nc, cnonce,
-                params["opaque"]))
+        authorization = digest_authorization(challenge, "SUBSCRIBE", uri, user, password,
+                                             algorithm)
         answer, _ = self.subscribe(event, user, authorization)
         return answer
 
@@ -300,169 +210,6 @@ def test_sigterm_with_open_connections_and_live_transactions_exits_cleanly(tmp_p
 
 
 # ---- SUBSCRIBE/NOTIFY for the presence package (RFC 6665, RFC 3856) ----
-
-def digest_authorization(challenge, method, uri, user, password, algorithm="SHA-256"):
-    """The Authorization answering the offer for `algorithm` in a 401 (RFC 7616 §3.4)."""
-    offers = re.findall(r"^WWW-Authenticate: Digest (.*?)\r?$", challenge, re.M)
-    offer = next(o for o in offers if "algorithm=%s," % algorithm in o + ",")
-    params = dict(re.findall(r'(\w+)="?([^",]*)"?', offer))
-    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
-    digest = lambda text: h(text.encode()).hexdigest()
-    nc, cnonce = "00000001", os.urandom(4).hex()
-    ha1 = digest("%s:%s:%s" % (user, params["realm"], password))
-    ha2 = digest("%s:%s" % (method, uri))
-    response = digest(":".join([ha1, params["nonce"], nc, cnonce, "auth", ha2]))
-    return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
-            'algorithm=%s, qop=auth, nc=%s, cnonce="%s", opaque="%s"' % (
-                user, params["realm"], params["nonce"], uri, response, algorithm, nc, cnonce,
-                params["opaque"]))
-
-
-class SipMessage:
-    def __init__(self, text):
-        head, _, self.body = text.partition("\r\n\r\n")
-        lines = head.split("\r\n")
-        self.start = lines[0]
-        self.headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            self.headers.setdefault(name.strip().lower(), []).append(value.strip())
-        self.status = int(self.start.split()[1]) if self.start.startswith("SIP/2.0 ") else None
-        self.method = None if self.status else self.start.split()[0]
-
-    def header(self, name):
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-    def __repr__(self):
-        return "%s %r %r" % (self.start, self.headers, self.body)
-
-
-class Watcher:
-    """A subscriber's user agent over UDP or TCP: SUBSCRIBE with digest, one dialog, and every
-    NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`."""
-
-    def __init__(self, server, transport, user, password):
-        self.server, self.transport, self.user, self.password = server, transport, user, password
-        if transport == "UDP":
-            self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.socket.bind(("127.0.0.1", 0))
-        else:
-            self.socket = socket.create_connection(("127.0.0.1", server.sip_port), timeout=3)
-        self.port = self.socket.getsockname()[1]
-        self.buffer = b""
-        self.cseq = 0
-        self.call_id = "w-%s@127.0.0.1" % os.urandom(6).hex()
-        self.tag = os.urandom(4).hex()
-        self.to_tag = None
-        self.notifies = []
-
-    def close(self):
-        self.socket.close()
-
-    def send(self, data):
-        if self.transport == "UDP":
-            self.socket.sendto(data, ("127.0.0.1", self.server.sip_port))
-        else:
-            self.socket.sendall(data)
-
-    def receive(self, timeout):
-        """The next message, or None after `timeout` seconds."""
-        self.socket.settimeout(timeout)
-        try:
-            if self.transport == "UDP":
-                return SipMessage(self.socket.recv(65535).decode())
-            while True:
-                head, sep, rest = self.buffer.partition(b"\r\n\r\n")
-                if sep:
-                    length = int((re.search(rb"^Content-Length: *(\d+)", head, re.M | re.I)
-                                  or [0, b"0"])[1])
-                    if len(rest) >= length:
-                        self.buffer = rest[length:]
-                        return SipMessage((head + sep + rest[:length]).decode())
-                chunk = self.socket.recv(65535)
-                if not chunk:
-                    return None
-                self.buffer += chunk
-        except socket.timeout:
-            return None
-
-    def answer(self, notify, status=200, reason="OK"):
-        lines = ["SIP/2.0 %d %s" % (status, reason)]
-        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-            lines += ["%s: %s" % (name, v) for v in notify.headers.get(name.lower(), [])]
-        lines.append("Content-Length: 0")
-        self.send(message(lines))
-
-    def next(self, timeout=3):
-        """The next response; NOTIFYs on the way are answered and kept."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            received = self.receive(max(left, 0.01))
-            if received is None or received.status:
-                return received
-            if received.method == "NOTIFY":
-                self.answer(received)
-                self.notifies.append(received)
-
-    def wait_notify(self, timeout=3):
-        deadline = time.monotonic() + timeout
-        while not self.notifies and time.monotonic() < deadline:
-            received = self.receive(max(deadline - time.monotonic(), 0.01))
-            if received is not None and received.method == "NOTIFY":
-                self.answer(received)
-                self.notifies.append(received)
-        return self.notifies.pop(0) if self.notifies else None
-
-    def subscribe_once(self, target, expires, authorization=None, accept=None):
-        self.cseq += 1
-        uri = "sip:%s@example.com" % target
-        to = "<%s>" % uri + (";tag=%s" % self.to_tag if self.to_tag else "")
-        lines = [
-            "SUBSCRIBE %s SIP/2.0" % uri,
-            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
-                self.transport, self.port, os.urandom(8).hex()),
-            "From: <sip:%s@example.com>;tag=%s" % (self.user, self.tag),
-            "To: %s" % to,
-            "Call-ID: %s" % self.call_id,
-            "CSeq: %d SUBSCRIBE" % self.cseq,
-            "Contact: <sip:%s@127.0.0.1:%d;transport=%s>" % (self.user, self.port,
-                                                             self.transport.lower()),
-            "Max-Forwards: 70",
-            "Event: presence",
-            "Expires: %d" % expires,
-        ]
-        if accept:
-            lines.append("Accept: " + accept)
-        if authorization:
-            lines.append("Authorization: " + authorization)
-        lines.append("Content-Length: 0")
-        self.send(message(lines))
-        return self.next(), uri
-
-    def subscribe(self, target, expires=600, accept=None):
-        """SUBSCRIBE, answering the challenge; returns the final response."""
-        challenge, uri = self.subscribe_once(target, expires, accept=accept)
-        assert challenge is not None and challenge.status == 401, challenge
-        text = "\r\n".join("WWW-Authenticate: %s" % v
-                           for v in challenge.headers["www-authenticate"])
-        authorization = digest_authorization(text, "SUBSCRIBE", uri, self.user, self.password)
-        answer, _ = self.subscribe_once(target, expires, authorization, accept)
-        assert answer is not None, "no answer to the SUBSCRIBE"
-        if answer.status == 200 and self.to_tag is None:
-            self.to_tag = re.search(r";tag=([^;>\s]+)", answer.header("To")).group(1)
-        return answer
-
-
-def pidf_basic(notify):
-    return re.search(r"<basic>(\w+)</basic>", notify.body).group(1)
-
-
-def pidf_activities(notify):
-    found = re.search(r"<rpid:activities>(.*?)</rpid:activities>", notify.body, re.S)
-    return re.findall(r"<rpid:([\w-]+)/>", found.group(1)) if found else []
-
 
 @pytest.fixture(scope="module")
 def admin(sip):
