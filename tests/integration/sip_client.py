@@ -132,6 +132,12 @@ class Watcher:
     """A subscriber's user agent over UDP or TCP: SUBSCRIBE with digest, one dialog, and every
     NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`."""
 
+    # The dialog's route set and remote target (RFC 3261 §12.1.2) for requests in the dialog,
+    # once follow_dialog() took them from the 2xx. Unset, requests in the dialog go to the
+    # presentity's URI without Route, which is enough when talking to presenced directly.
+    route_set = ()
+    remote_target = None
+
     def __init__(self, server, transport, user, password, event="presence", domain="example.com"):
         self.server, self.transport, self.user, self.password = server, transport, user, password
         self.event, self.domain = event, domain
@@ -210,10 +216,13 @@ class Watcher:
         self.cseq += 1
         uri = "sip:%s@%s" % (target, self.domain)
         to = "<%s>" % uri + (";tag=%s" % self.to_tag if self.to_tag else "")
+        in_dialog = self.to_tag is not None
+        request_uri = self.remote_target if in_dialog and self.remote_target else uri
         lines = [
-            "SUBSCRIBE %s SIP/2.0" % uri,
+            "SUBSCRIBE %s SIP/2.0" % request_uri,
             "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
                 self.transport, self.port, os.urandom(8).hex()),
+            *("Route: %s" % route for route in (self.route_set if in_dialog else ())),
             "From: <sip:%s@%s>;tag=%s" % (self.user, self.domain, self.tag),
             "To: %s" % to,
             "Call-ID: %s" % self.call_id,
@@ -230,7 +239,7 @@ class Watcher:
             lines.append("Authorization: " + authorization)
         lines.append("Content-Length: 0")
         self.send(message(lines))
-        return self.next(), uri
+        return self.next(), request_uri
 
     def subscribe(self, target, expires=600, accept=None):
         """SUBSCRIBE, answering the challenge; returns the final response."""
@@ -244,6 +253,19 @@ class Watcher:
         if answer.status == 200 and self.to_tag is None:
             self.to_tag = re.search(r";tag=([^;>\s]+)", answer.header("To")).group(1)
         return answer
+
+
+    def follow_dialog(self, answer, outbound_proxy=None):
+        """Takes the route set (the Record-Route in reverse, RFC 3261 §12.1.2) and the remote
+        target (the Contact) from the 2xx that created the dialog, for the requests in it. A UA
+        with an outbound proxy (a SIP URI) routes them through it when the route set is empty,
+        as softphones configured with one do."""
+        self.route_set = tuple(reversed(
+            [route.strip() for value in answer.headers.get("record-route", [])
+             for route in value.split(",")]))
+        if not self.route_set and outbound_proxy:
+            self.route_set = ("<%s;lr>" % outbound_proxy,)
+        self.remote_target = re.search(r"<([^>]+)>", answer.header("Contact")).group(1)
 
 
 def pidf_basic(notify):
