@@ -44,8 +44,11 @@ def via_hosts(sip_message):
             for value in sip_message.headers.get("via", []) for via in value.split(",")]
 
 
-def set_manual(server, user, state):
-    client = Client(server.url).login(user, login_password(user))
+def signed_in(server, user):
+    return Client(server.url).login(user, login_password(user))
+
+
+def set_manual(client, user, state):
     answer = client.put("/api/v1/users/%s/presence/manual" % user, {"state": state})
     assert answer.status_code == 200, answer.text
 
@@ -54,6 +57,7 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system):
     server, _, proxy = system
     proxy_hop = "127.0.0.1:%d" % proxy.sip_port
     presenced_hop = "127.0.0.1:%d" % server.sip_port
+    bob = signed_in(server, "bob")
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain=DOMAIN)
     try:
         # The 401 of presenced passes through the proxy; the credentials answer it end to end.
@@ -74,7 +78,7 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system):
 
         # A change made through the REST API reaches the watcher through the proxy.
         changed_at = time.monotonic()
-        set_manual(server, "bob", "DoNotDisturb")
+        set_manual(bob, "bob", "DoNotDisturb")
         notify = alice.wait_notify(timeout=3)
         assert notify is not None, "the change did not reach the watcher"
         print("REST change to NOTIFY through the proxy: %.0f ms"
@@ -96,7 +100,7 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system):
         assert notify is not None, "no final NOTIFY"
         assert notify.header("Subscription-State").startswith("terminated"), notify
         assert via_hosts(notify) == [proxy_hop, presenced_hop], notify
-        set_manual(server, "bob", "Available")
+        set_manual(bob, "bob", "Available")
         assert alice.wait_notify(timeout=1) is None, "a NOTIFY after the unsubscribe"
     finally:
         alice.close()
