@@ -254,6 +254,39 @@ class Watcher:
             self.to_tag = re.search(r";tag=([^;>\s]+)", answer.header("To")).group(1)
         return answer
 
+    def publish_pidf_once(self, body, expires, authorization=None):
+        """One PUBLISH of the user's own presence (RFC 3903 §4.1); returns its final answer."""
+        self.cseq += 1
+        uri = "sip:%s@%s" % (self.user, self.domain)
+        lines = [
+            "PUBLISH %s SIP/2.0" % uri,
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
+                self.transport, self.port, os.urandom(8).hex()),
+            "From: <%s>;tag=%s" % (uri, self.tag),
+            "To: <%s>" % uri,
+            "Call-ID: pub-%s" % self.call_id,  # not the subscription's dialog
+            "CSeq: %d PUBLISH" % self.cseq,
+            "Max-Forwards: 70",
+            "Event: presence",
+            "Expires: %d" % expires,
+            "Content-Type: application/pidf+xml",
+        ]
+        if authorization:
+            lines.append("Authorization: " + authorization)
+        payload = body.encode()
+        lines.append("Content-Length: %d" % len(payload))
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        return self.next(), uri
+
+    def publish_pidf(self, body, expires=60):
+        """PUBLISH answering the challenge; returns (challenge, final answer)."""
+        challenge, uri = self.publish_pidf_once(body, expires)
+        assert challenge is not None and challenge.status == 401, challenge
+        text = "\r\n".join("WWW-Authenticate: %s" % v
+                           for v in challenge.headers["www-authenticate"])
+        authorization = digest_authorization(text, "PUBLISH", uri, self.user, self.password)
+        answer, _ = self.publish_pidf_once(body, expires, authorization)
+        return challenge, answer
 
     def follow_dialog(self, answer, outbound_proxy=None):
         """Takes the route set (the Record-Route in reverse, RFC 3261 §12.1.2) and the remote

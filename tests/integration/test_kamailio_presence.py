@@ -139,6 +139,29 @@ def test_challenge_passes_the_proxy_unchanged(system):
         alice.close()
 
 
+PIDF_OPEN = ('<?xml version="1.0" encoding="UTF-8"?>'
+             '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@%s">'
+             '<tuple id="t1"><status><basic>open</basic></status></tuple></presence>' % DOMAIN)
+
+
+def test_publish_reaches_presenced_through_the_proxy(system):
+    # RFC 3903 §4: PUBLISH has no dialog and is not record-routed; the proxy forwards it, and
+    # the challenge and presenced's answer to the credentials come back.
+    _, _, proxy = system
+    alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain=DOMAIN)
+    try:
+        challenge, answer = alice.publish_pidf(PIDF_OPEN)
+        assert 'realm="%s"' % DOMAIN in challenge.header("WWW-Authenticate"), challenge
+        assert challenge.header("Record-Route") is None, challenge
+        # Accepted with an entity tag, or, before presenced implements PUBLISH, its 501: either
+        # way presenced itself answered the authenticated request.
+        assert answer is not None and answer.status in (200, 501), answer
+        if answer.status == 200:
+            assert answer.header("SIP-ETag"), answer
+    finally:
+        alice.close()
+
+
 def test_other_domains_are_not_relayed(system):
     _, _, proxy = system
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain="elsewhere.example.org")
