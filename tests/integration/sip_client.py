@@ -35,11 +35,12 @@ def free_port():
 SIPP_BIND_FAILED = 254
 
 
-def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None):
+def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None,
+             options=()):
     """Runs one call of the scenario; returns (exit status, message trace). `credentials`
-    (user, password) fill the scenario's [authentication]. A port found free can be taken by
-    another test before sipp binds it: sipp then exits with SIPP_BIND_FAILED and is run again
-    on new ports."""
+    (user, password) fill the scenario's [authentication]; `options` are more sipp arguments.
+    A port found free can be taken by another test before sipp binds it: sipp then exits with
+    SIPP_BIND_FAILED and is run again on new ports."""
     trace = tmp_path / (scenario + "." + transport + ".msg")
     for _ in range(3):
         command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
@@ -50,6 +51,7 @@ def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credent
             command += ["-set", name, value]
         if credentials:
             command += ["-au", credentials[0], "-ap", credentials[1]]
+        command += list(options)
         command.append("127.0.0.1:%d" % server.sip_port)
         status = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, cwd=str(tmp_path),

@@ -10,7 +10,6 @@ MD5_ONLY_UA leaves it the MD5 one.
 """
 
 import json
-import os
 import re
 import shutil
 import socket
