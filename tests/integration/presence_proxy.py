@@ -56,6 +56,16 @@ def start_presenced(data_dir, users):
     return server, admin
 
 
+def signed_in(server, user):
+    """A REST client of a user made by start_presenced."""
+    return Client(server.url).login(user, login_password(user))
+
+
+def set_manual(client, user, state):
+    answer = client.put("/api/v1/users/%s/presence/manual" % user, {"state": state})
+    assert answer.status_code == 200, answer.text
+
+
 def stop_group(process, timeout=5):
     """SIGTERM to the process group started for process, SIGKILL if it lingers."""
     if process.poll() is None:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from presenced_fixture import Client, poll
-from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, login_password, require,
-                            start_presenced, stop_group)
+from presenced_fixture import poll
+from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, require, set_manual,
+                            signed_in, start_presenced, stop_group)
 from sip_client import free_port
 
 BARESIP = shutil.which("baresip")
@@ -130,15 +130,6 @@ def system(tmp_path):
         for process in processes:
             print("---- %s ----\n%s" % (type(process).__name__, process.log()))
         server.kill()
-
-
-def signed_in(server, user):
-    return Client(server.url).login(user, login_password(user))
-
-
-def set_manual(client, user, state):
-    answer = client.put("/api/v1/users/%s/presence/manual" % user, {"state": state})
-    assert answer.status_code == 200, answer.text
 
 
 BOB = "sip:bob@" + DOMAIN

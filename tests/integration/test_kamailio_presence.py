@@ -2,8 +2,8 @@
 presence-proxy.cfg, docs/pbx-integration.md "Presence behind the proxy").
 
 presenced, Kamailio and the SIP clients run on 127.0.0.1 with free ports. The subscriber is the
-small UA of sip_client.py (SHA-256 digest) talking only to the proxy; sipp runs a whole
-subscription through the proxy with MD5, the one algorithm sipp 3.6 answers.
+small UA of sip_client.py (SHA-256 digest) talking only to the proxy; sipp fetches presence
+through the proxy with MD5, the one algorithm sipp 3.6 answers.
 """
 
 import re
@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-from presenced_fixture import Client
-from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, login_password, require,
-                            start_presenced)
+from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, require, set_manual,
+                            signed_in, start_presenced)
 from sip_client import SIPP, Watcher, pidf_activities, run_sipp
 
 SIP_PASSWORD = "sip-secret-proxy"
@@ -24,13 +23,13 @@ def system(tmp_path_factory):
     """presenced (alice and bob) and the proxy in front of it, sipp's User-Agent getting MD5."""
     require({"kamailio": KAMAILIO, "sipp (Debian sip-tester)": SIPP})
     tmp = tmp_path_factory.mktemp("kamailio_presence")
-    server, admin = start_presenced(tmp / "data", {"alice": SIP_PASSWORD, "bob": SIP_PASSWORD})
+    server, _ = start_presenced(tmp / "data", {"alice": SIP_PASSWORD, "bob": SIP_PASSWORD})
     try:
         proxy = PresenceProxy(tmp / "kamailio", server.sip_port, ['MD5_ONLY_UA="^sipp"'])
     except BaseException:
         server.kill()
         raise
-    yield server, admin, proxy
+    yield server, proxy
     proxy.stop()
     print("---- kamailio log ----\n" + proxy.log())
     assert server.stop() == 0
@@ -42,18 +41,9 @@ def via_hosts(sip_message):
             for value in sip_message.headers.get("via", []) for via in value.split(",")]
 
 
-def signed_in(server, user):
-    return Client(server.url).login(user, login_password(user))
-
-
-def set_manual(client, user, state):
-    answer = client.put("/api/v1/users/%s/presence/manual" % user, {"state": state})
-    assert answer.status_code == 200, answer.text
-
-
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
 def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, transport):
-    server, _, proxy = system
+    server, proxy = system
     proxy_hop = "127.0.0.1:%d" % proxy.sip_port
     presenced_hop = "127.0.0.1:%d" % server.sip_port
     bob = signed_in(server, "bob")
@@ -111,7 +101,7 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, tran
 def test_the_2xx_names_the_proxy_in_its_record_route(system):
     # RFC 3261 §16.6 step 4 and §12.1.1: the UAS copies the Record-Route into the 2xx, so the
     # subscriber's requests in the dialog pass the proxy too.
-    _, _, proxy = system
+    _, proxy = system
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain=DOMAIN)
     try:
         answer = alice.subscribe("bob", expires=600)
@@ -126,7 +116,7 @@ def test_the_2xx_names_the_proxy_in_its_record_route(system):
 
 def test_challenge_passes_the_proxy_unchanged(system):
     # The proxy does not authenticate; presenced's two challenges reach the client in order.
-    _, _, proxy = system
+    _, proxy = system
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain=DOMAIN)
     try:
         challenge, _ = alice.subscribe_once("bob", 600)
@@ -147,7 +137,7 @@ PIDF_OPEN = ('<?xml version="1.0" encoding="UTF-8"?>'
 def test_publish_reaches_presenced_through_the_proxy(system):
     # RFC 3903 §4: PUBLISH has no dialog and is not record-routed; the proxy forwards it, and
     # the challenge and presenced's answer to the credentials come back.
-    _, _, proxy = system
+    _, proxy = system
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain=DOMAIN)
     try:
         challenge, answer = alice.publish_pidf(PIDF_OPEN)
@@ -163,7 +153,7 @@ def test_publish_reaches_presenced_through_the_proxy(system):
 
 
 def test_other_domains_are_not_relayed(system):
-    _, _, proxy = system
+    _, proxy = system
     alice = Watcher(proxy, "UDP", "alice", SIP_PASSWORD, domain="elsewhere.example.org")
     try:
         answer, _ = alice.subscribe_once("bob", 600)
@@ -175,7 +165,7 @@ def test_other_domains_are_not_relayed(system):
 def test_sipp_fetches_presence_through_the_proxy(system, tmp_path):
     # sipp 3.6 answers only an MD5 challenge given first: the proxy's MD5_ONLY_UA matches its
     # User-Agent, so its 401s carry the MD5 challenge alone.
-    server, _, proxy = system
+    server, proxy = system
     status, text = run_sipp(proxy, tmp_path, "presence_fetch_digest",
                             variables={"user": "alice", "target": "bob", "domain": DOMAIN},
                             credentials=("alice", SIP_PASSWORD),
