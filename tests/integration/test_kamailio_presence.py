@@ -7,6 +7,7 @@ through the proxy with MD5, the one algorithm sipp 3.6 answers.
 """
 
 import re
+import socket
 import time
 
 import pytest
@@ -160,6 +161,22 @@ def test_other_domains_are_not_relayed(system):
         assert answer is not None and answer.status == 404, answer
     finally:
         alice.close()
+
+
+def test_a_malformed_subscribe_gets_400_and_the_proxy_stays_up(system):
+    _, proxy = system
+    bad = (b"SUBSCRIBE sip:bob@example.com SIP/2.0\r\n"
+           b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-bad\r\n"
+           b"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n"
+           b"Call-ID: bad@127.0.0.1\r\nCSeq: x SUBSCRIBE\r\nMax-Forwards: 70\r\n"
+           b"Event: presence\r\nContent-Length: 0\r\n\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(3)
+        s.sendto(bad.replace(b"127.0.0.1:9", b"127.0.0.1:%d" % s.getsockname()[1]),
+                 ("127.0.0.1", proxy.sip_port))
+        assert s.recv(65535).startswith(b"SIP/2.0 400 "), "no 400 for a non-numeric CSeq"
+    proxy.wait_ready(timeout=3)
 
 
 def test_sipp_fetches_presence_through_the_proxy(system, tmp_path):
