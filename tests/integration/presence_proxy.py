@@ -81,10 +81,10 @@ def stop_group(process, timeout=5):
 
 class PresenceProxy:
     """Kamailio in the foreground with presence-proxy.cfg on a free port (UDP and TCP),
-    forwarding the presence domain to presenced_sip_port. `sip_port` is its port, so SIP
-    clients of sip_client.py take it in place of a server."""
+    forwarding the presence domain to presenced_sip_port over presenced_transport. `sip_port`
+    is its port, so SIP clients of sip_client.py take it in place of a server."""
 
-    def __init__(self, workdir, presenced_sip_port, defines=()):
+    def __init__(self, workdir, presenced_sip_port, defines=(), presenced_transport="udp"):
         self.sip_port = free_port()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,8 @@ class PresenceProxy:
             "-l", "udp:127.0.0.1:%d" % self.sip_port, "-l", "tcp:127.0.0.1:%d" % self.sip_port,
             "-Y", str(self.workdir), "-P", str(self.workdir / "kamailio.pid"),
             "-w", str(self.workdir), "-m", "32", "-M", "8",
-            "-A", 'PRESENCED_SIP="sip:127.0.0.1:%d"' % presenced_sip_port,
+            "-A", 'PRESENCED_SIP="sip:127.0.0.1:%d;transport=%s"' % (presenced_sip_port,
+                                                                   presenced_transport),
             "-A", 'PRESENCE_DOMAIN="%s"' % DOMAIN,
             "-A", "WITH_DEBUG",
         ]

@@ -36,15 +36,30 @@ def system(tmp_path_factory):
     assert server.stop() == 0
 
 
+@pytest.fixture(scope="module")
+def tcp_proxy(system, tmp_path_factory):
+    """A second proxy in front of the same presenced, reaching it over TCP."""
+    server, _ = system
+    proxy = PresenceProxy(tmp_path_factory.mktemp("kamailio_tcp"), server.sip_port,
+                          presenced_transport="tcp")
+    yield proxy
+    proxy.stop()
+    print("---- kamailio (tcp) log ----\n" + proxy.log())
+
+
 def via_hosts(sip_message):
     """host:port of each Via, top first."""
     return [re.match(r"SIP/2\.0/\w+ ([^;\s]+)", via).group(1)
             for value in sip_message.headers.get("via", []) for via in value.split(",")]
 
 
-@pytest.mark.parametrize("transport", ["UDP", "TCP"])
-def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, transport):
+@pytest.mark.parametrize("transport,onward", [("UDP", "udp"), ("TCP", "udp"), ("UDP", "tcp")])
+def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, request, transport,
+                                                                    onward):
+    # transport: from the watcher to the proxy; onward: from the proxy to presenced.
     server, proxy = system
+    if onward == "tcp":
+        proxy = request.getfixturevalue("tcp_proxy")
     proxy_hop = "127.0.0.1:%d" % proxy.sip_port
     presenced_hop = "127.0.0.1:%d" % server.sip_port
     bob = signed_in(server, "bob")
