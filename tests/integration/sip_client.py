@@ -35,11 +35,12 @@ def free_port():
 SIPP_BIND_FAILED = 254
 
 
-def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None):
+def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credentials=None,
+             options=()):
     """Runs one call of the scenario; returns (exit status, message trace). `credentials`
-    (user, password) fill the scenario's [authentication]. A port found free can be taken by
-    another test before sipp binds it: sipp then exits with SIPP_BIND_FAILED and is run again
-    on new ports."""
+    (user, password) fill the scenario's [authentication]; `options` are more sipp arguments.
+    A port found free can be taken by another test before sipp binds it: sipp then exits with
+    SIPP_BIND_FAILED and is run again on new ports."""
     trace = tmp_path / (scenario + "." + transport + ".msg")
     for _ in range(3):
         command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
@@ -50,6 +51,7 @@ def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credent
             command += ["-set", name, value]
         if credentials:
             command += ["-au", credentials[0], "-ap", credentials[1]]
+        command += list(options)
         command.append("127.0.0.1:%d" % server.sip_port)
         status = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, cwd=str(tmp_path),
@@ -132,6 +134,12 @@ class Watcher:
     """A subscriber's user agent over UDP or TCP: SUBSCRIBE with digest, one dialog, and every
     NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`."""
 
+    # The dialog's route set and remote target (RFC 3261 §12.1.2) for requests in the dialog,
+    # once follow_dialog() took them from the 2xx. Unset, requests in the dialog go to the
+    # presentity's URI without Route, which is enough when talking to presenced directly.
+    route_set = ()
+    remote_target = None
+
     def __init__(self, server, transport, user, password, event="presence", domain="example.com"):
         self.server, self.transport, self.user, self.password = server, transport, user, password
         self.event, self.domain = event, domain
@@ -210,10 +218,13 @@ class Watcher:
         self.cseq += 1
         uri = "sip:%s@%s" % (target, self.domain)
         to = "<%s>" % uri + (";tag=%s" % self.to_tag if self.to_tag else "")
+        in_dialog = self.to_tag is not None
+        request_uri = self.remote_target if in_dialog and self.remote_target else uri
         lines = [
-            "SUBSCRIBE %s SIP/2.0" % uri,
+            "SUBSCRIBE %s SIP/2.0" % request_uri,
             "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
                 self.transport, self.port, os.urandom(8).hex()),
+            *("Route: %s" % route for route in (self.route_set if in_dialog else ())),
             "From: <sip:%s@%s>;tag=%s" % (self.user, self.domain, self.tag),
             "To: %s" % to,
             "Call-ID: %s" % self.call_id,
@@ -230,7 +241,7 @@ class Watcher:
             lines.append("Authorization: " + authorization)
         lines.append("Content-Length: 0")
         self.send(message(lines))
-        return self.next(), uri
+        return self.next(), request_uri
 
     def subscribe(self, target, expires=600, accept=None):
         """SUBSCRIBE, answering the challenge; returns the final response."""
@@ -244,6 +255,52 @@ class Watcher:
         if answer.status == 200 and self.to_tag is None:
             self.to_tag = re.search(r";tag=([^;>\s]+)", answer.header("To")).group(1)
         return answer
+
+    def publish_pidf_once(self, body, expires, authorization=None):
+        """One PUBLISH of the user's own presence (RFC 3903 §4.1); returns its final answer."""
+        self.cseq += 1
+        uri = "sip:%s@%s" % (self.user, self.domain)
+        lines = [
+            "PUBLISH %s SIP/2.0" % uri,
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
+                self.transport, self.port, os.urandom(8).hex()),
+            "From: <%s>;tag=%s" % (uri, self.tag),
+            "To: <%s>" % uri,
+            "Call-ID: pub-%s" % self.call_id,  # not the subscription's dialog
+            "CSeq: %d PUBLISH" % self.cseq,
+            "Max-Forwards: 70",
+            "Event: presence",
+            "Expires: %d" % expires,
+            "Content-Type: application/pidf+xml",
+        ]
+        if authorization:
+            lines.append("Authorization: " + authorization)
+        payload = body.encode()
+        lines.append("Content-Length: %d" % len(payload))
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        return self.next(), uri
+
+    def publish_pidf(self, body, expires=60):
+        """PUBLISH answering the challenge; returns (challenge, final answer)."""
+        challenge, uri = self.publish_pidf_once(body, expires)
+        assert challenge is not None and challenge.status == 401, challenge
+        text = "\r\n".join("WWW-Authenticate: %s" % v
+                           for v in challenge.headers["www-authenticate"])
+        authorization = digest_authorization(text, "PUBLISH", uri, self.user, self.password)
+        answer, _ = self.publish_pidf_once(body, expires, authorization)
+        return challenge, answer
+
+    def follow_dialog(self, answer, outbound_proxy=None):
+        """Takes the route set (the Record-Route in reverse, RFC 3261 §12.1.2) and the remote
+        target (the Contact) from the 2xx that created the dialog, for the requests in it. A UA
+        with an outbound proxy (a SIP URI) routes them through it when the route set is empty,
+        as softphones configured with one do."""
+        self.route_set = tuple(reversed(
+            [route.strip() for value in answer.headers.get("record-route", [])
+             for route in value.split(",")]))
+        if not self.route_set and outbound_proxy:
+            self.route_set = ("<%s;lr>" % outbound_proxy,)
+        self.remote_target = re.search(r"<([^>]+)>", answer.header("Contact")).group(1)
 
 
 def pidf_basic(notify):
