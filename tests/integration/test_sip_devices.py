@@ -6,6 +6,7 @@ and acts as the user; the user's own sip_password keeps working.
 
 import re
 import subprocess
+import threading
 
 import pytest
 
@@ -140,6 +141,26 @@ def test_a_sip_username_with_two_meanings_is_refused_with_409(sip, admin):
     assert_error(admin.post("/api/v1/users", {"id": "frank-a-b", "password": "pw-xxxxxxxx"}),
                  409, "conflict")
     assert subscribe_status(sip, "frank-a-b", "frank-ab").status == 200
+
+
+def test_racing_secrets_for_one_sip_username_get_one_201_and_one_409(sip, admin):
+    # "gN-a-b" is both (gN, a-b) and (gN-a, b): posted at once, only one may have it.
+    def post(user, device, results):
+        client = Client(sip.url, admin.token)
+        results.append(client.post("/api/v1/users/%s/devices" % user,
+                                   {"device": device, "sip_password": "s"}).status_code)
+
+    for n in range(8):
+        admin.add_user("g%d" % n)
+        admin.add_user("g%d-a" % n)
+        results = []
+        threads = [threading.Thread(target=post, args=("g%d" % n, "a-b", results)),
+                   threading.Thread(target=post, args=("g%d-a" % n, "b", results))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) == [201, 409], (n, results)
 
 
 def test_a_device_secret_that_is_not_a_string_is_400(sip, admin):

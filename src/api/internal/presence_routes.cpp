@@ -584,7 +584,18 @@ void Service::put_device(const Principal& principal, const Params& params, HttpR
     respond(error_response(*conflict));
     return;
   }
-  commit({store::PutDevice{device}}, std::move(respond), [this, device] {
+  const std::string username = device_sip_username(device.user, device.device);
+  const bool reserve = !device.sip_password.empty();
+  if (reserve) {
+    pending_device_logins_[username] = SipLogin{device.user, device.device};
+  }
+  const auto release = [this, username, reserve] {
+    if (reserve) {
+      pending_device_logins_.erase(username);
+    }
+  };
+  commit({store::PutDevice{device}}, std::move(respond), [this, device, release] {
+    release();
     auto& list = devices_[device.user];
     auto it = std::find_if(list.begin(), list.end(),
                            [&](const store::DeviceRecord& d) { return d.device == device.device; });
@@ -594,7 +605,7 @@ void Service::put_device(const Principal& principal, const Params& params, HttpR
       *it = device;
     }
     return json_response(201, device_json(device));
-  });
+  }, release);
 }
 
 void Service::delete_device(const Principal& principal, const Params& params, HttpRequest&,
@@ -655,7 +666,11 @@ std::optional<Error> Service::device_login_conflict(const store::DeviceRecord& d
     return std::nullopt;  // no secret: the device has no SIP username to collide
   }
   const std::string username = device_sip_username(device.user, device.device);
-  const auto login = sip_login(username);
+  std::optional<SipLogin> login = sip_login(username);
+  if (const auto pending = pending_device_logins_.find(username);
+      !login && pending != pending_device_logins_.end()) {
+    login = pending->second;
+  }
   if (!login || (login->user == device.user && login->device == device.device)) {
     return std::nullopt;
   }
@@ -667,7 +682,11 @@ std::optional<Error> Service::device_login_conflict(const store::DeviceRecord& d
 }
 
 std::optional<Error> Service::user_login_conflict(const std::string& id) const {
-  const auto login = sip_login(id);
+  std::optional<SipLogin> login = sip_login(id);
+  if (const auto pending = pending_device_logins_.find(id);
+      !login && pending != pending_device_logins_.end()) {
+    login = pending->second;
+  }
   if (!login || login->device.empty()) {
     return std::nullopt;
   }

@@ -242,6 +242,8 @@ class Service {
   std::unordered_map<std::string, store::UserRecord> users_;
   std::map<std::string, store::GroupRecord> groups_;
   std::unordered_map<std::string, std::vector<store::DeviceRecord>> devices_;
+  // SIP usernames of device secrets being committed: a racing POST cannot take them meanwhile.
+  std::map<std::string, SipLogin> pending_device_logins_;
   // Routing settings (docs/routing.md), kept as the store's documents.
   struct Queue {
     QueueDocument document;
