@@ -39,6 +39,17 @@ struct ApiConfig {
   core::EngineConfig engine;
 };
 
+// Whom a SIP digest username names and the secret to check it with (docs/sip.md,
+// "Authentication").
+struct SipCredentials {
+  std::string user_id;   // the user the request acts as
+  std::string device;    // the device whose secret it is; empty: the user's own
+  std::string password;  // empty: none, so SIP is refused
+};
+
+// Appends Prometheus text (HELP, TYPE and samples) to GET /metrics.
+using MetricsSource = std::function<void(std::string& out)>;
+
 class Server {
  public:
   // Builds the engine from the store's snapshot. The store must outlive the server.
@@ -55,9 +66,12 @@ class Server {
   // The event loop run() runs. Other listeners (SIP) open their sockets on it before run(), so
   // they share the thread and the engine without locks; they must be destroyed before the server.
   virtual boost::asio::io_context& io_context() = 0;
-  // A user's SIP digest secret: nullopt for an unknown user, empty when it has none. On the
-  // server's thread only.
-  virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
+  // The credentials a SIP digest `username` names: a user id, or "user-device" for a device with
+  // its own secret; nullopt when it names neither. On the server's thread only.
+  virtual std::optional<SipCredentials> sip_credentials(std::string_view username) const = 0;
+  // Another adapter's metrics (SIP), rendered after the server's own at every GET /metrics, on
+  // the server's thread. Add sources before run().
+  virtual void add_metrics_source(MetricsSource source) = 0;
   // The presence engine the server owns, for other adapters' watchers (SIP subscriptions). On
   // the server's thread only.
   virtual core::Engine& engine() = 0;

@@ -78,7 +78,7 @@ core::Result<void> load_demo(store::Store& store, const store::Snapshot& snapsho
     user.password_hash = *hash;
     user.groups = {d.group};
     mutations.push_back(store::PutUser{user});
-    mutations.push_back(store::PutDevice{{d.id, d.device, "Desk phone"}});
+    mutations.push_back(store::PutDevice{{d.id, d.device, "Desk phone", ""}});
     ids.push_back(d.id);
   }
   // Everybody's favourites are the other demo users.

@@ -325,9 +325,11 @@ class ServerImpl final : public Server {
 
   asio::io_context& io_context() override { return ioc_; }
   core::Engine& engine() override { return service_.engine(); }
-  std::optional<std::string> sip_password(std::string_view user_id) const override {
-    const store::UserRecord* user = service_.find_user(std::string(user_id));
-    return user ? std::optional<std::string>(user->sip_password) : std::nullopt;
+  std::optional<SipCredentials> sip_credentials(std::string_view username) const override {
+    return service_.sip_credentials(username);
+  }
+  void add_metrics_source(MetricsSource source) override {
+    service_.add_metrics_source(std::move(source));
   }
 
   std::vector<store::DocumentRecord> documents(std::string_view kind) const override {

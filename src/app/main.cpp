@@ -6,6 +6,7 @@
 #include "store/store.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -30,6 +31,14 @@ struct Options {
   // A PBX that never sends "ended" must not leave a user on a call for ever.
   int ringing_lease_s = 3 * 60;
   int call_lease_s = 8 * 60 * 60;
+  // SIP (docs/configuration.md); the defaults are SipConfig's.
+  int sip_min_expires = 60;
+  int sip_max_expires = 3600;
+  int sip_default_expires = 3600;
+  std::size_t sip_max_subscriptions = 100'000;
+  std::size_t sip_max_connections = 10'000;
+  int sip_idle_timeout_s = 600;
+  int sip_nonce_lifetime_s = 300;
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -51,13 +60,49 @@ std::pair<std::string, std::uint16_t> parse_address(const std::string& flag,
   return {value.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
-// The SIP side reads users' SIP passwords from the API's records and watches presence through
-// the API's engine (same thread).
+// The SIP listener's figures for GET /metrics, in the Prometheus text format.
+void render_sip_metrics(const presenced::sip::ListenerStats& stats, std::string& out) {
+  const auto family = [&out](std::string_view name, std::string_view help,
+                              std::string_view type) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  family("presenced_sip_requests_total", "SIP requests received, by method.", "counter");
+  for (const auto& [method, count] : stats.requests) {
+    out += fmt::format("presenced_sip_requests_total{{method=\"{}\"}} {}\n", method, count);
+  }
+  family("presenced_sip_subscriptions", "Live SIP subscriptions, by event package.", "gauge");
+  for (const auto& [package, count] : stats.subscriptions) {
+    out += fmt::format("presenced_sip_subscriptions{{package=\"{}\"}} {}\n", package, count);
+  }
+  family("presenced_sip_notify_total", "NOTIFYs sent that got a final answer, by outcome.",
+         "counter");
+  for (const auto& [result, count] : stats.notifies) {
+    out += fmt::format("presenced_sip_notify_total{{result=\"{}\"}} {}\n", result, count);
+  }
+  family("presenced_sip_auth_failures_total", "SIP requests refused for wrong credentials (403).",
+         "counter");
+  out += fmt::format("presenced_sip_auth_failures_total {}\n", stats.auth_failures);
+  family("presenced_sip_transactions", "Live SIP transactions, by side.", "gauge");
+  out += fmt::format("presenced_sip_transactions{{side=\"server\"}} {}\n"
+                     "presenced_sip_transactions{{side=\"client\"}} {}\n",
+                     stats.server_transactions, stats.client_transactions);
+  family("presenced_sip_tcp_connections", "Open SIP TCP connections.", "gauge");
+  out += fmt::format("presenced_sip_tcp_connections {}\n", stats.tcp_connections);
+}
+
+// The SIP side reads users' and devices' SIP passwords from the API's records and watches
+// presence through the API's engine (same thread).
 class UserDirectory final : public presenced::sip::Directory {
  public:
   explicit UserDirectory(presenced::api::Server& server) : server_(server) {}
-  std::optional<std::string> sip_password(std::string_view user_id) const override {
-    return server_.sip_password(user_id);
+  std::optional<presenced::sip::Credentials> credentials(
+      std::string_view username) const override {
+    auto found = server_.sip_credentials(username);
+    if (!found) {
+      return std::nullopt;
+    }
+    return presenced::sip::Credentials{std::move(found->user_id), std::move(found->device),
+                                       std::move(found->password)};
   }
   presenced::core::Engine& engine() override { return server_.engine(); }
   std::vector<presenced::sip::StoredRecord> stored(std::string_view kind) const override {
@@ -113,6 +158,35 @@ int main(int argc, char** argv) {
                  "A connected or held call without a new event ends after this many seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 7 * 24 * 60 * 60));
+  constexpr int kWeek = 7 * 24 * 60 * 60;
+  app.add_option("--sip-min-expires", options.sip_min_expires,
+                 "Shortest SUBSCRIBE Expires in seconds (423 with Min-Expires below)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kWeek));
+  app.add_option("--sip-max-expires", options.sip_max_expires,
+                 "Longest SUBSCRIBE Expires in seconds (longer ones are cut down)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kWeek));
+  app.add_option("--sip-default-expires", options.sip_default_expires,
+                 "Expires in seconds of a SUBSCRIBE without one")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kWeek));
+  app.add_option("--sip-max-subscriptions", options.sip_max_subscriptions,
+                 "Live SIP subscriptions at most (503 for more)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--sip-max-connections", options.sip_max_connections,
+                 "Open SIP TCP connections at most (more are closed at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--sip-idle-timeout-s", options.sip_idle_timeout_s,
+                 "A SIP TCP connection silent this many seconds is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kWeek));
+  app.add_option("--sip-nonce-lifetime-s", options.sip_nonce_lifetime_s,
+                 "Seconds a digest nonce is good for (then answered as stale)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 60 * 60));
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -129,6 +203,18 @@ int main(int argc, char** argv) {
   std::optional<std::pair<std::string, std::uint16_t>> sip_address;
   if (!options.sip.empty()) {
     sip_address = parse_address("--sip", options.sip);
+  }
+  if (options.sip_min_expires > options.sip_max_expires) {
+    spdlog::error("--sip-min-expires: {} is above --sip-max-expires {}", options.sip_min_expires,
+                  options.sip_max_expires);
+    return 2;
+  }
+  if (options.sip_default_expires < options.sip_min_expires ||
+      options.sip_default_expires > options.sip_max_expires) {
+    spdlog::error("--sip-default-expires: {} is outside --sip-min-expires {} .. "
+                  "--sip-max-expires {}",
+                  options.sip_default_expires, options.sip_min_expires, options.sip_max_expires);
+    return 2;
   }
 
   std::error_code ec;
@@ -202,6 +288,13 @@ int main(int argc, char** argv) {
     sip_config.host = sip_address->first;
     sip_config.port = sip_address->second;
     sip_config.domain = options.domain;
+    sip_config.min_expires = std::chrono::seconds(options.sip_min_expires);
+    sip_config.max_expires = std::chrono::seconds(options.sip_max_expires);
+    sip_config.default_expires = std::chrono::seconds(options.sip_default_expires);
+    sip_config.max_subscriptions = options.sip_max_subscriptions;
+    sip_config.max_connections = options.sip_max_connections;
+    sip_config.idle_timeout = std::chrono::seconds(options.sip_idle_timeout_s);
+    sip_config.nonce_lifetime = std::chrono::seconds(options.sip_nonce_lifetime_s);
     sip = presenced::sip::Listener::create((*server)->io_context(), sip_config, directory);
     auto sip_bound = sip->listen();
     if (!sip_bound) {
@@ -209,6 +302,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     sip->start();
+    (*server)->add_metrics_source(
+        [listener = sip.get()](std::string& out) { render_sip_metrics(listener->stats(), out); });
     spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
   }
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);

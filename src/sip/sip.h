@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace boost::asio {
@@ -37,13 +38,21 @@ struct StoredRecord {
   bool erase = false;
 };
 
+// Whom a digest username names (docs/sip.md, "Authentication"): a user by id with the user's
+// secret, or a device ("user-device") with its own; the request then acts as `user_id`.
+struct Credentials {
+  std::string user_id;
+  std::string device;    // empty: the user's own secret
+  std::string password;  // the digest secret; empty: none, so the request is refused
+};
+
 // What the SIP side needs to know about presenced's users, without depending on the API.
 // Implemented in src/app over the API's user records and the API's engine.
 class Directory {
  public:
   virtual ~Directory() = default;
-  // The user's SIP digest secret: nullopt for an unknown user, empty when the user has none.
-  virtual std::optional<std::string> sip_password(std::string_view user_id) const = 0;
+  // The credentials a digest username names; nullopt when it names no user or device.
+  virtual std::optional<Credentials> credentials(std::string_view username) const = 0;
   // The presence engine (core) that the API owns: SIP subscriptions are its watchers, like the
   // WebSocket's. It lives on the same io_context thread as the listener.
   virtual core::Engine& engine() = 0;
@@ -73,6 +82,17 @@ struct SipConfig {
   std::size_t max_subscriptions = 100'000;  // more new ones are answered 503
 };
 
+// What a listener has done since it started and holds now, for the server's metrics.
+struct ListenerStats {
+  std::vector<std::pair<std::string, std::uint64_t>> requests;     // received, by method
+  std::vector<std::pair<std::string, std::size_t>> subscriptions;  // live, by event package
+  std::vector<std::pair<std::string, std::uint64_t>> notifies;     // our NOTIFYs, by outcome
+  std::uint64_t auth_failures = 0;  // requests refused for wrong credentials (403)
+  std::size_t server_transactions = 0;
+  std::size_t client_transactions = 0;
+  std::size_t tcp_connections = 0;
+};
+
 class Listener {
  public:
   // The io_context must outlive the listener; the directory too.
@@ -86,6 +106,8 @@ class Listener {
   virtual void start() = 0;
   // Closes the sockets; call on the io_context's thread or after it has stopped.
   virtual void stop() = 0;
+  // On the io_context's thread.
+  virtual ListenerStats stats() const = 0;
 };
 
 }  // namespace presenced::sip

@@ -96,6 +96,26 @@ class ListenerImpl final : public Listener {
     asio::co_spawn(ioc_, timer_loop(), asio::detached);
   }
 
+  ListenerStats stats() const override {
+    ListenerStats out;
+    for (std::size_t i = 0; i < requests_.size(); ++i) {
+      const auto method = static_cast<Method>(i);
+      out.requests.emplace_back(method == Method::Other ? "other" : to_string(method),
+                                requests_[i]);
+    }
+    out.subscriptions = {{"presence", subscriptions_.size()}};
+    static constexpr const char* kNotifyOutcomes[] = {"accepted", "rejected", "timeout",
+                                                      "transport_error"};
+    for (std::size_t i = 0; i < notifies_by_outcome_.size(); ++i) {
+      out.notifies.emplace_back(kNotifyOutcomes[i], notifies_by_outcome_[i]);
+    }
+    out.auth_failures = service_.auth_failures();
+    out.server_transactions = transactions_.server_count();
+    out.client_transactions = transactions_.client_count();
+    out.tcp_connections = connections_.size();
+    return out;
+  }
+
   void stop() override {
     boost::system::error_code ignored;
     stopping_ = true;
@@ -269,6 +289,7 @@ class ListenerImpl final : public Listener {
     }
     const auto now = std::chrono::steady_clock::now();
     if (parsed->is_request()) {
+      ++requests_[static_cast<std::size_t>(parsed->method)];
       apply(transactions_.on_request(std::move(*parsed), std::move(peer), now));
     } else {
       apply(transactions_.on_response(std::move(*parsed), now));
@@ -287,10 +308,14 @@ class ListenerImpl final : public Listener {
                                                  std::chrono::system_clock::now(), now, random);
         apply(transactions_.respond(request->id, response, now));
       } else if (auto* response = std::get_if<ResponseAction>(&action)) {
-        notify_answered(response->id, response->response.status);
+        const int status = response->response.status;
+        notify_answered(response->id, status,
+                        status < 300 ? NotifyOutcome::Accepted : NotifyOutcome::Rejected);
       } else if (auto* failed = std::get_if<ClientFailedAction>(&action)) {
         // §17.1.2.2 and §8.1.3.1: a timeout counts as 408, a transport error as 503.
-        notify_answered(failed->id, failed->failure == ClientFailure::Timeout ? 408 : 503);
+        const bool timeout = failed->failure == ClientFailure::Timeout;
+        notify_answered(failed->id, timeout ? 408 : 503,
+                        timeout ? NotifyOutcome::Timeout : NotifyOutcome::TransportError);
       }
       // Every request is answered at once, so UnansweredAction does not occur.
     }
@@ -298,7 +323,9 @@ class ListenerImpl final : public Listener {
     rearm();
   }
 
-  void notify_answered(ClientTransactionId id, int status) {
+  enum class NotifyOutcome : std::uint8_t { Accepted, Rejected, Timeout, TransportError };
+
+  void notify_answered(ClientTransactionId id, int status, NotifyOutcome outcome) {
     if (status < 200) {
       return;
     }
@@ -306,6 +333,7 @@ class ListenerImpl final : public Listener {
     if (it == notifies_.end()) {
       return;
     }
+    ++notifies_by_outcome_[static_cast<std::size_t>(outcome)];
     const SubscriptionId subscription = it->second;
     notifies_.erase(it);
     subscriptions_.on_response(subscription, status, std::chrono::steady_clock::now());
@@ -452,6 +480,8 @@ class ListenerImpl final : public Listener {
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::uint64_t next_connection_ = 1;
   bool stopping_ = false;
+  std::array<std::uint64_t, static_cast<std::size_t>(Method::Other) + 1> requests_{};
+  std::array<std::uint64_t, 4> notifies_by_outcome_{};
 };
 
 }  // namespace

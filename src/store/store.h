@@ -43,6 +43,7 @@ struct DeviceRecord {
   std::string user;
   std::string device;
   std::string label;
+  std::string sip_password;  // the device's own digest secret (docs/sip.md); empty: none
 };
 
 struct VisibilityRecord {

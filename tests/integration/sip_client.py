@@ -132,7 +132,8 @@ class SipMessage:
 
 class Watcher:
     """A subscriber's user agent over UDP or TCP: SUBSCRIBE with digest, one dialog, and every
-    NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`."""
+    NOTIFY answered 200 (RFC 6665 §4.1.3) and kept in `notifies`. `user` is the From and Contact
+    user and, unless `auth_user` is given (a device's "user-device"), the digest username."""
 
     # The dialog's route set and remote target (RFC 3261 §12.1.2) for requests in the dialog,
     # once follow_dialog() took them from the 2xx. Unset, requests in the dialog go to the
@@ -140,9 +141,11 @@ class Watcher:
     route_set = ()
     remote_target = None
 
-    def __init__(self, server, transport, user, password, event="presence", domain="example.com"):
+    def __init__(self, server, transport, user, password, event="presence", domain="example.com",
+                 auth_user=None):
         self.server, self.transport, self.user, self.password = server, transport, user, password
         self.event, self.domain = event, domain
+        self.auth_user = auth_user or user
         if transport == "UDP":
             self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.socket.bind(("127.0.0.1", 0))
@@ -249,7 +252,8 @@ class Watcher:
         assert challenge is not None and challenge.status == 401, challenge
         text = "\r\n".join("WWW-Authenticate: %s" % v
                            for v in challenge.headers["www-authenticate"])
-        authorization = digest_authorization(text, "SUBSCRIBE", uri, self.user, self.password)
+        authorization = digest_authorization(text, "SUBSCRIBE", uri, self.auth_user,
+                                             self.password)
         answer, _ = self.subscribe_once(target, expires, authorization, accept)
         assert answer is not None, "no answer to the SUBSCRIBE"
         if answer.status == 200 and self.to_tag is None:

@@ -334,12 +334,13 @@ def test_devices_crud_and_who_may_read_them(shared, root):
     answer = client.post("/api/v1/users/%s/devices" % user_id,
                          {"device": "desk", "label": "Desk phone"})
     assert answer.status_code == 201, answer.text
-    assert answer.json() == {"device": "desk", "label": "Desk phone"}
+    assert answer.json() == {"device": "desk", "label": "Desk phone", "has_sip_password": False}
     assert client.post("/api/v1/users/%s/devices" % user_id,
                        {"device": "desk", "label": "Desk 2"}).status_code == 201
     listed = client.get("/api/v1/users/%s/devices" % user_id)
     assert listed.status_code == 200
-    assert listed.json() == {"devices": [{"device": "desk", "label": "Desk 2"}]}
+    assert listed.json() == {"devices": [{"device": "desk", "label": "Desk 2",
+                                          "has_sip_password": False}]}
     # Other users need the team level to see devices.
     assert_error(other_client.get("/api/v1/users/%s/devices" % user_id), 403, "permission_denied")
     assert client.put("/api/v1/users/%s/visibility/%s" % (user_id, other),

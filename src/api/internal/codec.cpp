@@ -313,6 +313,7 @@ Result<DeviceRequest> decode_device(std::string_view body, const Limits& limits)
     DeviceRequest out;
     out.device = in.token("device");
     out.label = in.text("label", limits.name_bytes, Need::Optional).value_or(std::string());
+    out.sip_password = in.text("sip_password", limits.password_bytes, Need::Optional);
     return out;
   });
 }

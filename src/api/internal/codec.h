@@ -80,7 +80,11 @@ struct StateRequest {  // admin-defined state
   int order = 0;
 };
 struct GroupRequest { std::string id; std::string display_name; };
-struct DeviceRequest { std::string device; std::string label; };
+struct DeviceRequest {
+  std::string device;
+  std::string label;
+  std::optional<std::string> sip_password;  // absent: keep the device's; "": remove it
+};
 struct CalendarRequest { std::vector<core::Appointment> appointments; };
 struct InputRequest {  // idle / screen-lock report of one client
   std::string client_id;
@@ -202,6 +206,7 @@ std::string_view error_code_name(core::ErrorCode code);  // "invalid_argument", 
 int http_status(core::ErrorCode code);
 
 boost::json::object user_json(const store::UserRecord& user);  // never the password hashes
+boost::json::object device_json(const store::DeviceRecord& device);  // never the SIP secret
 boost::json::object state_json(const core::StateDefinition& state);
 boost::json::object decision_json(const routing::Decision& decision);
 boost::json::object queue_decision_json(const routing::QueueDecision& decision,

@@ -373,6 +373,12 @@ json::object user_json(const store::UserRecord& user) {
   };
 }
 
+json::object device_json(const store::DeviceRecord& device) {
+  return json::object{{"device", device.device},
+                      {"label", device.label},
+                      {"has_sip_password", !device.sip_password.empty()}};
+}
+
 json::object state_json(const core::StateDefinition& state) {
   return json::object{
       {"id", state.id},

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -558,7 +559,7 @@ void Service::list_devices(const Principal& principal, const Params& params, Htt
   }
   json::array out;
   for (const store::DeviceRecord& d : devices_[params[0]]) {
-    out.push_back({{"device", d.device}, {"label", d.label}});
+    out.push_back(device_json(d));
   }
   respond(json_response(200, json::object{{"devices", std::move(out)}}));
 }
@@ -572,8 +573,29 @@ void Service::put_device(const Principal& principal, const Params& params, HttpR
     respond(error_response(*error));
     return;
   }
-  store::DeviceRecord device{params[0], body->device, body->label};
-  commit({store::PutDevice{device}}, std::move(respond), [this, device] {
+  store::DeviceRecord device{params[0], body->device, body->label, {}};
+  if (const store::DeviceRecord* existing = find_device(device.user, device.device)) {
+    device.sip_password = existing->sip_password;  // a relabel keeps the secret
+  }
+  if (body->sip_password) {
+    device.sip_password = *body->sip_password;
+  }
+  if (auto conflict = device_login_conflict(device)) {
+    respond(error_response(*conflict));
+    return;
+  }
+  const std::string username = device_sip_username(device.user, device.device);
+  const bool reserve = !device.sip_password.empty();
+  if (reserve) {
+    pending_device_logins_[username] = SipLogin{device.user, device.device};
+  }
+  const auto release = [this, username, reserve] {
+    if (reserve) {
+      pending_device_logins_.erase(username);
+    }
+  };
+  commit({store::PutDevice{device}}, std::move(respond), [this, device, release] {
+    release();
     auto& list = devices_[device.user];
     auto it = std::find_if(list.begin(), list.end(),
                            [&](const store::DeviceRecord& d) { return d.device == device.device; });
@@ -582,8 +604,8 @@ void Service::put_device(const Principal& principal, const Params& params, HttpR
     } else {
       *it = device;
     }
-    return json_response(201, json::object{{"device", device.device}, {"label", device.label}});
-  });
+    return json_response(201, device_json(device));
+  }, release);
 }
 
 void Service::delete_device(const Principal& principal, const Params& params, HttpRequest&,
@@ -600,6 +622,76 @@ void Service::delete_device(const Principal& principal, const Params& params, Ht
     std::erase_if(devices_[uid], [&](const store::DeviceRecord& d) { return d.device == device; });
     return HttpResponse{204, ""};
   });
+}
+
+const store::DeviceRecord* Service::find_device(std::string_view user,
+                                                std::string_view device) const {
+  const auto it = devices_.find(std::string(user));
+  if (it == devices_.end()) {
+    return nullptr;
+  }
+  for (const store::DeviceRecord& d : it->second) {
+    if (d.device == device) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<SipLogin> Service::sip_login(std::string_view username) const {
+  return resolve_sip_login(
+      username, [this](std::string_view id) { return users_.contains(std::string(id)); },
+      [this](std::string_view user, std::string_view device) {
+        const store::DeviceRecord* d = find_device(user, device);
+        return d != nullptr && !d->sip_password.empty();
+      });
+}
+
+std::optional<SipCredentials> Service::sip_credentials(std::string_view username) const {
+  auto login = sip_login(username);
+  if (!login) {
+    return std::nullopt;
+  }
+  SipCredentials out{login->user, login->device, {}};
+  if (login->device.empty()) {
+    out.password = find_user(login->user)->sip_password;
+  } else {
+    out.password = find_device(login->user, login->device)->sip_password;
+  }
+  return out;
+}
+
+std::optional<Error> Service::device_login_conflict(const store::DeviceRecord& device) const {
+  if (device.sip_password.empty()) {
+    return std::nullopt;  // no secret: the device has no SIP username to collide
+  }
+  const std::string username = device_sip_username(device.user, device.device);
+  std::optional<SipLogin> login = sip_login(username);
+  if (const auto pending = pending_device_logins_.find(username);
+      !login && pending != pending_device_logins_.end()) {
+    login = pending->second;
+  }
+  if (!login || (login->user == device.user && login->device == device.device)) {
+    return std::nullopt;
+  }
+  return Error::conflict(
+      login->device.empty()
+          ? fmt::format("sip_password: the SIP username {} is user {}", username, login->user)
+          : fmt::format("sip_password: the SIP username {} is device {} of user {}", username,
+                        login->device, login->user));
+}
+
+std::optional<Error> Service::user_login_conflict(const std::string& id) const {
+  std::optional<SipLogin> login = sip_login(id);
+  if (const auto pending = pending_device_logins_.find(id);
+      !login && pending != pending_device_logins_.end()) {
+    login = pending->second;
+  }
+  if (!login || login->device.empty()) {
+    return std::nullopt;
+  }
+  return Error::conflict(fmt::format("id: {} is the SIP username of device {} of user {}", id,
+                                     login->device, login->user));
 }
 
 void Service::list_states(const Principal&, const Params&, HttpRequest&, Respond& respond) {

@@ -313,6 +313,10 @@ void Service::create_user(const Principal&, const Params&, HttpRequest& request,
     respond(error_response(Error::conflict("user " + body->id + " already exists")));
     return;
   }
+  if (auto conflict = user_login_conflict(body->id)) {
+    respond(error_response(*conflict));
+    return;
+  }
   offload_([this, body = std::move(*body), respond = std::move(respond)]() mutable {
     auto hash = hash_password(body.password);
     post_([this, body = std::move(body), hash = std::move(hash),
@@ -323,6 +327,10 @@ void Service::create_user(const Principal&, const Params&, HttpRequest& request,
       }
       if (users_.contains(body.id)) {
         respond(error_response(Error::conflict("user " + body.id + " already exists")));
+        return;
+      }
+      if (auto conflict = user_login_conflict(body.id)) {
+        respond(error_response(*conflict));
         return;
       }
       store::UserRecord record;
@@ -479,8 +487,11 @@ void Service::get_metrics(const Principal&, const Params&, HttpRequest&, Respond
   static const auto started = std::chrono::steady_clock::now();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::steady_clock::now() - started);
-  respond({200, metrics_.render(engine_.stats(), engine_.user_count(), uptime),
-           "text/plain; version=0.0.4"});
+  std::string out = metrics_.render(engine_.stats(), engine_.user_count(), uptime);
+  for (const MetricsSource& source : metrics_sources_) {
+    source(out);
+  }
+  respond({200, std::move(out), "text/plain; version=0.0.4"});
 }
 
 }  // namespace presenced::api

@@ -70,7 +70,7 @@ void Service::post_telephony_event(const Principal&, const Params&, HttpRequest&
                    [&](const store::DeviceRecord& d) { return d.device == call.device; });
   if (new_device) {
     // A device not seen before becomes a device of that user (contract).
-    mutations.push_back(store::PutDevice{{body->user, call.device, ""}});
+    mutations.push_back(store::PutDevice{{body->user, call.device, "", ""}});
   }
   if (call.state == core::CallState::Ended) {
     mutations.push_back(store::DeleteCall{body->user, call.device, call.call_id});
@@ -87,7 +87,7 @@ void Service::post_telephony_event(const Principal&, const Params&, HttpRequest&
       auto& list = devices_[uid];
       if (std::none_of(list.begin(), list.end(),
                        [&](const store::DeviceRecord& d) { return d.device == call.device; })) {
-        list.push_back({uid, call.device, ""});
+        list.push_back({uid, call.device, "", ""});
       }
     }
     const core::CallOutcome outcome = engine_.apply_call(target, call, now());

@@ -11,6 +11,7 @@
 #include "api/internal/auth.h"
 #include "api/internal/codec.h"
 #include "api/internal/metrics.h"
+#include "api/internal/sip_logins.h"
 
 #include <boost/json/fwd.hpp>
 #include <boost/json/object.hpp>
@@ -112,6 +113,9 @@ class Service {
     const auto it = users_.find(id);
     return it == users_.end() ? nullptr : &it->second;
   }
+
+  std::optional<SipCredentials> sip_credentials(std::string_view username) const;
+  void add_metrics_source(MetricsSource source) { metrics_sources_.push_back(std::move(source)); }
 
   // Documents other adapters keep in the store (kinds outside the API's own), as loaded at start.
   std::vector<store::DocumentRecord> documents(std::string_view kind) const;
@@ -220,6 +224,12 @@ class Service {
   std::optional<routing::ProfileRouting> profile_routing(const std::string& id) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
+  // SIP logins (docs/sip.md, "Authentication").
+  const store::DeviceRecord* find_device(std::string_view user, std::string_view device) const;
+  std::optional<SipLogin> sip_login(std::string_view username) const;
+  // 409 when a device secret or a new user id would give a SIP username two meanings.
+  std::optional<core::Error> device_login_conflict(const store::DeviceRecord& device) const;
+  std::optional<core::Error> user_login_conflict(const std::string& id) const;
 
   ApiConfig config_;
   store::Store& store_;
@@ -227,10 +237,13 @@ class Service {
   Offload offload_;
   core::Engine engine_;
   Metrics metrics_;
+  std::vector<MetricsSource> metrics_sources_;
   TokenRegistry tokens_;
   std::unordered_map<std::string, store::UserRecord> users_;
   std::map<std::string, store::GroupRecord> groups_;
   std::unordered_map<std::string, std::vector<store::DeviceRecord>> devices_;
+  // SIP usernames of device secrets being committed: a racing POST cannot take them meanwhile.
+  std::map<std::string, SipLogin> pending_device_logins_;
   // Routing settings (docs/routing.md), kept as the store's documents.
   struct Queue {
     QueueDocument document;

@@ -1,5 +1,6 @@
 #include "sip/internal/service.h"
 
+#include <cassert>
 #include <utility>
 
 namespace presenced::sip {
@@ -68,21 +69,26 @@ Message Service::handle(const Message& request, const Peer& source,
       return response;
     }
   }
-  const std::optional<std::string> user = authenticator_.claimed_user(request);
-  std::optional<std::string> password;
-  if (user) {
-    password = directory_.sip_password(*user);
+  // The digest is checked against the username the phone sent (a user id or "user-device");
+  // the request then acts as the user that username belongs to.
+  const std::optional<std::string> username = authenticator_.claimed_user(request);
+  std::optional<Credentials> credentials;
+  if (username) {
+    credentials = directory_.credentials(*username);
   }
   const DigestResult result = authenticator_.verify(
-      request, password ? std::optional<std::string_view>(*password) : std::nullopt, now);
+      request,
+      credentials ? std::optional<std::string_view>(credentials->password) : std::nullopt, now);
   switch (result.outcome) {
     case DigestOutcome::Ok:
-      return authenticated(request, result.user, source, steady);
+      assert(credentials);  // verify() never accepts without a password
+      return authenticated(request, credentials->user_id, source, steady);
     case DigestOutcome::Missing:
       return challenge(request, now, random, false);
     case DigestOutcome::Stale:
       return challenge(request, now, random, true);
     case DigestOutcome::WrongCredentials:
+      ++auth_failures_;
       return make_response(request, 403, "Forbidden");
     case DigestOutcome::BadRequest:
       return make_response(request, 400, "Bad Authorization Header");

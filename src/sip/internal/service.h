@@ -14,6 +14,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <string_view>
 
 namespace presenced::sip {
@@ -40,6 +41,9 @@ class Service {
                  std::chrono::system_clock::time_point now, TimePoint steady,
                  const NonceRandom& random);
 
+  // Requests refused with 403 for wrong credentials since the start.
+  std::uint64_t auth_failures() const { return auth_failures_; }
+
  private:
   Message options(const Message& request) const;
   Message authenticated(const Message& request, const std::string& user, const Peer& source,
@@ -51,6 +55,7 @@ class Service {
   const Directory& directory_;
   DigestAuthenticator authenticator_;
   Subscriptions* subscriptions_;
+  std::uint64_t auth_failures_ = 0;
 };
 
 }  // namespace presenced::sip

@@ -78,6 +78,9 @@ CREATE TABLE documents (
   body TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
 CREATE INDEX documents_owner ON documents(owner);
 )SQL",
+    R"SQL(
+ALTER TABLE devices ADD COLUMN sip_password TEXT NOT NULL DEFAULT '';
+)SQL",
 };
 
 std::int64_t millis(TimePoint t) { return t.time_since_epoch().count(); }
@@ -220,8 +223,8 @@ class SqliteStore final : public Store {
       });
     }
     if (r) {
-      r = read("SELECT user, device, label FROM devices", [&](Statement& q) {
-        s.devices.push_back({q.text(0), q.text(1), q.text(2)});
+      r = read("SELECT user, device, label, sip_password FROM devices", [&](Statement& q) {
+        s.devices.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
       });
     }
     if (r) {
@@ -494,9 +497,10 @@ class SqliteStore final : public Store {
   }
   core::Result<void> apply(const PutDevice& m) {
     return run(
-        "INSERT INTO devices VALUES (?1, ?2, ?3) ON CONFLICT(user, device) DO UPDATE SET label = ?3",
+        "INSERT INTO devices (user, device, label, sip_password) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT(user, device) DO UPDATE SET label = ?3, sip_password = ?4",
         std::string_view(m.device.user), std::string_view(m.device.device),
-        std::string_view(m.device.label));
+        std::string_view(m.device.label), std::string_view(m.device.sip_password));
   }
   core::Result<void> apply(const DeleteDevice& m) {
     return run("DELETE FROM devices WHERE user = ?1 AND device = ?2", std::string_view(m.user),

@@ -288,6 +288,14 @@ TEST(CodecDecodeTest, SmallDecodersReadTheirFields) {
   ASSERT_TRUE(device);
   EXPECT_EQ(device->device, "desk 1");
   EXPECT_EQ(device->label, "Desk");
+  EXPECT_FALSE(device->sip_password);  // absent: the device keeps the secret it has
+
+  auto device_secret = decode_device(R"({"device":"desk","sip_password":"s3cret"})", kLimits);
+  ASSERT_TRUE(device_secret);
+  EXPECT_EQ(device_secret->sip_password, "s3cret");
+  auto no_secret = decode_device(R"({"device":"desk","sip_password":""})", kLimits);
+  ASSERT_TRUE(no_secret);
+  EXPECT_EQ(no_secret->sip_password, "");
 
   auto contacts = decode_contacts(R"({"users":["bob","carol"]})", kLimits);
   ASSERT_TRUE(contacts);
@@ -302,7 +310,9 @@ TEST(CodecDecodeTest, SmallDecodersRejectBadFields) {
                   "type: \"brb\" is not one of available, chat, away, dnd, xa, unavailable"},
                  {R"({"id":"lunch","order":3000000000})", "order: 3000000000 is out of range"}});
   expect_errors(decode_group, {{R"({"id":"a,b"})", "id: \"a,b\" has a character outside"}});
-  expect_errors(decode_device, {{R"({"label":"Desk"})", "device: required"}});
+  expect_errors(decode_device, {{R"({"label":"Desk"})", "device: required"},
+                                {R"({"device":"desk","sip_password":7})",
+                                 "sip_password: expected a string"}});
   expect_errors(decode_contacts,
                 {{R"({})", "users: required"},
                  {R"({"users":[null]})", "users[0]: expected a string, got null"}});

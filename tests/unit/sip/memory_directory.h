@@ -1,6 +1,6 @@
 #pragma once
 
-// A Directory for SIP unit tests: users and passwords in a map, its own engine, and stored
+// A Directory for SIP unit tests: users, devices and passwords in maps, its own engine, and stored
 // records in memory. save() applies the records at once but holds `done` until the test calls
 // complete(), so tests can check that an answer waits for durability.
 
@@ -16,9 +16,16 @@ namespace presenced::sip::test {
 
 class MemoryDirectory final : public Directory {
  public:
-  std::optional<std::string> sip_password(std::string_view user_id) const override {
-    const auto it = users.find(std::string(user_id));
-    return it == users.end() ? std::nullopt : std::optional<std::string>(it->second);
+  // A user id names the user with the user's password; otherwise `devices` maps a device's
+  // username to its credentials (the resolution rule is the API's, tested there).
+  std::optional<Credentials> credentials(std::string_view username) const override {
+    if (const auto it = users.find(std::string(username)); it != users.end()) {
+      return Credentials{it->first, {}, it->second};
+    }
+    if (const auto it = devices.find(std::string(username)); it != devices.end()) {
+      return it->second;
+    }
+    return std::nullopt;
   }
   core::Engine& engine() override { return engine_; }
 
@@ -51,6 +58,7 @@ class MemoryDirectory final : public Directory {
   }
 
   std::map<std::string, std::string> users{{"alice", "s3cret"}};
+  std::map<std::string, Credentials> devices;  // by digest username, e.g. "alice-desk"
   std::map<std::pair<std::string, std::string>, StoredRecord> records;  // by (kind, id)
   std::vector<std::function<void(bool)>> waiting;
   core::Engine engine_{core::EngineConfig(), 0};

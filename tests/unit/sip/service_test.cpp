@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 
 namespace presenced::sip {
 namespace {
@@ -111,6 +112,76 @@ TEST_F(ServiceTest, WrongPasswordAndUnknownUserAre403) {
                             kRandom)
                 .status,
             403);
+}
+
+TEST_F(ServiceTest, WrongCredentialsAreCountedAsAuthFailures) {
+  const Message subscribe = request(test::subscribe());
+  const Message challenge = service_.handle(subscribe, kNow, kRandom);
+  EXPECT_EQ(service_.auth_failures(), 0u);
+  (void)service_.handle(with_credentials(subscribe, challenge, "alice", "nope"), kNow, kRandom);
+  EXPECT_EQ(service_.auth_failures(), 1u);
+  // A missing Authorization is a challenge, not a failure.
+  (void)service_.handle(subscribe, kNow, kRandom);
+  EXPECT_EQ(service_.auth_failures(), 1u);
+}
+
+// A device with its own secret signs in as "user-device" and acts as its user (docs/sip.md,
+// "Authentication"); the digest is computed over the username the phone sent.
+class DeviceCredentialsTest : public ServiceTest {
+ protected:
+  DeviceCredentialsTest() {
+    const core::TimePoint t0{};
+    (void)directory_.engine().add_user(core::UserId{"alice"}, core::UserSettings{}, t0);
+    (void)directory_.engine().add_user(core::UserId{"bob"}, core::UserSettings{}, t0);
+    directory_.devices["alice-desk"] = Credentials{"alice", "desk", "desk-pw"};
+    SubscriptionConfig config;
+    config.domain = "example.com";
+    subscriptions_ = std::make_unique<Subscriptions>(config, directory_.engine());
+    with_subscriptions_ = std::make_unique<Service>(
+        "example.com", directory_,
+        DigestAuthenticator(DigestConfig{"example.com", std::chrono::seconds(300), 64},
+                            DigestSecret{}),
+        subscriptions_.get());
+  }
+
+  int answer(std::string_view username, std::string_view password) {
+    const Message subscribe =
+        request(test::subscribe({"Contact: <sip:phone@192.0.2.20:5080>", "Expires: 600"}));
+    const Message challenge = with_subscriptions_->handle(subscribe, kNow, kRandom);
+    return with_subscriptions_
+        ->handle(with_credentials(subscribe, challenge, username, password), kNow, kRandom)
+        .status;
+  }
+
+  std::unique_ptr<Subscriptions> subscriptions_;
+  std::unique_ptr<Service> with_subscriptions_;
+};
+
+TEST_F(DeviceCredentialsTest, DevicePasswordSubscribesAsItsUser) {
+  // "alice-desk" is no user of the engine: the 200 says the subscription is alice's.
+  EXPECT_EQ(answer("alice-desk", "desk-pw"), 200);
+  EXPECT_EQ(subscriptions_->size(), 1u);
+}
+
+TEST_F(DeviceCredentialsTest, UserPasswordStillWorks) {
+  EXPECT_EQ(answer("alice", "s3cret"), 200);
+}
+
+TEST_F(DeviceCredentialsTest, TheUsersPasswordIsNotTheDevicesAndTheDevicesIsNotTheUsers) {
+  EXPECT_EQ(answer("alice-desk", "s3cret"), 403);
+  EXPECT_EQ(answer("alice", "desk-pw"), 403);
+  EXPECT_EQ(with_subscriptions_->auth_failures(), 2u);
+}
+
+TEST_F(DeviceCredentialsTest, ADeviceGoneFromTheDirectoryIsRefusedAtOnce) {
+  ASSERT_EQ(answer("alice-desk", "desk-pw"), 200);
+  directory_.devices.erase("alice-desk");
+  EXPECT_EQ(answer("alice-desk", "desk-pw"), 403);
+}
+
+TEST_F(DeviceCredentialsTest, ADeviceWithoutASecretIsRefused) {
+  directory_.devices["alice-desk"].password.clear();
+  EXPECT_EQ(answer("alice-desk", ""), 403);
 }
 
 TEST_F(ServiceTest, OtherMethodsAre405WithAllow) {

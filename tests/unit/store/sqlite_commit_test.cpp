@@ -152,12 +152,12 @@ TEST_F(SqliteCommitTest, AFailingSubmitFailsAloneInItsGroupCommit) {
   Completions done;
   {
     WriterGate gate(*store_);
-    store_->submit({PutUser{user("carol")}, PutDevice{{"carol", "desk", ""}}}, done.slot(0));
+    store_->submit({PutUser{user("carol")}, PutDevice{{"carol", "desk", "", ""}}}, done.slot(0));
     // A device of a user who does not exist violates the foreign key: the whole submit goes.
     store_->submit({PutUser{user("dave")}, PutSetting{"dave", "1"},
-                    PutDevice{{"nobody", "desk", ""}}, PutDevice{{"dave", "desk", ""}}},
+                    PutDevice{{"nobody", "desk", "", ""}}, PutDevice{{"dave", "desk", "", ""}}},
                    done.slot(1));
-    store_->submit({PutUser{user("erin")}, PutDevice{{"erin", "desk", ""}}}, done.slot(2));
+    store_->submit({PutUser{user("erin")}, PutDevice{{"erin", "desk", "", ""}}}, done.slot(2));
   }
   ASSERT_TRUE(done.wait_for(3));
   EXPECT_TRUE(done.result(0)) << error_message(done.result(0));
@@ -196,7 +196,7 @@ TEST_F(SqliteCommitTest, EveryKindThatNeedsItsUserFailsWithoutIt) {
   core::ManualLayer m;
   m.state_id = "Busy";
   const std::vector<Mutation> orphans = {
-      PutDevice{{"ghost", "desk", ""}},
+      PutDevice{{"ghost", "desk", "", ""}},
       PutVisibility{{"ghost", "alice", core::VisibilityLevel::Team}},
       PutVisibility{{"alice", "ghost", core::VisibilityLevel::Team}},
       PutToken{{"t", "ghost", at(0), ""}},
@@ -224,8 +224,8 @@ TEST_F(SqliteCommitTest, EveryKindThatNeedsItsUserFailsWithoutIt) {
 TEST_F(SqliteCommitTest, TheStoreKeepsWorkingAfterFailedSubmits) {
   for (int round = 0; round < 3; ++round) {
     const std::string device = "d" + std::to_string(round);
-    ASSERT_FALSE(submit_wait(*store_, {PutDevice{{"nobody", device, ""}}}));
-    auto ok = submit_wait(*store_, {PutDevice{{"alice", device, "ok"}}});
+    ASSERT_FALSE(submit_wait(*store_, {PutDevice{{"nobody", device, "", ""}}}));
+    auto ok = submit_wait(*store_, {PutDevice{{"alice", device, "ok", ""}}});
     ASSERT_TRUE(ok) << "round " << round << ": " << error_message(ok);
   }
   const Snapshot s = restart();

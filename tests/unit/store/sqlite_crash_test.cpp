@@ -44,7 +44,7 @@ std::vector<Mutation> mutations_for(int round, std::uint32_t index) {
   u.id = key(round, index);
   u.display_name = "crash " + u.id;
   u.password_hash = "hash";
-  return {PutUser{u}, PutDevice{{u.id, "desk", std::to_string(index)}},
+  return {PutUser{u}, PutDevice{{u.id, "desk", std::to_string(index), ""}},
           PutSetting{u.id, std::to_string(index)}};
 }
 

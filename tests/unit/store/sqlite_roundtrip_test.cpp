@@ -94,7 +94,9 @@ struct World {
     svc.settings.idle_after = minutes(0);
     users = {alice, bob, svc};
     groups = {{"sales", "Sales"}, {"support", "Support & Care"}};
-    devices = {{"alice", "desk", "Desk phone"}, {"alice", "mobile", ""}, {"bob", "desk", "Bob's"}};
+    devices = {{"alice", "desk", "Desk phone", "desk s3cret"},
+               {"alice", "mobile", "", ""},
+               {"bob", "desk", "Bob's", ""}};
     states = {state("lunch", core::StateType::Away, "At lunch", core::Availability::Away,
                     core::Activity::Away, 3),
               state("focus", core::StateType::Dnd, "Focus time", core::Availability::DoNotDisturb,
@@ -289,7 +291,7 @@ TEST_F(SqliteRoundTripTest, EachDeleteRemovesItsRecordOnly) {
   want.users[0].groups = {"support"};
   want.users[1].groups = {};
   want.groups = {{"support", "Support & Care"}};
-  want.devices = {{"alice", "desk", "Desk phone"}, {"bob", "desk", "Bob's"}};
+  want.devices = {{"alice", "desk", "Desk phone", "desk s3cret"}, {"bob", "desk", "Bob's", ""}};
   want.states.erase(want.states.begin());
   want.visibility.erase(want.visibility.begin());
   want.tokens.erase(want.tokens.begin());
@@ -359,6 +361,8 @@ TEST_F(SqliteRoundTripTest, PutsReplaceTheExistingRecord) {
   alice.settings.logout_state = "Offline";
   want.groups[1].display_name = "Customer Care";
   want.devices[0].label = "Desk phone, 2nd floor";
+  want.devices[0].sip_password = "rotated";
+  want.devices[2].sip_password = "bob's first";
   want.states[0] = state("lunch", core::StateType::ExtendedAway, "Out for lunch",
                          core::Availability::BeRightBack, core::Activity::BeRightBack, 9);
   want.visibility[0].level = core::VisibilityLevel::Public;
@@ -379,6 +383,7 @@ TEST_F(SqliteRoundTripTest, PutsReplaceTheExistingRecord) {
       PutUser{alice},
       PutGroup{want.groups[1]},
       PutDevice{want.devices[0]},
+      PutDevice{want.devices[2]},
       PutState{want.states[0]},
       PutVisibility{want.visibility[0]},
       PutToken{want.tokens[0]},
@@ -389,6 +394,14 @@ TEST_F(SqliteRoundTripTest, PutsReplaceTheExistingRecord) {
       PutSetting{want.settings[0].first, want.settings[0].second},
   });
   // Replacing a user keeps everything that hangs off her (an upsert, not delete and insert).
+  want.expect_in(snapshot);
+}
+
+TEST_F(SqliteRoundTripTest, AnEmptyDeviceSipPasswordRemovesTheDevicesSecret) {
+  seed();
+  World want = world_;
+  want.devices[0].sip_password.clear();
+  auto snapshot = submit_then_reload({PutDevice{want.devices[0]}});
   want.expect_in(snapshot);
 }
 
@@ -406,8 +419,8 @@ TEST_F(SqliteRoundTripTest, ALaterMutationInOneSubmitWinsOverAnEarlierOne) {
       PutSetting{"domain", "first.example"},
       PutSetting{"domain", "second.example"},
       DeleteDevice{"bob", "desk"},
-      PutDevice{{"bob", "desk", "re-added"}},
-      PutDevice{{"svc", "bot", "gone again"}},
+      PutDevice{{"bob", "desk", "re-added", ""}},
+      PutDevice{{"svc", "bot", "gone again", ""}},
       DeleteDevice{"svc", "bot"},
   });
   World want = world_;

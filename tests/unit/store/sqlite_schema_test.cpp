@@ -18,8 +18,8 @@ namespace {
 using namespace presenced::store::testing;
 using ::testing::HasSubstr;
 
-// The schema this presenced writes: two migrations so far.
-constexpr int kLatestVersion = 2;
+// The schema this presenced writes: three migrations so far.
+constexpr int kLatestVersion = 3;
 
 const std::vector<std::string> kTables = {
     "appointments", "calls",    "contacts", "devices",  "documents", "groups",     "manual",
@@ -95,6 +95,30 @@ TEST_F(SqliteSchemaTest, AnOlderDatabaseIsMigratedAndKeepsWhatElseItHolds) {
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kLatestVersion));
   EXPECT_EQ(raw.scalar("SELECT text FROM notes"), "hello");
   EXPECT_EQ(raw.scalar("SELECT display_name FROM groups WHERE id = 'g'"), "G");
+}
+
+TEST_F(SqliteSchemaTest, DevicesOfAVersion2StoreKeepTheirLabelsAndGetNoSipPassword) {
+  {
+    auto loaded = open_loaded(config_);
+    ASSERT_TRUE(loaded);
+    UserRecord alice;
+    alice.id = "alice";
+    ASSERT_TRUE(submit_wait(*loaded->store, {PutUser{alice}}));
+  }
+  {
+    // Back to version 2 as an older presenced wrote it: devices without sip_password.
+    RawDb raw(config_.path);
+    ASSERT_TRUE(raw.exec("ALTER TABLE devices DROP COLUMN sip_password; "
+                         "INSERT INTO devices VALUES ('alice', 'desk', 'Desk phone'); "
+                         "PRAGMA user_version = 2"));
+  }
+  auto snapshot = reload(config_);
+  ASSERT_TRUE(snapshot);
+  ASSERT_EQ(snapshot->devices.size(), 1u);
+  EXPECT_EQ(snapshot->devices[0].label, "Desk phone");
+  EXPECT_EQ(snapshot->devices[0].sip_password, "");
+  RawDb raw(config_.path);
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(kLatestVersion));
 }
 
 TEST_F(SqliteSchemaTest, AFailingMigrationIsRolledBackAndReported) {

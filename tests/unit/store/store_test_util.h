@@ -200,7 +200,9 @@ inline auto fields(const DocumentRecord& d) {
   return std::make_tuple(d.kind, d.id, d.owner, d.body);
 }
 inline auto fields(const GroupRecord& g) { return std::make_tuple(g.id, g.display_name); }
-inline auto fields(const DeviceRecord& d) { return std::make_tuple(d.user, d.device, d.label); }
+inline auto fields(const DeviceRecord& d) {
+  return std::make_tuple(d.user, d.device, d.label, d.sip_password);
+}
 inline auto fields(const core::StateDefinition& s) {
   return std::make_tuple(s.id, num(s.type), s.message, num(s.availability), num(s.activity),
                          s.built_in, s.order);
