@@ -26,7 +26,7 @@ inline constexpr std::array<std::string_view, 3> kEventPackages = {"presence", "
 
 class Service {
  public:
-  // `subscriptions` takes presence SUBSCRIBEs; without it they get 501 (it must outlive us).
+  // `subscriptions` takes SUBSCRIBEs; without it they get 501 (it must outlive us).
   Service(std::string domain, const Directory& directory, DigestAuthenticator authenticator,
           Subscriptions* subscriptions = nullptr);
 

@@ -1,6 +1,7 @@
 #include "sip/internal/subscriptions.h"
 
 #include "sip/internal/branch.h"
+#include "sip/internal/dialog_info.h"
 #include "sip/internal/pidf.h"
 
 #include <algorithm>
@@ -26,14 +27,97 @@ class PidfEncoder final : public core::PresenceEncoder {
   std::string domain_;
 };
 
-bool accepts_pidf(const std::optional<std::vector<MediaType>>& accept) {
-  if (!accept) {
-    return true;  // RFC 3856 §6.7: no Accept means application/pidf+xml
+// Which calls a watcher at `level` may see: none when blocked, the state alone for Public
+// (the lamp lights, nothing says who calls or which call), everything from Business up.
+DialogDetail dialog_detail(core::VisibilityLevel level) {
+  switch (level) {
+    case core::VisibilityLevel::Blocked: return DialogDetail::None;
+    case core::VisibilityLevel::Public: return DialogDetail::StateOnly;
+    default: return DialogDetail::Full;
   }
-  return std::any_of(accept->begin(), accept->end(), [](const MediaType& type) {
+}
+
+// The NOTIFY content of the dialog package: the presentity's calls as <dialog> elements for one
+// visibility level, encoded by the engine once per level and change. Each subscription wraps
+// them in a document with its own version. A call that ended in this change is shown once as
+// terminated (RFC 4235 §3.7.1), so a lamp sees its dialog end rather than vanish.
+class DialogEncoder final : public core::PresenceEncoder {
+ public:
+  DialogEncoder(std::string domain, const core::Engine& engine)
+      : domain_(std::move(domain)), engine_(engine) {}
+
+  std::string encode(const core::UserId& user, const core::Presence& /*projected*/,
+                     std::uint64_t sequence, core::VisibilityLevel level) const override {
+    const std::optional<core::UserIndex> index = engine_.find(user.value);
+    if (!index) {
+      return {};
+    }
+    std::vector<core::Call> calls = engine_.layers(*index).telephony.calls;
+    const std::vector<core::Call>& ended = ended_in(user.value, calls, sequence);
+    calls.insert(calls.end(), ended.begin(), ended.end());
+    return write_dialogs(Presentity{user.value, domain_}, calls, dialog_detail(level));
+  }
+
+ private:
+  struct Seen {
+    std::uint64_t sequence = 0;
+    std::vector<core::Call> calls;
+    std::vector<core::Call> ended;  // calls gone in the change at `sequence`
+  };
+
+  // The calls of the user's previous change that are gone in this one. Only the change right
+  // after the one last encoded can tell (sequences grow by one per visible change); otherwise
+  // the memory starts again. Users without calls are forgotten.
+  const std::vector<core::Call>& ended_in(const std::string& user,
+                                          const std::vector<core::Call>& calls,
+                                          std::uint64_t sequence) const {
+    Seen& seen = seen_[user];
+    if (seen.sequence != sequence) {
+      seen.ended.clear();
+      if (seen.sequence + 1 == sequence) {
+        for (const core::Call& before : seen.calls) {
+          const bool still = std::any_of(calls.begin(), calls.end(), [&](const core::Call& c) {
+            return c.device == before.device && c.call_id == before.call_id;
+          });
+          if (!still) {
+            seen.ended.push_back(before);
+            seen.ended.back().state = core::CallState::Ended;
+          }
+        }
+      }
+      seen.sequence = sequence;
+      seen.calls = calls;
+    }
+    if (seen.calls.empty() && seen.ended.empty()) {
+      seen_.erase(user);
+      return kNone;
+    }
+    return seen.ended;
+  }
+
+  static inline const std::vector<core::Call> kNone;
+  std::string domain_;
+  const core::Engine& engine_;
+  mutable std::unordered_map<std::string, Seen> seen_;
+};
+
+// RFC 6665 §4.2.1.1 / RFC 3856 §6.7 / RFC 4235 §3.5: no Accept means the package's format.
+bool accepts(const std::optional<std::vector<MediaType>>& accept, std::string_view subtype) {
+  if (!accept) {
+    return true;
+  }
+  return std::any_of(accept->begin(), accept->end(), [subtype](const MediaType& type) {
     return (type.type == "*" && type.subtype == "*") ||
-           (type.type == "application" && (type.subtype == "*" || type.subtype == "pidf+xml"));
+           (type.type == "application" && (type.subtype == "*" || type.subtype == subtype));
   });
+}
+
+std::string_view body_subtype(EventPackage package) {
+  switch (package) {
+    case EventPackage::Presence: return "pidf+xml";
+    case EventPackage::Dialog: return "dialog-info+xml";
+  }
+  return "pidf+xml";
 }
 
 // A numeric IPv4 or IPv6 host (brackets removed), which the transport can send to without DNS.
@@ -75,6 +159,8 @@ struct Subscriptions::Subscription final : core::WatcherSink {
 
   Subscriptions& owner;
   SubscriptionId id;
+  EventPackage package = EventPackage::Presence;
+  std::uint32_t version = 0;  // of the next dialog-info document (RFC 4235 §4.1)
   core::WatcherId watcher = 0;
   core::UserIndex presentity = 0;
   core::UserIndex subscriber = 0;
@@ -91,12 +177,13 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   Peer peer;  // where the SUBSCRIBE came from, on which transport
   TimePoint expires_at;
   bool in_flight = false;
-  std::shared_ptr<const std::string> pending;  // newest body not yet sent
+  std::shared_ptr<const std::string> pending;  // newest content not yet sent
 };
 
 Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine)
     : config_(std::move(config)), engine_(engine) {
-  format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
+  pidf_format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
+  dialog_format_ = engine_.add_format(std::make_unique<DialogEncoder>(config_.domain, engine_));
 }
 
 Subscriptions::~Subscriptions() {
@@ -114,12 +201,35 @@ void Subscriptions::set_on_wake(std::function<void()> on_wake) {
   on_wake_ = std::move(on_wake);
 }
 
+std::optional<EventPackage> parse_event_package(std::string_view name) {
+  if (name == "presence") return EventPackage::Presence;
+  if (name == "dialog") return EventPackage::Dialog;
+  return std::nullopt;
+}
+
+std::string_view to_string(EventPackage package) {
+  switch (package) {
+    case EventPackage::Presence: return "presence";
+    case EventPackage::Dialog: return "dialog";
+  }
+  return "presence";
+}
+
 Message Subscriptions::subscribe(const Message& request, const Peer& source,
                                  std::string_view subscriber, TimePoint now) {
-  // RFC 3856 §6.7: PIDF is the format we write; a subscriber that accepts none gets 406.
-  if (!accepts_pidf(request.accept)) {
+  const std::optional<EventPackage> package =
+      request.event ? parse_event_package(request.event->package) : std::nullopt;
+  if (!package) {
+    Message response = make_response(request, 489, "Bad Event");
+    response.allow_events = {"presence", "dialog"};
+    return response;
+  }
+  // RFC 3856 §6.7, RFC 4235 §3.5: the package's format is the one we write; a subscriber that
+  // accepts none gets 406.
+  const std::string_view subtype = body_subtype(*package);
+  if (!accepts(request.accept, subtype)) {
     Message response = make_response(request, 406, "Not Acceptable");
-    response.accept = std::vector<MediaType>{MediaType{"application", "pidf+xml", {}}};
+    response.accept = std::vector<MediaType>{MediaType{"application", std::string(subtype), {}}};
     return response;
   }
   if (request.to.tag()) {
@@ -173,6 +283,7 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   const SubscriptionId id = next_id_++;
   auto owned = std::make_unique<Subscription>(*this, id);
   Subscription& s = *owned;
+  s.package = *parse_event_package(request.event->package);
   s.presentity = *presentity;
   s.subscriber = *watcher_user;
   s.subscriber_id = std::string(subscriber);
@@ -194,21 +305,19 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
     // RFC 6665 §4.4.3: a fetch: the current state in a NOTIFY that ends the subscription.
-    const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
-    const auto wall =
-        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     SubscriptionState state;
     state.state = "terminated";
     state.reason = "timeout";
-    std::string body = write_pidf(
-        Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
-    outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(body)),
+    std::string content = current_content(s);
+    std::string fetched = body(s, content);
+    outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(fetched)),
                                      destination(s)});
     return response;
   }
   by_dialog_.emplace(s.key, id);
   expiries_.emplace(s.expires_at, id);
-  s.watcher = engine_.add_watcher(s.subscriber, format_, &s);
+  s.watcher = engine_.add_watcher(
+      s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
   subscriptions_.emplace(id, std::move(owned));
   // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
   engine_.subscribe(s.watcher, s.presentity);
@@ -226,6 +335,9 @@ Message Subscriptions::answer_refresh(const Message& request, const Peer& source
     return make_response(request, 481, "Subscription Does Not Exist");
   }
   Subscription& s = *subscriptions_.at(found->second);
+  if (to_string(s.package) != request.event->package) {
+    return make_response(request, 481, "Subscription Does Not Exist");  // another package
+  }
   if (subscriber != s.subscriber_id) {
     return make_response(request, 403, "Forbidden");
   }
@@ -286,17 +398,44 @@ void Subscriptions::drain(TimePoint now) {
   }
 }
 
-void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::string> body,
+void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::string> content,
                                TimePoint now) {
   if (s.in_flight) {
-    s.pending = std::move(body);  // sent when the NOTIFY in flight is answered
+    s.pending = std::move(content);  // sent when the NOTIFY in flight is answered
     return;
   }
   SubscriptionState state;
   state.state = "active";
   state.expires = seconds_left(s.expires_at, now);
   s.in_flight = true;
-  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), *body), destination(s)});
+  std::string document = body(s, *content);
+  outbox_.push_back(
+      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
+}
+
+// What the engine would encode for this subscriber now, for the NOTIFYs we write ourselves
+// (fetch, termination).
+std::string Subscriptions::current_content(const Subscription& s) const {
+  const std::string& user = engine_.id_of(s.presentity).value;
+  if (s.package == EventPackage::Dialog) {
+    return write_dialogs(Presentity{user, config_.domain},
+                         engine_.layers(s.presentity).telephony.calls,
+                         dialog_detail(engine_.level_for(s.presentity, s.subscriber)));
+  }
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return write_pidf(Presentity{user, config_.domain},
+                    engine_.presence_for(s.presentity, s.subscriber), wall);
+}
+
+// The NOTIFY body: PIDF as encoded; dialog-info around the encoded dialogs, with the next
+// version of this subscription (RFC 4235 §4.1.1: per subscription, from 0, one per NOTIFY).
+std::string Subscriptions::body(Subscription& s, std::string_view content) {
+  if (s.package == EventPackage::Dialog) {
+    return write_dialog_info_around(Presentity{engine_.id_of(s.presentity).value, config_.domain},
+                                    s.version++, content);
+  }
+  return std::string(content);
 }
 
 void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoint now) {
@@ -339,16 +478,12 @@ std::vector<OutgoingNotify> Subscriptions::take_outbox() {
 }
 
 void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint /*now*/) {
-  const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
-  const auto wall =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   SubscriptionState state;
   state.state = "terminated";
   state.reason = std::string(reason);
-  std::string body =
-      write_pidf(Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
-  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), std::move(body)),
-                                   destination(s)});
+  std::string document = body(s, current_content(s));
+  outbox_.push_back(
+      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
   erase(s.id);
 }
 
@@ -364,7 +499,7 @@ void Subscriptions::erase(SubscriptionId id) {
   subscriptions_.erase(it);
 }
 
-// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7).
+// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3).
 Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) const {
   Message m;
   m.method = Method::Notify;
@@ -385,11 +520,11 @@ Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::str
   m.max_forwards = 70;
   m.contacts.addresses.push_back(contact());
   Event event;
-  event.package = "presence";
+  event.package = std::string(to_string(s.package));
   event.id = s.event_id;
   m.event = std::move(event);
   m.subscription_state = std::move(state);
-  m.content_type = MediaType{"application", "pidf+xml", {}};
+  m.content_type = MediaType{"application", std::string(body_subtype(s.package)), {}};
   m.body = std::move(body);
   return m;
 }

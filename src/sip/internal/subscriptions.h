@@ -1,10 +1,11 @@
 #pragma once
 
-// Subscriptions to the `presence` event package (RFC 6665, RFC 3856) as watchers of the presence
-// engine: a SUBSCRIBE creates a dialog and one engine watcher looking through the subscriber's
-// eyes; every delivery the engine queues for it (PIDF, encoded once per visibility level)
-// becomes a NOTIFY in that dialog. Refresh, unsubscribe, expiry and failed NOTIFYs end it
-// (docs/sip.md, "Subscriptions"). No sockets and no clock: the transport passes the time, sends
+// Subscriptions (RFC 6665) to the `presence` (RFC 3856) and `dialog` (RFC 4235) event packages
+// as watchers of the presence engine: a SUBSCRIBE creates a dialog and one engine watcher looking
+// through the subscriber's eyes; every delivery the engine queues for it (PIDF, or the <dialog>
+// elements of the presentity's calls, encoded once per visibility level and package) becomes a
+// NOTIFY in that dialog. Unsubscribe, expiry and failed NOTIFYs end it (docs/sip.md,
+// "Subscriptions"). No sockets and no clock: the transport passes the time, sends
 // what take_outbox() returns as client transactions and reports their answers.
 //
 // Thread-safety: none; used only on the thread that owns the engine.
@@ -38,6 +39,11 @@ struct SubscriptionConfig {
 
 using SubscriptionId = std::uint64_t;
 
+// The event packages we serve (Event header, RFC 6665 §8.2.1).
+enum class EventPackage : std::uint8_t { Presence, Dialog };
+std::optional<EventPackage> parse_event_package(std::string_view name);
+std::string_view to_string(EventPackage package);
+
 // A NOTIFY to send in a new client transaction; its final answer goes to on_response().
 struct OutgoingNotify {
   SubscriptionId subscription = 0;
@@ -47,7 +53,8 @@ struct OutgoingNotify {
 
 class Subscriptions {
  public:
-  // Registers the PIDF format with the engine once; the engine must outlive this object.
+  // Registers the PIDF and dialog formats with the engine once; the engine must outlive this
+  // object.
   Subscriptions(SubscriptionConfig config, core::Engine& engine);
   ~Subscriptions();  // removes every watcher from the engine, without NOTIFYs
   Subscriptions(const Subscriptions&) = delete;
@@ -59,7 +66,7 @@ class Subscriptions {
   // deliveries; the caller then calls drain() outside the engine call.
   void set_on_wake(std::function<void()> on_wake);
 
-  // The answer to a SUBSCRIBE for `presence` from the authenticated user `subscriber`, new or
+  // The answer to a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new or
   // within a dialog. NOTIFYs it causes wait in the outbox: send them after the answer.
   Message subscribe(const Message& request, const Peer& source, std::string_view subscriber,
                     TimePoint now);
@@ -85,7 +92,10 @@ class Subscriptions {
                          TimePoint now);
   std::optional<Message> check_expires(const Message& request, std::uint32_t& seconds) const;
   void wake(SubscriptionId id);
-  void send_state(Subscription& s, std::shared_ptr<const std::string> body, TimePoint now);
+  // `content` is what the engine encoded; the body wraps it in this subscription's document.
+  void send_state(Subscription& s, std::shared_ptr<const std::string> content, TimePoint now);
+  std::string current_content(const Subscription& s) const;
+  std::string body(Subscription& s, std::string_view content);
   void terminate(Subscription& s, std::string_view reason, TimePoint now);
   void erase(SubscriptionId id);
   Message notify(Subscription& s, SubscriptionState state, std::string body) const;
@@ -94,7 +104,8 @@ class Subscriptions {
 
   SubscriptionConfig config_;
   core::Engine& engine_;
-  core::FormatId format_ = 0;
+  core::FormatId pidf_format_ = 0;
+  core::FormatId dialog_format_ = 0;
   std::string local_host_ = "127.0.0.1";
   std::uint16_t local_port_ = 5060;
   std::function<void()> on_wake_;
