@@ -115,10 +115,10 @@ Message Service::authenticated(const Message& request, const std::string& user,
     }
     return response;
   }
-  if (!publish && request.event->package != "presence.winfo" && subscriptions_ != nullptr) {
+  if (!publish && subscriptions_ != nullptr) {
     return subscriptions_->subscribe(request, source, user, steady);
   }
-  // TODO(#5): presence.winfo subscriptions and publications are next.
+  // TODO(#5): publications are next.
   return make_response(request, 501,
                        publish ? "Publication Not Implemented Yet"
                                : "Subscriptions Not Implemented Yet");

@@ -116,6 +116,7 @@ std::string_view body_subtype(EventPackage package) {
   switch (package) {
     case EventPackage::Presence: return "pidf+xml";
     case EventPackage::Dialog: return "dialog-info+xml";
+    case EventPackage::WatcherInfo: return "watcherinfo+xml";  // RFC 3857 §4.4.4
   }
   return "pidf+xml";
 }
@@ -160,7 +161,8 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   Subscriptions& owner;
   SubscriptionId id;
   EventPackage package = EventPackage::Presence;
-  std::uint32_t version = 0;  // of the next dialog-info document (RFC 4235 §4.1)
+  std::uint32_t version = 0;  // of the next dialog-info or watcherinfo document
+  TimePoint created_at;       // for the watcher list's duration-subscribed
   core::WatcherId watcher = 0;
   core::UserIndex presentity = 0;
   core::UserIndex subscriber = 0;
@@ -188,7 +190,9 @@ Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine)
 
 Subscriptions::~Subscriptions() {
   for (auto& [id, s] : subscriptions_) {
-    engine_.remove_watcher(s->watcher);
+    if (s->package != EventPackage::WatcherInfo) {
+      engine_.remove_watcher(s->watcher);
+    }
   }
 }
 
@@ -204,6 +208,7 @@ void Subscriptions::set_on_wake(std::function<void()> on_wake) {
 std::optional<EventPackage> parse_event_package(std::string_view name) {
   if (name == "presence") return EventPackage::Presence;
   if (name == "dialog") return EventPackage::Dialog;
+  if (name == "presence.winfo") return EventPackage::WatcherInfo;
   return std::nullopt;
 }
 
@@ -211,6 +216,7 @@ std::string_view to_string(EventPackage package) {
   switch (package) {
     case EventPackage::Presence: return "presence";
     case EventPackage::Dialog: return "dialog";
+    case EventPackage::WatcherInfo: return "presence.winfo";
   }
   return "presence";
 }
@@ -221,7 +227,7 @@ Message Subscriptions::subscribe(const Message& request, const Peer& source,
       request.event ? parse_event_package(request.event->package) : std::nullopt;
   if (!package) {
     Message response = make_response(request, 489, "Bad Event");
-    response.allow_events = {"presence", "dialog"};
+    response.allow_events = {"presence", "dialog", "presence.winfo"};
     return response;
   }
   // RFC 3856 §6.7, RFC 4235 §3.5: the package's format is the one we write; a subscriber that
@@ -266,6 +272,11 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   if (!watcher_user) {
     return make_response(request, 403, "Forbidden");
   }
+  const EventPackage package = *parse_event_package(request.event->package);
+  if (package == EventPackage::WatcherInfo && *watcher_user != *presentity) {
+    // RFC 3857 §5.1: the watcher list is the presentity's own business.
+    return make_response(request, 403, "Forbidden");
+  }
   // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target of the dialog.
   if (request.contacts.star || request.contacts.addresses.size() != 1 ||
       !request.contacts.addresses.front().uri.is_sip()) {
@@ -283,7 +294,8 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   const SubscriptionId id = next_id_++;
   auto owned = std::make_unique<Subscription>(*this, id);
   Subscription& s = *owned;
-  s.package = *parse_event_package(request.event->package);
+  s.package = package;
+  s.created_at = now;
   s.presentity = *presentity;
   s.subscriber = *watcher_user;
   s.subscriber_id = std::string(subscriber);
@@ -308,20 +320,14 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
     SubscriptionState state;
     state.state = "terminated";
     state.reason = "timeout";
-    std::string content = current_content(s);
+    std::string content = current_content(s, now);
     std::string fetched = body(s, content);
     outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(fetched)),
                                      destination(s)});
     return response;
   }
-  by_dialog_.emplace(s.key, id);
-  expiries_.emplace(s.expires_at, id);
-  s.watcher = engine_.add_watcher(
-      s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
   subscriptions_.emplace(id, std::move(owned));
-  // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
-  engine_.subscribe(s.watcher, s.presentity);
-  drain(now);
+  activate(s, now);
   return response;
 }
 
@@ -367,9 +373,77 @@ Message Subscriptions::answer_refresh(const Message& request, const Peer& source
   s.expires_at = now + std::chrono::seconds(seconds);
   expiries_.emplace(s.expires_at, s.id);
   // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
+  resend(s, now);
+  return response;
+}
+
+void Subscriptions::activate(Subscription& s, TimePoint now) {
+  by_dialog_.emplace(s.key, s.id);
+  by_presentity_.emplace(s.presentity, s.id);
+  expiries_.emplace(s.expires_at, s.id);
+  if (s.package != EventPackage::WatcherInfo) {
+    s.watcher = engine_.add_watcher(
+        s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
+  }
+  resend(s, now);
+  if (s.package == EventPackage::Presence) {
+    watchers_changed(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+  }
+}
+
+void Subscriptions::resend(Subscription& s, TimePoint now) {
+  if (s.package == EventPackage::WatcherInfo) {
+    send_state(s, std::make_shared<const std::string>(current_content(s, now)), now);
+    return;
+  }
+  // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
   engine_.subscribe(s.watcher, s.presentity);
   drain(now);
-  return response;
+}
+
+void Subscriptions::watchers_changed(core::UserIndex presentity, const Subscription* ended,
+                                     WatcherEvent why, TimePoint now) {
+  std::shared_ptr<const std::string> content;
+  const auto [first, last] = by_presentity_.equal_range(presentity);
+  for (auto it = first; it != last; ++it) {
+    Subscription& s = *subscriptions_.at(it->second);
+    if (s.package != EventPackage::WatcherInfo) {
+      continue;
+    }
+    if (!content) {
+      content = std::make_shared<const std::string>(watcher_list(presentity, ended, why, now));
+    }
+    send_state(s, content, now);
+  }
+}
+
+// RFC 3858: the presence subscriptions to the presentity, active, and the one that just ended
+// as terminated (full state: it is gone from the next document).
+std::string Subscriptions::watcher_list(core::UserIndex presentity, const Subscription* ended,
+                                        WatcherEvent why, TimePoint now) const {
+  std::vector<Watcher> watchers;
+  const auto entry = [now](const Subscription& s, WatcherStatus status, WatcherEvent event) {
+    Watcher w;
+    w.id = std::string(s.local.tag().value_or(""));
+    w.uri = serialize(s.remote.uri);
+    w.display_name = s.remote.display_name;
+    w.status = status;
+    w.event = event;
+    w.duration_subscribed = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(now - s.created_at).count());
+    return w;
+  };
+  const auto [first, last] = by_presentity_.equal_range(presentity);
+  for (auto it = first; it != last; ++it) {
+    const Subscription& s = *subscriptions_.at(it->second);
+    if (s.package == EventPackage::Presence && &s != ended) {
+      watchers.push_back(entry(s, WatcherStatus::Active, WatcherEvent::Subscribe));
+    }
+  }
+  if (ended != nullptr) {
+    watchers.push_back(entry(*ended, WatcherStatus::Terminated, why));
+  }
+  return write_watchers(watchers);
 }
 
 void Subscriptions::wake(SubscriptionId id) {
@@ -415,8 +489,11 @@ void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::strin
 
 // What the engine would encode for this subscriber now, for the NOTIFYs we write ourselves
 // (fetch, termination).
-std::string Subscriptions::current_content(const Subscription& s) const {
+std::string Subscriptions::current_content(const Subscription& s, TimePoint now) const {
   const std::string& user = engine_.id_of(s.presentity).value;
+  if (s.package == EventPackage::WatcherInfo) {
+    return watcher_list(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+  }
   if (s.package == EventPackage::Dialog) {
     return write_dialogs(Presentity{user, config_.domain},
                          engine_.layers(s.presentity).telephony.calls,
@@ -431,9 +508,12 @@ std::string Subscriptions::current_content(const Subscription& s) const {
 // The NOTIFY body: PIDF as encoded; dialog-info around the encoded dialogs, with the next
 // version of this subscription (RFC 4235 §4.1.1: per subscription, from 0, one per NOTIFY).
 std::string Subscriptions::body(Subscription& s, std::string_view content) {
+  const Presentity presentity{engine_.id_of(s.presentity).value, config_.domain};
   if (s.package == EventPackage::Dialog) {
-    return write_dialog_info_around(Presentity{engine_.id_of(s.presentity).value, config_.domain},
-                                    s.version++, content);
+    return write_dialog_info_around(presentity, s.version++, content);
+  }
+  if (s.package == EventPackage::WatcherInfo) {
+    return write_watcherinfo_around(presentity, "presence", s.version++, content);
   }
   return std::string(content);
 }
@@ -448,7 +528,7 @@ void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoi
   if (status >= 300) {
     // RFC 6665 §4.2.2: 481 says the subscriber holds no such subscription; a timeout (408) or
     // another failure says it cannot be reached. Either way it ends, without a further NOTIFY.
-    erase(subscription);
+    erase(subscription, WatcherEvent::Rejected, now);
     return;
   }
   if (s.pending) {
@@ -477,25 +557,37 @@ std::vector<OutgoingNotify> Subscriptions::take_outbox() {
   return out;
 }
 
-void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint /*now*/) {
+void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint now) {
   SubscriptionState state;
   state.state = "terminated";
   state.reason = std::string(reason);
-  std::string document = body(s, current_content(s));
+  std::string document = body(s, current_content(s, now));
   outbox_.push_back(
       OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
-  erase(s.id);
+  erase(s.id, WatcherEvent::Timeout, now);
 }
 
-void Subscriptions::erase(SubscriptionId id) {
+void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now) {
   const auto it = subscriptions_.find(id);
   if (it == subscriptions_.end()) {
     return;
   }
   Subscription& s = *it->second;
-  engine_.remove_watcher(s.watcher);
+  if (s.package != EventPackage::WatcherInfo) {
+    engine_.remove_watcher(s.watcher);
+  }
   by_dialog_.erase(s.key);
   expiries_.erase({s.expires_at, s.id});
+  const auto [first, last] = by_presentity_.equal_range(s.presentity);
+  for (auto entry = first; entry != last; ++entry) {
+    if (entry->second == id) {
+      by_presentity_.erase(entry);
+      break;
+    }
+  }
+  if (s.package == EventPackage::Presence) {
+    watchers_changed(s.presentity, &s, why, now);
+  }
   subscriptions_.erase(it);
 }
 

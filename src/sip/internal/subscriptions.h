@@ -4,13 +4,15 @@
 // as watchers of the presence engine: a SUBSCRIBE creates a dialog and one engine watcher looking
 // through the subscriber's eyes; every delivery the engine queues for it (PIDF, or the <dialog>
 // elements of the presentity's calls, encoded once per visibility level and package) becomes a
-// NOTIFY in that dialog. Unsubscribe, expiry and failed NOTIFYs end it (docs/sip.md,
-// "Subscriptions"). No sockets and no clock: the transport passes the time, sends
+// NOTIFY in that dialog. `presence.winfo` (RFC 3857) needs no engine watcher: a user's own
+// watcher list changes here, when a presence subscription to them starts or ends. Unsubscribe,
+// expiry and failed NOTIFYs end a subscription (docs/sip.md, "Subscriptions"). No sockets and no clock: the transport passes the time, sends
 // what take_outbox() returns as client transactions and reports their answers.
 //
 // Thread-safety: none; used only on the thread that owns the engine.
 
 #include "core/engine.h"
+#include "sip/internal/dialog_info.h"
 #include "sip/internal/message.h"
 #include "sip/internal/transactions.h"
 
@@ -40,7 +42,7 @@ struct SubscriptionConfig {
 using SubscriptionId = std::uint64_t;
 
 // The event packages we serve (Event header, RFC 6665 §8.2.1).
-enum class EventPackage : std::uint8_t { Presence, Dialog };
+enum class EventPackage : std::uint8_t { Presence, Dialog, WatcherInfo };
 std::optional<EventPackage> parse_event_package(std::string_view name);
 std::string_view to_string(EventPackage package);
 
@@ -94,10 +96,21 @@ class Subscriptions {
   void wake(SubscriptionId id);
   // `content` is what the engine encoded; the body wraps it in this subscription's document.
   void send_state(Subscription& s, std::shared_ptr<const std::string> content, TimePoint now);
-  std::string current_content(const Subscription& s) const;
+  std::string current_content(const Subscription& s, TimePoint now) const;
   std::string body(Subscription& s, std::string_view content);
   void terminate(Subscription& s, std::string_view reason, TimePoint now);
-  void erase(SubscriptionId id);
+  // Ends it without a NOTIFY; `why` is what the presentity's watcher list says (RFC 3857 §5.2).
+  void erase(SubscriptionId id, WatcherEvent why, TimePoint now);
+  // Starts the engine watcher, or the first watcher list.
+  void activate(Subscription& s, TimePoint now);
+  // The NOTIFY with the current state after a SUBSCRIBE or a refresh.
+  void resend(Subscription& s, TimePoint now);
+  // A presence subscription to `presentity` started (ended: its last entry) -> NOTIFY its owner's
+  // winfo subscriptions.
+  void watchers_changed(core::UserIndex presentity, const Subscription* ended, WatcherEvent why,
+                        TimePoint now);
+  std::string watcher_list(core::UserIndex presentity, const Subscription* ended,
+                           WatcherEvent why, TimePoint now) const;
   Message notify(Subscription& s, SubscriptionState state, std::string body) const;
   Peer destination(const Subscription& s) const;
   NameAddr contact() const;
@@ -112,6 +125,7 @@ class Subscriptions {
   SubscriptionId next_id_ = 1;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subscriptions_;
   std::unordered_map<std::string, SubscriptionId> by_dialog_;
+  std::unordered_multimap<core::UserIndex, SubscriptionId> by_presentity_;
   std::set<std::pair<TimePoint, SubscriptionId>> expiries_;
   std::vector<SubscriptionId> woken_;
   std::vector<OutgoingNotify> outbox_;
