@@ -141,6 +141,14 @@ std::string dialog_key(std::string_view call_id, std::string_view remote_tag,
   return key;
 }
 
+// NOTIFY CSeqs are stored only every this many (and at each SUBSCRIBE): after a restart they go
+// on above the stored bound.
+constexpr std::uint32_t kCSeqReserve = 1000;
+
+WallTime wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 std::uint32_t seconds_left(TimePoint expires_at, TimePoint now) {
   if (expires_at <= now) {
     return 0;
@@ -175,6 +183,10 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   Uri remote_target;               // the subscriber's Contact
   std::vector<NameAddr> route_set;  // Record-Route as received (§12.1.1)
   std::uint32_t local_cseq = 0;
+  std::uint32_t local_cseq_bound = kCSeqReserve;  // as stored
+  bool stored = false;  // has a record in the store
+  WallTime expires_wall;  // expires_at and created_at on the wall clock, as stored
+  WallTime created_wall;
   std::uint32_t remote_cseq = 0;
   Peer peer;  // where the SUBSCRIBE came from, on which transport
   TimePoint expires_at;
@@ -182,8 +194,8 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   std::shared_ptr<const std::string> pending;  // newest content not yet sent
 };
 
-Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine)
-    : config_(std::move(config)), engine_(engine) {
+Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable)
+    : config_(std::move(config)), engine_(engine), durable_(durable) {
   pidf_format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
   dialog_format_ = engine_.add_format(std::make_unique<DialogEncoder>(config_.domain, engine_));
 }
@@ -221,14 +233,15 @@ std::string_view to_string(EventPackage package) {
   return "presence";
 }
 
-Message Subscriptions::subscribe(const Message& request, const Peer& source,
-                                 std::string_view subscriber, TimePoint now) {
+void Subscriptions::subscribe(const Message& request, const Peer& source,
+                              std::string_view subscriber, TimePoint now, Answer answer) {
   const std::optional<EventPackage> package =
       request.event ? parse_event_package(request.event->package) : std::nullopt;
   if (!package) {
     Message response = make_response(request, 489, "Bad Event");
     response.allow_events = {"presence", "dialog", "presence.winfo"};
-    return response;
+    answer(std::move(response));
+    return;
   }
   // RFC 3856 §6.7, RFC 4235 §3.5: the package's format is the one we write; a subscriber that
   // accepts none gets 406.
@@ -236,12 +249,14 @@ Message Subscriptions::subscribe(const Message& request, const Peer& source,
   if (!accepts(request.accept, subtype)) {
     Message response = make_response(request, 406, "Not Acceptable");
     response.accept = std::vector<MediaType>{MediaType{"application", std::string(subtype), {}}};
-    return response;
+    answer(std::move(response));
+    return;
   }
   if (request.to.tag()) {
-    return answer_refresh(request, source, subscriber, now);
+    answer_refresh(request, source, subscriber, now, std::move(answer));
+    return;
   }
-  return answer_new(request, source, subscriber, now);
+  answer_new(request, source, subscriber, now, std::move(answer));
 }
 
 // Expires as granted (RFC 6665 §4.2.1.1): the default when absent, cut to the maximum; 423 with
@@ -260,36 +275,42 @@ std::optional<Message> Subscriptions::check_expires(const Message& request,
   return std::nullopt;
 }
 
-Message Subscriptions::answer_new(const Message& request, const Peer& source,
-                                  std::string_view subscriber, TimePoint now) {
+void Subscriptions::answer_new(const Message& request, const Peer& source,
+                               std::string_view subscriber, TimePoint now, Answer answer) {
   // RFC 3856 §6.6: the presentity is the Request-URI's user.
   const std::optional<core::UserIndex> presentity =
       request.request_uri.is_sip() ? engine_.find(request.request_uri.user) : std::nullopt;
   if (!presentity) {
-    return make_response(request, 404, "Not Found");
+    answer(make_response(request, 404, "Not Found"));
+    return;
   }
   const std::optional<core::UserIndex> watcher_user = engine_.find(subscriber);
   if (!watcher_user) {
-    return make_response(request, 403, "Forbidden");
+    answer(make_response(request, 403, "Forbidden"));
+    return;
   }
   const EventPackage package = *parse_event_package(request.event->package);
   if (package == EventPackage::WatcherInfo && *watcher_user != *presentity) {
     // RFC 3857 §5.1: the watcher list is the presentity's own business.
-    return make_response(request, 403, "Forbidden");
+    answer(make_response(request, 403, "Forbidden"));
+    return;
   }
   // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target of the dialog.
   if (request.contacts.star || request.contacts.addresses.size() != 1 ||
       !request.contacts.addresses.front().uri.is_sip()) {
-    return make_response(request, 400, "Missing or Bad Contact");
+    answer(make_response(request, 400, "Missing or Bad Contact"));
+    return;
   }
   std::uint32_t seconds = 0;
   if (auto refused = check_expires(request, seconds)) {
-    return std::move(*refused);
+    answer(std::move(*refused));
+    return;
   }
-  if (subscriptions_.size() >= config_.max_subscriptions) {
+  if (subscriptions_.size() + unsaved_.size() >= config_.max_subscriptions) {
     Message response = make_response(request, 503, "Too Many Subscriptions");
     response.other_headers.push_back(Header{"Retry-After", "60"});
-    return response;
+    answer(std::move(response));
+    return;
   }
   const SubscriptionId id = next_id_++;
   auto owned = std::make_unique<Subscription>(*this, id);
@@ -310,6 +331,8 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   s.remote_cseq = request.cseq.number;
   s.peer = source;
   s.expires_at = now + std::chrono::seconds(seconds);
+  s.created_wall = wall_now();
+  s.expires_wall = s.created_wall + std::chrono::seconds(seconds);
   s.key = dialog_key(s.call_id, request.from.tag().value_or(""), local_tag, s.event_id);
 
   Message response = make_response(request, 200, "OK", local_tag);
@@ -322,38 +345,72 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
     state.reason = "timeout";
     std::string content = current_content(s, now);
     std::string fetched = body(s, content);
-    outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(fetched)),
-                                     destination(s)});
-    return response;
+    Message final_notify = notify(s, std::move(state), std::move(fetched));
+    answer(std::move(response));
+    outbox_.push_back(OutgoingNotify{id, std::move(final_notify), destination(s)});
+    return;
   }
-  subscriptions_.emplace(id, std::move(owned));
-  activate(s, now);
-  return response;
+  if (durable_ == nullptr) {
+    subscriptions_.emplace(id, std::move(owned));
+    answer(std::move(response));
+    activate(s, now);
+    return;
+  }
+  // Nothing acknowledged may be lost: the 200 goes once the dialog is stored.
+  unsaved_.emplace(id, std::move(owned));
+  Message failed = make_response(request, 500, "Server Internal Error");
+  persist(s,
+          [this, alive = std::weak_ptr<bool>(alive_), id, now, response = std::move(response),
+           failed = std::move(failed), answer = std::move(answer)](bool durable) mutable {
+            if (alive.expired()) {
+              return;
+            }
+            const auto it = unsaved_.find(id);
+            if (it == unsaved_.end()) {
+              return;
+            }
+            std::unique_ptr<Subscription> saved = std::move(it->second);
+            unsaved_.erase(it);
+            if (!durable) {
+              answer(std::move(failed));
+              return;
+            }
+            Subscription& added = *saved;
+            added.stored = true;
+            subscriptions_.emplace(id, std::move(saved));
+            answer(std::move(response));
+            activate(added, now);
+          });
 }
 
-Message Subscriptions::answer_refresh(const Message& request, const Peer& source,
-                                      std::string_view subscriber, TimePoint now) {
+void Subscriptions::answer_refresh(const Message& request, const Peer& source,
+                                   std::string_view subscriber, TimePoint now, Answer answer) {
   const auto found = by_dialog_.find(
       dialog_key(request.call_id, request.from.tag().value_or(""), request.to.tag().value_or(""),
                  request.event ? request.event->id : std::nullopt));
   if (found == by_dialog_.end()) {
     // RFC 6665 §4.2.1.2: a refresh of a subscription we do not (or no longer) hold.
-    return make_response(request, 481, "Subscription Does Not Exist");
+    answer(make_response(request, 481, "Subscription Does Not Exist"));
+    return;
   }
   Subscription& s = *subscriptions_.at(found->second);
   if (to_string(s.package) != request.event->package) {
-    return make_response(request, 481, "Subscription Does Not Exist");  // another package
+    answer(make_response(request, 481, "Subscription Does Not Exist"));  // another package
+    return;
   }
   if (subscriber != s.subscriber_id) {
-    return make_response(request, 403, "Forbidden");
+    answer(make_response(request, 403, "Forbidden"));
+    return;
   }
   // RFC 3261 §12.2.2: a CSeq not above the last one is out of order.
   if (request.cseq.number <= s.remote_cseq) {
-    return make_response(request, 500, "CSeq Out of Order");
+    answer(make_response(request, 500, "CSeq Out of Order"));
+    return;
   }
   std::uint32_t seconds = 0;
   if (auto refused = check_expires(request, seconds)) {
-    return std::move(*refused);
+    answer(std::move(*refused));
+    return;
   }
   s.remote_cseq = request.cseq.number;
   s.peer = source;
@@ -366,28 +423,149 @@ Message Subscriptions::answer_refresh(const Message& request, const Peer& source
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
     // RFC 6665 §4.1.2.3 and §4.2.2: the unsubscribe ends it at once, with a final NOTIFY.
+    answer(std::move(response));
     terminate(s, "timeout", now);
-    return response;
+    return;
   }
   expiries_.erase({s.expires_at, s.id});
   s.expires_at = now + std::chrono::seconds(seconds);
+  s.expires_wall = wall_now() + std::chrono::seconds(seconds);
   expiries_.emplace(s.expires_at, s.id);
-  // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
-  resend(s, now);
-  return response;
+  if (durable_ == nullptr) {
+    answer(std::move(response));
+    resend(s, now);
+    return;
+  }
+  // The new expiry, CSeq and target are stored before the 200; a failed write is a 500 (the
+  // subscriber then keeps to the expiry it was given before, RFC 6665 §4.1.2.2).
+  Message failed = make_response(request, 500, "Server Internal Error");
+  persist(s,
+          [this, alive = std::weak_ptr<bool>(alive_), id = s.id, now,
+           response = std::move(response), failed = std::move(failed),
+           answer = std::move(answer)](bool durable) mutable {
+            if (alive.expired()) {
+              return;
+            }
+            if (!durable) {
+              answer(std::move(failed));
+              return;
+            }
+            answer(std::move(response));
+            // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
+            if (const auto it = subscriptions_.find(id); it != subscriptions_.end()) {
+              resend(*it->second, now);
+            }
+          });
 }
 
 void Subscriptions::activate(Subscription& s, TimePoint now) {
+  index(s);
+  start(s, now);
+  if (s.package == EventPackage::Presence) {
+    watchers_changed(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+  }
+}
+
+void Subscriptions::index(Subscription& s) {
   by_dialog_.emplace(s.key, s.id);
   by_presentity_.emplace(s.presentity, s.id);
   expiries_.emplace(s.expires_at, s.id);
+}
+
+void Subscriptions::start(Subscription& s, TimePoint now) {
   if (s.package != EventPackage::WatcherInfo) {
     s.watcher = engine_.add_watcher(
         s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
   }
   resend(s, now);
-  if (s.package == EventPackage::Presence) {
-    watchers_changed(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+}
+
+void Subscriptions::persist(const Subscription& s, std::function<void(bool)> done) {
+  StoredSubscription stored;
+  stored.package = std::string(to_string(s.package));
+  stored.subscriber = s.subscriber_id;
+  stored.presentity = engine_.id_of(s.presentity).value;
+  stored.call_id = s.call_id;
+  stored.local = s.local;
+  stored.remote = s.remote;
+  stored.event_id = s.event_id;
+  stored.remote_target = s.remote_target;
+  stored.route_set = s.route_set;
+  stored.remote_cseq = s.remote_cseq;
+  stored.local_cseq_bound = s.local_cseq_bound;
+  stored.expires_at = s.expires_wall;
+  stored.created_at = s.created_wall;
+  stored.transport = s.peer.transport;
+  stored.address = s.peer.address;
+  stored.port = s.peer.port;
+  StoredRecord record;
+  record.kind = std::string(kSubscriptionKind);
+  record.id = std::string(s.local.tag().value_or(""));
+  record.owner = s.subscriber_id;
+  record.body = encode_subscription(stored);
+  durable_->save({std::move(record)}, std::move(done));
+}
+
+void Subscriptions::restore(TimePoint now, WallTime wall) {
+  if (durable_ == nullptr) {
+    return;
+  }
+  std::vector<StoredRecord> gone;
+  std::vector<Subscription*> restored;
+  for (StoredRecord& record : durable_->stored(kSubscriptionKind)) {
+    const std::optional<StoredSubscription> stored = decode_subscription(record.body);
+    const std::optional<EventPackage> package =
+        stored ? parse_event_package(stored->package) : std::nullopt;
+    const auto presentity = stored ? engine_.find(stored->presentity) : std::nullopt;
+    const auto subscriber = stored ? engine_.find(stored->subscriber) : std::nullopt;
+    if (!package || !presentity || !subscriber || stored->expires_at <= wall ||
+        subscriptions_.size() >= config_.max_subscriptions) {
+      record.erase = true;
+      gone.push_back(std::move(record));
+      continue;
+    }
+    const SubscriptionId id = next_id_++;
+    auto owned = std::make_unique<Subscription>(*this, id);
+    Subscription& s = *owned;
+    s.package = *package;
+    s.presentity = *presentity;
+    s.subscriber = *subscriber;
+    s.subscriber_id = stored->subscriber;
+    s.call_id = stored->call_id;
+    s.local = stored->local;
+    s.remote = stored->remote;
+    s.event_id = stored->event_id;
+    s.remote_target = stored->remote_target;
+    s.route_set = stored->route_set;
+    s.remote_cseq = stored->remote_cseq;
+    // Every NOTIFY so far had a CSeq (and a version) at or below the bound.
+    s.local_cseq = stored->local_cseq_bound;
+    s.local_cseq_bound = stored->local_cseq_bound;
+    s.version = stored->local_cseq_bound;
+    s.expires_at = now + (stored->expires_at - wall);
+    s.created_at = now - (wall - stored->created_at);
+    s.expires_wall = stored->expires_at;
+    s.created_wall = stored->created_at;
+    s.peer.transport = stored->transport;
+    s.peer.address = stored->address;
+    s.peer.port = stored->port;
+    s.peer.connection = 0;  // a TCP connection of the earlier run is gone
+    s.stored = true;
+    s.key = dialog_key(s.call_id, s.remote.tag().value_or(""), s.local.tag().value_or(""),
+                       s.event_id);
+    if (by_dialog_.contains(s.key)) {
+      continue;
+    }
+    subscriptions_.emplace(id, std::move(owned));
+    index(s);
+    restored.push_back(&s);
+  }
+  // Watcher lists are whole once every subscription is back.
+  for (Subscription* s : restored) {
+    start(*s, now);
+  }
+  if (!gone.empty()) {
+    durable_->save(std::move(gone), [](bool) {});
   }
 }
 
@@ -588,11 +766,19 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now) {
   if (s.package == EventPackage::Presence) {
     watchers_changed(s.presentity, &s, why, now);
   }
+  if (s.stored) {
+    // Best effort: a record left behind gets a NOTIFY after a restart, answered 481, and goes.
+    StoredRecord record;
+    record.kind = std::string(kSubscriptionKind);
+    record.id = std::string(s.local.tag().value_or(""));
+    record.erase = true;
+    durable_->save({std::move(record)}, [](bool) {});
+  }
   subscriptions_.erase(it);
 }
 
 // A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3).
-Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) const {
+Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) {
   Message m;
   m.method = Method::Notify;
   m.request_uri = s.remote_target;
@@ -608,6 +794,11 @@ Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::str
   m.to = s.remote;
   m.call_id = s.call_id;
   m.cseq.number = ++s.local_cseq;
+  if (s.stored && s.local_cseq + kCSeqReserve / 2 > s.local_cseq_bound) {
+    // Half the reserve left: store the next bound, long before a NOTIFY needs it.
+    s.local_cseq_bound += kCSeqReserve;
+    persist(s, [](bool) {});
+  }
   m.cseq.method = Method::Notify;
   m.max_forwards = 70;
   m.contacts.addresses.push_back(contact());

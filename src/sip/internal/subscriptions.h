@@ -6,7 +6,9 @@
 // elements of the presentity's calls, encoded once per visibility level and package) becomes a
 // NOTIFY in that dialog. `presence.winfo` (RFC 3857) needs no engine watcher: a user's own
 // watcher list changes here, when a presence subscription to them starts or ends. Unsubscribe,
-// expiry and failed NOTIFYs end a subscription (docs/sip.md, "Subscriptions"). No sockets and no clock: the transport passes the time, sends
+// expiry and failed NOTIFYs end a subscription (docs/sip.md, "Subscriptions"). With a
+// Directory, each subscription's dialog is stored: a SUBSCRIBE is answered once that is durable,
+// and restore() puts them back after a restart. No sockets and no clock: the transport passes the time, sends
 // what take_outbox() returns as client transactions and reports their answers.
 //
 // Thread-safety: none; used only on the thread that owns the engine.
@@ -14,7 +16,9 @@
 #include "core/engine.h"
 #include "sip/internal/dialog_info.h"
 #include "sip/internal/message.h"
+#include "sip/internal/subscription_record.h"
 #include "sip/internal/transactions.h"
+#include "sip/sip.h"
 
 #include <chrono>
 #include <cstddef>
@@ -55,9 +59,12 @@ struct OutgoingNotify {
 
 class Subscriptions {
  public:
+  // The answer to a SUBSCRIBE: at once, or once the subscription is durable.
+  using Answer = std::function<void(Message)>;
+
   // Registers the PIDF and dialog formats with the engine once; the engine must outlive this
-  // object.
-  Subscriptions(SubscriptionConfig config, core::Engine& engine);
+  // object, and so must `durable` (nullptr: nothing is stored).
+  Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable = nullptr);
   ~Subscriptions();  // removes every watcher from the engine, without NOTIFYs
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
@@ -68,10 +75,14 @@ class Subscriptions {
   // deliveries; the caller then calls drain() outside the engine call.
   void set_on_wake(std::function<void()> on_wake);
 
-  // The answer to a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new or
-  // within a dialog. NOTIFYs it causes wait in the outbox: send them after the answer.
-  Message subscribe(const Message& request, const Peer& source, std::string_view subscriber,
-                    TimePoint now);
+  // Answers a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new
+  // or within a dialog: at once, or (a new subscription or a refresh, with a Directory) once
+  // its dialog is durable, 500 if the store failed. NOTIFYs it causes wait in the outbox.
+  void subscribe(const Message& request, const Peer& source, std::string_view subscriber,
+                 TimePoint now, Answer answer);
+  // Puts back the subscriptions of an earlier run that have time left (`wall` is the wall
+  // clock at `now`), each with a NOTIFY of the current state in the outbox; erases the others.
+  void restore(TimePoint now, WallTime wall);
   // Turns the queued deliveries of woken subscriptions into NOTIFYs (one in flight per
   // subscription; a newer state replaces one not yet sent).
   void drain(TimePoint now);
@@ -88,10 +99,12 @@ class Subscriptions {
  private:
   struct Subscription;
 
-  Message answer_new(const Message& request, const Peer& source, std::string_view subscriber,
-                     TimePoint now);
-  Message answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
-                         TimePoint now);
+  void answer_new(const Message& request, const Peer& source, std::string_view subscriber,
+                  TimePoint now, Answer answer);
+  void answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
+                      TimePoint now, Answer answer);
+  // Writes the subscription's dialog; `done` runs once durable (true) or failed (false).
+  void persist(const Subscription& s, std::function<void(bool)> done);
   std::optional<Message> check_expires(const Message& request, std::uint32_t& seconds) const;
   void wake(SubscriptionId id);
   // `content` is what the engine encoded; the body wraps it in this subscription's document.
@@ -101,8 +114,10 @@ class Subscriptions {
   void terminate(Subscription& s, std::string_view reason, TimePoint now);
   // Ends it without a NOTIFY; `why` is what the presentity's watcher list says (RFC 3857 §5.2).
   void erase(SubscriptionId id, WatcherEvent why, TimePoint now);
-  // Starts the engine watcher, or the first watcher list.
+  // Indexes it, starts its engine watcher, sends the current state.
   void activate(Subscription& s, TimePoint now);
+  void index(Subscription& s);
+  void start(Subscription& s, TimePoint now);
   // The NOTIFY with the current state after a SUBSCRIBE or a refresh.
   void resend(Subscription& s, TimePoint now);
   // A presence subscription to `presentity` started (ended: its last entry) -> NOTIFY its owner's
@@ -111,12 +126,13 @@ class Subscriptions {
                         TimePoint now);
   std::string watcher_list(core::UserIndex presentity, const Subscription* ended,
                            WatcherEvent why, TimePoint now) const;
-  Message notify(Subscription& s, SubscriptionState state, std::string body) const;
+  Message notify(Subscription& s, SubscriptionState state, std::string body);
   Peer destination(const Subscription& s) const;
   NameAddr contact() const;
 
   SubscriptionConfig config_;
   core::Engine& engine_;
+  Directory* durable_;
   core::FormatId pidf_format_ = 0;
   core::FormatId dialog_format_ = 0;
   std::string local_host_ = "127.0.0.1";
@@ -124,6 +140,9 @@ class Subscriptions {
   std::function<void()> on_wake_;
   SubscriptionId next_id_ = 1;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subscriptions_;
+  // New ones waiting for their first write to be durable.
+  std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> unsaved_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for store callbacks
   std::unordered_map<std::string, SubscriptionId> by_dialog_;
   std::unordered_multimap<core::UserIndex, SubscriptionId> by_presentity_;
   std::set<std::pair<TimePoint, SubscriptionId>> expiries_;

@@ -59,7 +59,10 @@ class DialogSubscriptionsTest : public testing::Test {
   }
 
   Message answer(const Message& request, std::string_view subscriber, TimePoint now = kNow) {
-    return subscriptions_->subscribe(request, udp_source(), subscriber, now);
+    Message answered;
+    subscriptions_->subscribe(request, udp_source(), subscriber, now,
+                              [&answered](Message m) { answered = std::move(m); });
+    return answered;
   }
 
   void call(std::string id, core::CallState state) {

@@ -59,7 +59,10 @@ class WinfoTest : public testing::Test {
   }
 
   Message answer(const Message& request, std::string_view subscriber, TimePoint now = kNow) {
-    return subscriptions_->subscribe(request, udp_source(), subscriber, now);
+    Message answered;
+    subscriptions_->subscribe(request, udp_source(), subscriber, now,
+                              [&answered](Message m) { answered = std::move(m); });
+    return answered;
   }
 
   // The NOTIFYs sent so far for `event`, each answered 200.
