@@ -287,8 +287,8 @@ class ListenerImpl final : public Listener {
       } else if (auto* request = std::get_if<RequestAction>(&action)) {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
-        // A SUBSCRIBE is answered once its dialog is durable, after this returns (§17.2.2
-        // allows the late answer; a 100 is not needed for a non-INVITE, §17.2.2).
+        // A SUBSCRIBE is answered once its dialog is durable, maybe after this returns: the
+        // server transaction waits for the answer (§17.2.2).
         service_.handle(request->request, request->source, std::chrono::system_clock::now(),
                         std::chrono::steady_clock::now(), random,
                         [this, id = request->id, alive = std::weak_ptr<bool>(alive_)](

@@ -116,7 +116,7 @@ std::string_view body_subtype(EventPackage package) {
   switch (package) {
     case EventPackage::Presence: return "pidf+xml";
     case EventPackage::Dialog: return "dialog-info+xml";
-    case EventPackage::WatcherInfo: return "watcherinfo+xml";  // RFC 3857 §4.4.4
+    case EventPackage::WatcherInfo: return "watcherinfo+xml";  // RFC 3858
   }
   return "pidf+xml";
 }
@@ -380,6 +380,7 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
             subscriptions_.emplace(id, std::move(saved));
             answer(std::move(response));
             activate(added, now);
+            outbox_ready();
           });
 }
 
@@ -455,6 +456,7 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
             if (const auto it = subscriptions_.find(id); it != subscriptions_.end()) {
               resend(*it->second, now);
             }
+            outbox_ready();
           });
 }
 
@@ -628,6 +630,13 @@ void Subscriptions::wake(SubscriptionId id) {
   const bool first = woken_.empty();
   woken_.push_back(id);
   if (first && on_wake_) {
+    on_wake_();
+  }
+}
+
+// A store callback queued NOTIFYs outside any call of the transport's: ask it to come.
+void Subscriptions::outbox_ready() {
+  if (!outbox_.empty() && on_wake_) {
     on_wake_();
   }
 }

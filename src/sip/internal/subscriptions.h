@@ -71,8 +71,9 @@ class Subscriptions {
 
   // Where NOTIFYs say they come from (Via sent-by, Contact), once the transport is bound.
   void set_local(std::string host, std::uint16_t port);
-  // Called (on the engine's thread, from inside an engine call) when a subscription has new
-  // deliveries; the caller then calls drain() outside the engine call.
+  // Called (on the engine's thread, from inside an engine call or a store callback) when a
+  // subscription has new deliveries or NOTIFYs wait in the outbox; the caller then calls
+  // drain() and take_outbox() outside that call.
   void set_on_wake(std::function<void()> on_wake);
 
   // Answers a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new
@@ -107,6 +108,7 @@ class Subscriptions {
   void persist(const Subscription& s, std::function<void(bool)> done);
   std::optional<Message> check_expires(const Message& request, std::uint32_t& seconds) const;
   void wake(SubscriptionId id);
+  void outbox_ready();
   // `content` is what the engine encoded; the body wraps it in this subscription's document.
   void send_state(Subscription& s, std::shared_ptr<const std::string> content, TimePoint now);
   std::string current_content(const Subscription& s, TimePoint now) const;
