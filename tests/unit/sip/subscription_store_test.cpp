@@ -237,6 +237,45 @@ TEST_F(SubscriptionStoreTest, AfterARestartTheSubscriberGetsTheCurrentStateAndMa
   EXPECT_EQ(answers_[1].status, 200);
 }
 
+TEST_F(SubscriptionStoreTest, TheCSeqBoundMovesAheadBeforeItIsReached) {
+  send(subscribe("600"));
+  directory_.complete(true);
+  const auto bound = [this] {
+    return decode_subscription(directory_.stored(kSubscriptionKind)[0].body)->local_cseq_bound;
+  };
+  EXPECT_EQ(bound(), 1000u);
+  std::uint32_t last = 0;
+  for (int i = 0; i < 600; ++i) {
+    core::Call call;
+    call.device = "desk";
+    call.call_id = "c" + std::to_string(i / 2);
+    call.state = i % 2 == 0 ? core::CallState::Ringing : core::CallState::Ended;
+    directory_.engine().apply_call(alice_, call, kT0 + std::chrono::seconds(i + 1));
+    for (const Message& m : notifies()) {
+      last = m.cseq.number;
+    }
+  }
+  ASSERT_GT(last, 500u);
+  // Written once, when half of the reserve was used: still well ahead of the last CSeq.
+  EXPECT_EQ(bound(), 2000u);
+  EXPECT_GT(bound(), last + 400);
+}
+
+TEST_F(SubscriptionStoreTest, AWinfoNotifyQueuedWhenTheWriteCompletesWakesTheTransport) {
+  int wakes = 0;
+  subscriptions_->set_on_wake([&wakes] { ++wakes; });
+  Message request = subscribe("600");
+  request.request_uri.user = "bob";
+  request.event->package = "presence.winfo";
+  send(request);
+  EXPECT_EQ(wakes, 0);
+  directory_.complete(true);
+  ASSERT_EQ(answers_.size(), 1u);
+  EXPECT_EQ(answers_[0].status, 200);
+  EXPECT_EQ(wakes, 1);  // nothing else would send the first watcher list
+  EXPECT_EQ(subscriptions_->take_outbox().size(), 1u);
+}
+
 TEST_F(SubscriptionStoreTest, RestoreErasesExpiredRecords) {
   send(subscribe("600"));
   directory_.complete(true);
