@@ -12,7 +12,7 @@ from presenced_fixture import ADMIN_PASSWORD, Client, Presenced
 from sip_client import SIPP, Watcher, free_port, responses, run_sipp
 
 SIP_PASSWORD = "sip-secret-1"
-USERS = ("alice", "bob", "carol")
+USERS = ("alice", "bob", "carol", "dave")
 
 
 def start_server(data_dir, port=0):
@@ -43,6 +43,9 @@ def sip(tmp_path_factory):
     # alice blocks carol: carol's lamp must stay dark.
     answer = server.admin.put("/api/v1/users/alice/visibility/carol", {"level": "blocked"})
     assert answer.status_code == 200, answer.text
+    # dave sees alice at the public level: the lamp's state, not the call.
+    answer = server.admin.put("/api/v1/users/alice/visibility/dave", {"level": "public"})
+    assert answer.status_code == 200, answer.text
     yield server
     assert server.stop() == 0
 
@@ -72,13 +75,16 @@ def test_blf_lamp_follows_a_call_early_confirmed_terminated(sip):
     # RFC 4235 §3.7.1 states; each NOTIFY within 1 s of the telephony event
     bob = watcher(sip, "bob", "dialog")
     try:
+        started = time.monotonic()
         ok = bob.subscribe("alice", accept="application/dialog-info+xml")
+        print("SUBSCRIBE, 401, SUBSCRIBE, 200 (stored): %.1f ms" %
+              ((time.monotonic() - started) * 1000))
         assert ok.status == 200, ok
         first = bob.wait_notify()
         assert first is not None
         assert first.header("Event") == "dialog"
         assert first.header("Content-Type") == "application/dialog-info+xml"
-        assert dialog_states(first) == []
+        assert all(state == "terminated" for _, state in dialog_states(first))
         versions = [version(first)]
         delays = []
         for state, expected in (("ringing", "early"), ("connected", "confirmed"),
@@ -117,6 +123,25 @@ def test_blocked_watcher_gets_an_idle_lamp(sip):
             assert "secret-call" not in notify.body
     finally:
         carol.close()
+
+
+def test_public_watcher_sees_the_state_but_not_the_call(sip):
+    dave = watcher(sip, "dave", "dialog")
+    try:
+        assert dave.subscribe("alice").status == 200
+        # A call that ended in alice's last change may still be listed, as terminated.
+        assert all(state == "terminated" for _, state in dialog_states(dave.wait_notify()))
+        call_event(sip.admin, "alice", "pbx-4711", "ringing")
+        ringing = dave.wait_notify(timeout=1.0)
+        assert ringing is not None
+        states = dialog_states(ringing)
+        assert [state for _, state in states] == ["early"], ringing.body
+        assert "pbx-4711" not in ringing.body and "direction=" not in ringing.body
+        call_event(sip.admin, "alice", "pbx-4711", "ended")
+        ended = dave.wait_notify(timeout=1.0)
+        assert dialog_states(ended) == [(states[0][0], "terminated")], ended.body
+    finally:
+        dave.close()
 
 
 def test_dialog_subscribe_that_accepts_no_dialog_info_is_406(sip):
