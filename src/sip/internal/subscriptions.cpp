@@ -428,6 +428,8 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
     terminate(s, "timeout", now);
     return;
   }
+  const TimePoint old_expiry = s.expires_at;
+  const WallTime old_expiry_wall = s.expires_wall;
   expiries_.erase({s.expires_at, s.id});
   s.expires_at = now + std::chrono::seconds(seconds);
   s.expires_wall = wall_now() + std::chrono::seconds(seconds);
@@ -437,17 +439,24 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
     resend(s, now);
     return;
   }
-  // The new expiry, CSeq and target are stored before the 200; a failed write is a 500 (the
-  // subscriber then keeps to the expiry it was given before, RFC 6665 §4.1.2.2).
+  // The new expiry, CSeq and target are stored before the 200; a failed write is a 500, and
+  // the subscription keeps the expiry it had (as the subscriber does, RFC 6665 §4.1.2.2).
   Message failed = make_response(request, 500, "Server Internal Error");
   persist(s,
-          [this, alive = std::weak_ptr<bool>(alive_), id = s.id, now,
-           response = std::move(response), failed = std::move(failed),
+          [this, alive = std::weak_ptr<bool>(alive_), id = s.id, now, old_expiry,
+           old_expiry_wall, response = std::move(response), failed = std::move(failed),
            answer = std::move(answer)](bool durable) mutable {
             if (alive.expired()) {
               return;
             }
             if (!durable) {
+              if (const auto it = subscriptions_.find(id); it != subscriptions_.end()) {
+                Subscription& kept = *it->second;
+                expiries_.erase({kept.expires_at, id});
+                kept.expires_at = old_expiry;
+                kept.expires_wall = old_expiry_wall;
+                expiries_.emplace(kept.expires_at, id);
+              }
               answer(std::move(failed));
               return;
             }

@@ -188,6 +188,18 @@ TEST_F(SubscriptionStoreTest, ARefreshIsStoredBeforeIts200) {
   EXPECT_EQ(notifies().size(), 1u);  // RFC 6665 §4.2.1.2
 }
 
+TEST_F(SubscriptionStoreTest, ARefreshWhoseWriteFailsIs500AndKeepsTheOldExpiry) {
+  send(subscribe("600"));
+  directory_.complete(true);
+  (void)notifies();
+  send(subscribe("1200", 2, *answers_[0].to.tag()), kNow + std::chrono::seconds(100));
+  directory_.complete(false);
+  ASSERT_EQ(answers_.size(), 2u);
+  EXPECT_EQ(answers_[1].status, 500);
+  EXPECT_EQ(subscriptions_->next_deadline(), kNow + std::chrono::seconds(600));
+  EXPECT_TRUE(notifies().empty());
+}
+
 TEST_F(SubscriptionStoreTest, UnsubscribeErasesTheRecord) {
   send(subscribe("600"));
   directory_.complete(true);
