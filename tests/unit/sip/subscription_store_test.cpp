@@ -288,6 +288,38 @@ TEST_F(SubscriptionStoreTest, AWinfoNotifyQueuedWhenTheWriteCompletesWakesTheTra
   EXPECT_EQ(subscriptions_->take_outbox().size(), 1u);
 }
 
+TEST_F(SubscriptionStoreTest, RestoredWatcherListsAreWholeAndRecordsOfRemovedUsersGo) {
+  Message winfo = subscribe("600");
+  winfo.request_uri.user = "bob";
+  winfo.call_id = "winfo-1@192.0.2.10";
+  winfo.event->package = "presence.winfo";
+  send(winfo);  // bob watches his own watchers
+  Message presence = subscribe("600");
+  presence.request_uri.user = "bob";
+  presence.event->package = "presence";
+  send(presence);  // bob watches himself
+  Message to_alice = subscribe("600");
+  to_alice.call_id = "gone-1@192.0.2.10";
+  send(to_alice);  // bob watches alice, who is removed below
+  directory_.complete(true);
+  ASSERT_EQ(answers_.size(), 3u);
+  (void)notifies();
+  ASSERT_EQ(records(), 3u);
+
+  start();
+  ASSERT_TRUE(directory_.engine().remove_user(alice_));
+  subscriptions_->restore(kNow, wall_now());
+  EXPECT_EQ(subscriptions_->size(), 2u);
+  EXPECT_EQ(records(), 2u);  // alice's is erased
+  bool listed = false;
+  for (const Message& m : notifies()) {
+    if (m.event->package == "presence.winfo") {
+      listed = m.body.find("status=\"active\" event=\"subscribe\"") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(listed);
+}
+
 TEST_F(SubscriptionStoreTest, RestoreErasesExpiredRecords) {
   send(subscribe("600"));
   directory_.complete(true);
