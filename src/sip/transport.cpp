@@ -46,7 +46,7 @@ class ListenerImpl final : public Listener {
         acceptor_(ioc_),
         timer_(ioc_),
         transactions_(config_.transactions),
-        subscriptions_(subscription_config(config_), directory.engine()),
+        subscriptions_(subscription_config(config_), directory.engine(), &directory),
         service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
     // The engine wakes a subscription from inside its own calls: send its NOTIFYs just after.
     subscriptions_.set_on_wake([this] {
@@ -91,6 +91,11 @@ class ListenerImpl final : public Listener {
   }
 
   void start() override {
+    // Subscriptions of the earlier run, each with a NOTIFY of the current state.
+    subscriptions_.restore(std::chrono::steady_clock::now(),
+                           std::chrono::time_point_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now()));
+    apply(Actions{});
     asio::co_spawn(ioc_, udp_loop(), asio::detached);
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     asio::co_spawn(ioc_, timer_loop(), asio::detached);
@@ -303,10 +308,18 @@ class ListenerImpl final : public Listener {
       } else if (auto* request = std::get_if<RequestAction>(&action)) {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
-        const auto now = std::chrono::steady_clock::now();
-        const Message response = service_.handle(request->request, request->source,
-                                                 std::chrono::system_clock::now(), now, random);
-        apply(transactions_.respond(request->id, response, now));
+        // A SUBSCRIBE is answered once its dialog is durable, maybe after this returns: the
+        // server transaction waits for the answer (§17.2.2).
+        service_.handle(request->request, request->source, std::chrono::system_clock::now(),
+                        std::chrono::steady_clock::now(), random,
+                        [this, id = request->id, alive = std::weak_ptr<bool>(alive_)](
+                            Message response) {
+                          if (alive.expired() || stopping_) {
+                            return;
+                          }
+                          apply(transactions_.respond(id, response,
+                                                      std::chrono::steady_clock::now()));
+                        });
       } else if (auto* response = std::get_if<ResponseAction>(&action)) {
         const int status = response->response.status;
         notify_answered(response->id, status,
@@ -317,7 +330,7 @@ class ListenerImpl final : public Listener {
         notify_answered(failed->id, timeout ? 408 : 503,
                         timeout ? NotifyOutcome::Timeout : NotifyOutcome::TransportError);
       }
-      // Every request is answered at once, so UnansweredAction does not occur.
+      // UnansweredAction: the store took longer than answer_timeout; the client gave up.
     }
     send_notifies();
     rearm();

@@ -23,8 +23,30 @@ std::string_view dialog_state(core::CallState state) {
   return "terminated";
 }
 
-void append_dialog(std::string& out, std::string_view entity, const core::Call& call) {
+// A stable id that says nothing about the call (FNV-1a of device and call id).
+std::string opaque_id(const core::Call& call) {
+  std::uint64_t hash = 14695981039346656037ull;
+  const auto mix = [&hash](std::string_view text) {
+    for (const char c : text) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+  };
+  mix(call.device);
+  mix(std::string_view("\n", 1));
+  mix(call.call_id);
+  std::string out = "d";
+  append_number(out, hash);
+  return out;
+}
+
+void append_dialog(std::string& out, std::string_view entity, const core::Call& call,
+                   DialogDetail detail) {
   out.append("<dialog id=\"");
+  if (detail == DialogDetail::StateOnly) {
+    out.append(opaque_id(call)).append("\">");
+    out.append("<state>").append(dialog_state(call.state)).append("</state></dialog>\n");
+    return;
+  }
   xml::append_attribute(out, call.call_id);
   out.append(call.direction == core::CallDirection::Inbound ? "\" direction=\"recipient\">"
                                                             : "\" direction=\"initiator\">");
@@ -42,11 +64,25 @@ void append_dialog(std::string& out, std::string_view entity, const core::Call& 
 
 }  // namespace
 
-std::string write_dialog_info(Presentity presentity, std::uint32_t version,
-                              std::span<const core::Call> calls) {
+std::string write_dialogs(Presentity presentity, std::span<const core::Call> calls,
+                          DialogDetail detail) {
+  std::string out;
+  if (detail == DialogDetail::None) {
+    return out;
+  }
+  const std::string entity = presentity_uri(presentity);
+  out.reserve(calls.size() * (100 + entity.size() * 2));
+  for (const core::Call& call : calls) {
+    append_dialog(out, entity, call, detail);
+  }
+  return out;
+}
+
+std::string write_dialog_info_around(Presentity presentity, std::uint32_t version,
+                                     std::string_view dialogs) {
   const std::string entity = presentity_uri(presentity);
   std::string out;
-  out.reserve(200 + entity.size() * 3 + calls.size() * 100);
+  out.reserve(200 + entity.size() + dialogs.size());
   out.append(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"");
@@ -54,11 +90,15 @@ std::string write_dialog_info(Presentity presentity, std::uint32_t version,
   out.append("\" state=\"full\" entity=\"");
   xml::append_attribute(out, entity);
   out.append("\">\n");
-  for (const core::Call& call : calls) {
-    append_dialog(out, entity, call);
-  }
+  out.append(dialogs);
   out.append("</dialog-info>\n");
   return out;
+}
+
+std::string write_dialog_info(Presentity presentity, std::uint32_t version,
+                              std::span<const core::Call> calls) {
+  return write_dialog_info_around(presentity, version,
+                                  write_dialogs(presentity, calls, DialogDetail::Full));
 }
 
 std::string_view to_string(WatcherStatus status) {
@@ -85,20 +125,9 @@ std::string_view to_string(WatcherEvent event) {
   return "subscribe";
 }
 
-std::string write_watcherinfo(Presentity presentity, std::string_view package,
-                              std::uint32_t version, std::span<const Watcher> watchers) {
-  const std::string resource = presentity_uri(presentity);
+std::string write_watchers(std::span<const Watcher> watchers) {
   std::string out;
-  out.reserve(250 + resource.size() + watchers.size() * 150);
-  out.append(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<watcherinfo xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"");
-  append_number(out, version);
-  out.append("\" state=\"full\">\n<watcher-list resource=\"");
-  xml::append_attribute(out, resource);
-  out.append("\" package=\"");
-  xml::append_attribute(out, package);
-  out.append("\">\n");
+  out.reserve(watchers.size() * 150);
   for (const Watcher& watcher : watchers) {
     out.append("<watcher id=\"");
     xml::append_attribute(out, watcher.id);
@@ -118,8 +147,31 @@ std::string write_watcherinfo(Presentity presentity, std::string_view package,
     xml::append_text(out, watcher.uri);
     out.append("</watcher>\n");
   }
+  return out;
+}
+
+std::string write_watcherinfo_around(Presentity presentity, std::string_view package,
+                                     std::uint32_t version, std::string_view watchers) {
+  const std::string resource = presentity_uri(presentity);
+  std::string out;
+  out.reserve(250 + resource.size() + watchers.size());
+  out.append(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<watcherinfo xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"");
+  append_number(out, version);
+  out.append("\" state=\"full\">\n<watcher-list resource=\"");
+  xml::append_attribute(out, resource);
+  out.append("\" package=\"");
+  xml::append_attribute(out, package);
+  out.append("\">\n");
+  out.append(watchers);
   out.append("</watcher-list>\n</watcherinfo>\n");
   return out;
+}
+
+std::string write_watcherinfo(Presentity presentity, std::string_view package,
+                              std::uint32_t version, std::span<const Watcher> watchers) {
+  return write_watcherinfo_around(presentity, package, version, write_watchers(watchers));
 }
 
 }  // namespace presenced::sip

@@ -26,6 +26,20 @@ inline constexpr std::string_view kWatcherInfoNamespace = "urn:ietf:params:xml:n
 std::string write_dialog_info(Presentity presentity, std::uint32_t version,
                               std::span<const core::Call> calls);
 
+// How much of a call a watcher may see (docs/sip.md, "The dialog package").
+enum class DialogDetail : std::uint8_t {
+  None,       // no dialogs: the lamp stays idle (a blocked watcher)
+  StateOnly,  // the state under an opaque id: no call id, direction or hold
+  Full,       // call id, direction, state, hold
+};
+
+// The <dialog> elements alone, for write_dialog_info_around: the engine encodes them once per
+// visibility level and change, each subscription wraps them with its own version.
+std::string write_dialogs(Presentity presentity, std::span<const core::Call> calls,
+                          DialogDetail detail);
+std::string write_dialog_info_around(Presentity presentity, std::uint32_t version,
+                                     std::string_view dialogs);
+
 // RFC 3858 §4.2: status and the event that led to it.
 enum class WatcherStatus : std::uint8_t { Pending, Active, Waiting, Terminated };
 enum class WatcherEvent : std::uint8_t {
@@ -54,5 +68,10 @@ struct Watcher {
 // presentity.
 std::string write_watcherinfo(Presentity presentity, std::string_view package,
                               std::uint32_t version, std::span<const Watcher> watchers);
+// The same in two steps: the <watcher> elements once per change, then each subscription's own
+// versioned document around them.
+std::string write_watchers(std::span<const Watcher> watchers);
+std::string write_watcherinfo_around(Presentity presentity, std::string_view package,
+                                     std::uint32_t version, std::string_view watchers);
 
 }  // namespace presenced::sip

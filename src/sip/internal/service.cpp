@@ -35,12 +35,24 @@ Service::Service(std::string domain, const Directory& directory,
 
 Message Service::handle(const Message& request, std::chrono::system_clock::time_point now,
                         const NonceRandom& random) {
-  return handle(request, Peer{}, now, TimePoint{}, random);
+  Message answered;
+  handle(request, Peer{}, now, TimePoint{}, random,
+         [&answered](Message response) { answered = std::move(response); });
+  return answered;
 }
 
-Message Service::handle(const Message& request, const Peer& source,
-                        std::chrono::system_clock::time_point now, TimePoint steady,
-                        const NonceRandom& random) {
+void Service::handle(const Message& request, const Peer& source,
+                     std::chrono::system_clock::time_point now, TimePoint steady,
+                     const NonceRandom& random, Subscriptions::Answer answer) {
+  if (std::optional<Message> response = respond(request, source, now, steady, random, answer)) {
+    answer(std::move(*response));
+  }
+}
+
+std::optional<Message> Service::respond(const Message& request, const Peer& source,
+                                        std::chrono::system_clock::time_point now,
+                                        TimePoint steady, const NonceRandom& random,
+                                        Subscriptions::Answer& later) {
   // RFC 3261 §8.2.2.3: an option-tag we do not know in Require is refused with 420; we support
   // none yet.
   if (!request.require.empty() && request.method != Method::Options) {
@@ -82,7 +94,7 @@ Message Service::handle(const Message& request, const Peer& source,
   switch (result.outcome) {
     case DigestOutcome::Ok:
       assert(credentials);  // verify() never accepts without a password
-      return authenticated(request, credentials->user_id, source, steady);
+      return authenticated(request, credentials->user_id, source, steady, later);
     case DigestOutcome::Missing:
       return challenge(request, now, random, false);
     case DigestOutcome::Stale:
@@ -105,8 +117,9 @@ Message Service::options(const Message& request) const {
   return response;
 }
 
-Message Service::authenticated(const Message& request, const std::string& user,
-                               const Peer& source, TimePoint steady) {
+std::optional<Message> Service::authenticated(const Message& request, const std::string& user,
+                                              const Peer& source, TimePoint steady,
+                                              Subscriptions::Answer& later) {
   const bool publish = request.method == Method::Publish;
   // RFC 6665 §8.2.1 and RFC 3903 §6 step 2: no Event or an unknown package is 489, with the
   // packages we know in Allow-Events. PUBLISH takes presence only.
@@ -121,10 +134,11 @@ Message Service::authenticated(const Message& request, const std::string& user,
     }
     return response;
   }
-  if (!publish && request.event->package == "presence" && subscriptions_ != nullptr) {
-    return subscriptions_->subscribe(request, source, user, steady);
+  if (!publish && subscriptions_ != nullptr) {
+    subscriptions_->subscribe(request, source, user, steady, std::move(later));
+    return std::nullopt;
   }
-  // TODO(#5): dialog and presence.winfo subscriptions and publications are next.
+  // TODO(#5): publications are next.
   return make_response(request, 501,
                        publish ? "Publication Not Implemented Yet"
                                : "Subscriptions Not Implemented Yet");

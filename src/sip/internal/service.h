@@ -27,27 +27,33 @@ inline constexpr std::array<std::string_view, 3> kEventPackages = {"presence", "
 
 class Service {
  public:
-  // `subscriptions` takes presence SUBSCRIBEs; without it they get 501 (it must outlive us).
+  // `subscriptions` takes SUBSCRIBEs; without it they get 501 (it must outlive us).
   Service(std::string domain, const Directory& directory, DigestAuthenticator authenticator,
           Subscriptions* subscriptions = nullptr);
 
   // The final response to `request` (never an ACK, CANCEL or INVITE: the transaction layer
-  // answers those itself).
+  // answers those itself), for requests answered at once: all of them without subscriptions.
   Message handle(const Message& request, std::chrono::system_clock::time_point now,
                  const NonceRandom& random);
   // The same for a request from `source`, at `steady` on the transactions' clock (subscription
-  // expiry); NOTIFYs it causes wait in the subscriptions' outbox.
-  Message handle(const Message& request, const Peer& source,
-                 std::chrono::system_clock::time_point now, TimePoint steady,
-                 const NonceRandom& random);
+  // expiry), given to `answer`: at once, or for a SUBSCRIBE once its dialog is durable. NOTIFYs
+  // it causes wait in the subscriptions' outbox.
+  void handle(const Message& request, const Peer& source,
+              std::chrono::system_clock::time_point now, TimePoint steady,
+              const NonceRandom& random, Subscriptions::Answer answer);
 
   // Requests refused with 403 for wrong credentials since the start.
   std::uint64_t auth_failures() const { return auth_failures_; }
 
  private:
   Message options(const Message& request) const;
-  Message authenticated(const Message& request, const std::string& user, const Peer& source,
-                        TimePoint steady);
+  // nullopt: `later` has taken over the answer.
+  std::optional<Message> respond(const Message& request, const Peer& source,
+                                 std::chrono::system_clock::time_point now, TimePoint steady,
+                                 const NonceRandom& random, Subscriptions::Answer& later);
+  std::optional<Message> authenticated(const Message& request, const std::string& user,
+                                       const Peer& source, TimePoint steady,
+                                       Subscriptions::Answer& later);
   Message challenge(const Message& request, std::chrono::system_clock::time_point now,
                     const NonceRandom& random, bool stale) const;
 

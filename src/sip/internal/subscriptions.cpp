@@ -1,6 +1,7 @@
 #include "sip/internal/subscriptions.h"
 
 #include "sip/internal/branch.h"
+#include "sip/internal/dialog_info.h"
 #include "sip/internal/pidf.h"
 
 #include <algorithm>
@@ -26,14 +27,98 @@ class PidfEncoder final : public core::PresenceEncoder {
   std::string domain_;
 };
 
-bool accepts_pidf(const std::optional<std::vector<MediaType>>& accept) {
-  if (!accept) {
-    return true;  // RFC 3856 §6.7: no Accept means application/pidf+xml
+// Which calls a watcher at `level` may see: none when blocked, the state alone for Public
+// (the lamp lights, nothing says who calls or which call), everything from Business up.
+DialogDetail dialog_detail(core::VisibilityLevel level) {
+  switch (level) {
+    case core::VisibilityLevel::Blocked: return DialogDetail::None;
+    case core::VisibilityLevel::Public: return DialogDetail::StateOnly;
+    default: return DialogDetail::Full;
   }
-  return std::any_of(accept->begin(), accept->end(), [](const MediaType& type) {
+}
+
+// The NOTIFY content of the dialog package: the presentity's calls as <dialog> elements for one
+// visibility level, encoded by the engine once per level and change. Each subscription wraps
+// them in a document with its own version. A call that ended in this change is shown once as
+// terminated (RFC 4235 §3.7.1), so a lamp sees its dialog end rather than vanish.
+class DialogEncoder final : public core::PresenceEncoder {
+ public:
+  DialogEncoder(std::string domain, const core::Engine& engine)
+      : domain_(std::move(domain)), engine_(engine) {}
+
+  std::string encode(const core::UserId& user, const core::Presence& /*projected*/,
+                     std::uint64_t sequence, core::VisibilityLevel level) const override {
+    const std::optional<core::UserIndex> index = engine_.find(user.value);
+    if (!index) {
+      return {};
+    }
+    std::vector<core::Call> calls = engine_.layers(*index).telephony.calls;
+    const std::vector<core::Call>& ended = ended_in(user.value, calls, sequence);
+    calls.insert(calls.end(), ended.begin(), ended.end());
+    return write_dialogs(Presentity{user.value, domain_}, calls, dialog_detail(level));
+  }
+
+ private:
+  struct Seen {
+    std::uint64_t sequence = 0;
+    std::vector<core::Call> calls;
+    std::vector<core::Call> ended;  // calls gone in the change at `sequence`
+  };
+
+  // The calls of the user's previous change that are gone in this one. Only the change right
+  // after the one last encoded can tell (sequences grow by one per visible change); otherwise
+  // the memory starts again. Users without calls are forgotten.
+  const std::vector<core::Call>& ended_in(const std::string& user,
+                                          const std::vector<core::Call>& calls,
+                                          std::uint64_t sequence) const {
+    Seen& seen = seen_[user];
+    if (seen.sequence != sequence) {
+      seen.ended.clear();
+      if (seen.sequence + 1 == sequence) {
+        for (const core::Call& before : seen.calls) {
+          const bool still = std::any_of(calls.begin(), calls.end(), [&](const core::Call& c) {
+            return c.device == before.device && c.call_id == before.call_id;
+          });
+          if (!still) {
+            seen.ended.push_back(before);
+            seen.ended.back().state = core::CallState::Ended;
+          }
+        }
+      }
+      seen.sequence = sequence;
+      seen.calls = calls;
+    }
+    if (seen.calls.empty() && seen.ended.empty()) {
+      seen_.erase(user);
+      return kNone;
+    }
+    return seen.ended;
+  }
+
+  static inline const std::vector<core::Call> kNone;
+  std::string domain_;
+  const core::Engine& engine_;
+  mutable std::unordered_map<std::string, Seen> seen_;
+};
+
+// RFC 6665 §4.2.1.1 / RFC 3856 §6.7 / RFC 4235 §3.5: no Accept means the package's format.
+bool accepts(const std::optional<std::vector<MediaType>>& accept, std::string_view subtype) {
+  if (!accept) {
+    return true;
+  }
+  return std::any_of(accept->begin(), accept->end(), [subtype](const MediaType& type) {
     return (type.type == "*" && type.subtype == "*") ||
-           (type.type == "application" && (type.subtype == "*" || type.subtype == "pidf+xml"));
+           (type.type == "application" && (type.subtype == "*" || type.subtype == subtype));
   });
+}
+
+std::string_view body_subtype(EventPackage package) {
+  switch (package) {
+    case EventPackage::Presence: return "pidf+xml";
+    case EventPackage::Dialog: return "dialog-info+xml";
+    case EventPackage::WatcherInfo: return "watcherinfo+xml";  // RFC 3858
+  }
+  return "pidf+xml";
 }
 
 // A numeric IPv4 or IPv6 host (brackets removed), which the transport can send to without DNS.
@@ -56,6 +141,14 @@ std::string dialog_key(std::string_view call_id, std::string_view remote_tag,
   return key;
 }
 
+// NOTIFY CSeqs are stored only every this many (and at each SUBSCRIBE): after a restart they go
+// on above the stored bound.
+constexpr std::uint32_t kCSeqReserve = 1000;
+
+WallTime wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 std::uint32_t seconds_left(TimePoint expires_at, TimePoint now) {
   if (expires_at <= now) {
     return 0;
@@ -75,6 +168,9 @@ struct Subscriptions::Subscription final : core::WatcherSink {
 
   Subscriptions& owner;
   SubscriptionId id;
+  EventPackage package = EventPackage::Presence;
+  std::uint32_t version = 0;  // of the next dialog-info or watcherinfo document
+  TimePoint created_at;       // for the watcher list's duration-subscribed
   core::WatcherId watcher = 0;
   core::UserIndex presentity = 0;
   core::UserIndex subscriber = 0;
@@ -87,21 +183,28 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   Uri remote_target;               // the subscriber's Contact
   std::vector<NameAddr> route_set;  // Record-Route as received (§12.1.1)
   std::uint32_t local_cseq = 0;
+  std::uint32_t local_cseq_bound = kCSeqReserve;  // as stored
+  bool stored = false;  // has a record in the store
+  WallTime expires_wall;  // expires_at and created_at on the wall clock, as stored
+  WallTime created_wall;
   std::uint32_t remote_cseq = 0;
   Peer peer;  // where the SUBSCRIBE came from, on which transport
   TimePoint expires_at;
   bool in_flight = false;
-  std::shared_ptr<const std::string> pending;  // newest body not yet sent
+  std::shared_ptr<const std::string> pending;  // newest content not yet sent
 };
 
-Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine)
-    : config_(std::move(config)), engine_(engine) {
-  format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
+Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable)
+    : config_(std::move(config)), engine_(engine), durable_(durable) {
+  pidf_format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
+  dialog_format_ = engine_.add_format(std::make_unique<DialogEncoder>(config_.domain, engine_));
 }
 
 Subscriptions::~Subscriptions() {
   for (auto& [id, s] : subscriptions_) {
-    engine_.remove_watcher(s->watcher);
+    if (s->package != EventPackage::WatcherInfo) {
+      engine_.remove_watcher(s->watcher);
+    }
   }
 }
 
@@ -114,18 +217,46 @@ void Subscriptions::set_on_wake(std::function<void()> on_wake) {
   on_wake_ = std::move(on_wake);
 }
 
-Message Subscriptions::subscribe(const Message& request, const Peer& source,
-                                 std::string_view subscriber, TimePoint now) {
-  // RFC 3856 §6.7: PIDF is the format we write; a subscriber that accepts none gets 406.
-  if (!accepts_pidf(request.accept)) {
+std::optional<EventPackage> parse_event_package(std::string_view name) {
+  if (name == "presence") return EventPackage::Presence;
+  if (name == "dialog") return EventPackage::Dialog;
+  if (name == "presence.winfo") return EventPackage::WatcherInfo;
+  return std::nullopt;
+}
+
+std::string_view to_string(EventPackage package) {
+  switch (package) {
+    case EventPackage::Presence: return "presence";
+    case EventPackage::Dialog: return "dialog";
+    case EventPackage::WatcherInfo: return "presence.winfo";
+  }
+  return "presence";
+}
+
+void Subscriptions::subscribe(const Message& request, const Peer& source,
+                              std::string_view subscriber, TimePoint now, Answer answer) {
+  const std::optional<EventPackage> package =
+      request.event ? parse_event_package(request.event->package) : std::nullopt;
+  if (!package) {
+    Message response = make_response(request, 489, "Bad Event");
+    response.allow_events = {"presence", "dialog", "presence.winfo"};
+    answer(std::move(response));
+    return;
+  }
+  // RFC 3856 §6.7, RFC 4235 §3.5: the package's format is the one we write; a subscriber that
+  // accepts none gets 406.
+  const std::string_view subtype = body_subtype(*package);
+  if (!accepts(request.accept, subtype)) {
     Message response = make_response(request, 406, "Not Acceptable");
-    response.accept = std::vector<MediaType>{MediaType{"application", "pidf+xml", {}}};
-    return response;
+    response.accept = std::vector<MediaType>{MediaType{"application", std::string(subtype), {}}};
+    answer(std::move(response));
+    return;
   }
   if (request.to.tag()) {
-    return answer_refresh(request, source, subscriber, now);
+    answer_refresh(request, source, subscriber, now, std::move(answer));
+    return;
   }
-  return answer_new(request, source, subscriber, now);
+  answer_new(request, source, subscriber, now, std::move(answer));
 }
 
 // Expires as granted (RFC 6665 §4.2.1.1): the default when absent, cut to the maximum; 423 with
@@ -144,35 +275,48 @@ std::optional<Message> Subscriptions::check_expires(const Message& request,
   return std::nullopt;
 }
 
-Message Subscriptions::answer_new(const Message& request, const Peer& source,
-                                  std::string_view subscriber, TimePoint now) {
+void Subscriptions::answer_new(const Message& request, const Peer& source,
+                               std::string_view subscriber, TimePoint now, Answer answer) {
   // RFC 3856 §6.6: the presentity is the Request-URI's user.
   const std::optional<core::UserIndex> presentity =
       request.request_uri.is_sip() ? engine_.find(request.request_uri.user) : std::nullopt;
   if (!presentity) {
-    return make_response(request, 404, "Not Found");
+    answer(make_response(request, 404, "Not Found"));
+    return;
   }
   const std::optional<core::UserIndex> watcher_user = engine_.find(subscriber);
   if (!watcher_user) {
-    return make_response(request, 403, "Forbidden");
+    answer(make_response(request, 403, "Forbidden"));
+    return;
+  }
+  const EventPackage package = *parse_event_package(request.event->package);
+  if (package == EventPackage::WatcherInfo && *watcher_user != *presentity) {
+    // RFC 3857 §5.1: the watcher list is the presentity's own business.
+    answer(make_response(request, 403, "Forbidden"));
+    return;
   }
   // RFC 6665 §4.1.2.1 / RFC 3261 §12.1.1: the Contact is the remote target of the dialog.
   if (request.contacts.star || request.contacts.addresses.size() != 1 ||
       !request.contacts.addresses.front().uri.is_sip()) {
-    return make_response(request, 400, "Missing or Bad Contact");
+    answer(make_response(request, 400, "Missing or Bad Contact"));
+    return;
   }
   std::uint32_t seconds = 0;
   if (auto refused = check_expires(request, seconds)) {
-    return std::move(*refused);
+    answer(std::move(*refused));
+    return;
   }
-  if (subscriptions_.size() >= config_.max_subscriptions) {
+  if (subscriptions_.size() + unsaved_.size() >= config_.max_subscriptions) {
     Message response = make_response(request, 503, "Too Many Subscriptions");
     response.other_headers.push_back(Header{"Retry-After", "60"});
-    return response;
+    answer(std::move(response));
+    return;
   }
   const SubscriptionId id = next_id_++;
   auto owned = std::make_unique<Subscription>(*this, id);
   Subscription& s = *owned;
+  s.package = package;
+  s.created_at = now;
   s.presentity = *presentity;
   s.subscriber = *watcher_user;
   s.subscriber_id = std::string(subscriber);
@@ -187,6 +331,8 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   s.remote_cseq = request.cseq.number;
   s.peer = source;
   s.expires_at = now + std::chrono::seconds(seconds);
+  s.created_wall = wall_now();
+  s.expires_wall = s.created_wall + std::chrono::seconds(seconds);
   s.key = dialog_key(s.call_id, request.from.tag().value_or(""), local_tag, s.event_id);
 
   Message response = make_response(request, 200, "OK", local_tag);
@@ -194,48 +340,78 @@ Message Subscriptions::answer_new(const Message& request, const Peer& source,
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
     // RFC 6665 §4.4.3: a fetch: the current state in a NOTIFY that ends the subscription.
-    const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
-    const auto wall =
-        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     SubscriptionState state;
     state.state = "terminated";
     state.reason = "timeout";
-    std::string body = write_pidf(
-        Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
-    outbox_.push_back(OutgoingNotify{id, notify(s, std::move(state), std::move(body)),
-                                     destination(s)});
-    return response;
+    std::string content = current_content(s, now);
+    std::string fetched = body(s, content);
+    Message final_notify = notify(s, std::move(state), std::move(fetched));
+    answer(std::move(response));
+    outbox_.push_back(OutgoingNotify{id, std::move(final_notify), destination(s)});
+    return;
   }
-  by_dialog_.emplace(s.key, id);
-  expiries_.emplace(s.expires_at, id);
-  s.watcher = engine_.add_watcher(s.subscriber, format_, &s);
-  subscriptions_.emplace(id, std::move(owned));
-  // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
-  engine_.subscribe(s.watcher, s.presentity);
-  drain(now);
-  return response;
+  if (durable_ == nullptr) {
+    subscriptions_.emplace(id, std::move(owned));
+    answer(std::move(response));
+    activate(s, now);
+    return;
+  }
+  // Nothing acknowledged may be lost: the 200 goes once the dialog is stored.
+  unsaved_.emplace(id, std::move(owned));
+  Message failed = make_response(request, 500, "Server Internal Error");
+  persist(s,
+          [this, alive = std::weak_ptr<bool>(alive_), id, now, response = std::move(response),
+           failed = std::move(failed), answer = std::move(answer)](bool durable) mutable {
+            if (alive.expired()) {
+              return;
+            }
+            const auto it = unsaved_.find(id);
+            if (it == unsaved_.end()) {
+              return;
+            }
+            std::unique_ptr<Subscription> saved = std::move(it->second);
+            unsaved_.erase(it);
+            if (!durable) {
+              answer(std::move(failed));
+              return;
+            }
+            Subscription& added = *saved;
+            added.stored = true;
+            subscriptions_.emplace(id, std::move(saved));
+            answer(std::move(response));
+            activate(added, now);
+            outbox_ready();
+          });
 }
 
-Message Subscriptions::answer_refresh(const Message& request, const Peer& source,
-                                      std::string_view subscriber, TimePoint now) {
+void Subscriptions::answer_refresh(const Message& request, const Peer& source,
+                                   std::string_view subscriber, TimePoint now, Answer answer) {
   const auto found = by_dialog_.find(
       dialog_key(request.call_id, request.from.tag().value_or(""), request.to.tag().value_or(""),
                  request.event ? request.event->id : std::nullopt));
   if (found == by_dialog_.end()) {
     // RFC 6665 §4.2.1.2: a refresh of a subscription we do not (or no longer) hold.
-    return make_response(request, 481, "Subscription Does Not Exist");
+    answer(make_response(request, 481, "Subscription Does Not Exist"));
+    return;
   }
   Subscription& s = *subscriptions_.at(found->second);
+  if (to_string(s.package) != request.event->package) {
+    answer(make_response(request, 481, "Subscription Does Not Exist"));  // another package
+    return;
+  }
   if (subscriber != s.subscriber_id) {
-    return make_response(request, 403, "Forbidden");
+    answer(make_response(request, 403, "Forbidden"));
+    return;
   }
   // RFC 3261 §12.2.2: a CSeq not above the last one is out of order.
   if (request.cseq.number <= s.remote_cseq) {
-    return make_response(request, 500, "CSeq Out of Order");
+    answer(make_response(request, 500, "CSeq Out of Order"));
+    return;
   }
   std::uint32_t seconds = 0;
   if (auto refused = check_expires(request, seconds)) {
-    return std::move(*refused);
+    answer(std::move(*refused));
+    return;
   }
   s.remote_cseq = request.cseq.number;
   s.peer = source;
@@ -248,22 +424,228 @@ Message Subscriptions::answer_refresh(const Message& request, const Peer& source
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
     // RFC 6665 §4.1.2.3 and §4.2.2: the unsubscribe ends it at once, with a final NOTIFY.
+    answer(std::move(response));
     terminate(s, "timeout", now);
-    return response;
+    return;
   }
+  const TimePoint old_expiry = s.expires_at;
+  const WallTime old_expiry_wall = s.expires_wall;
   expiries_.erase({s.expires_at, s.id});
   s.expires_at = now + std::chrono::seconds(seconds);
+  s.expires_wall = wall_now() + std::chrono::seconds(seconds);
   expiries_.emplace(s.expires_at, s.id);
-  // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
+  if (durable_ == nullptr) {
+    answer(std::move(response));
+    resend(s, now);
+    return;
+  }
+  // The new expiry, CSeq and target are stored before the 200; a failed write is a 500, and
+  // the subscription keeps the expiry it had (as the subscriber does, RFC 6665 §4.1.2.2).
+  Message failed = make_response(request, 500, "Server Internal Error");
+  persist(s,
+          [this, alive = std::weak_ptr<bool>(alive_), id = s.id, now, old_expiry,
+           old_expiry_wall, response = std::move(response), failed = std::move(failed),
+           answer = std::move(answer)](bool durable) mutable {
+            if (alive.expired()) {
+              return;
+            }
+            if (!durable) {
+              if (const auto it = subscriptions_.find(id); it != subscriptions_.end()) {
+                Subscription& kept = *it->second;
+                expiries_.erase({kept.expires_at, id});
+                kept.expires_at = old_expiry;
+                kept.expires_wall = old_expiry_wall;
+                expiries_.emplace(kept.expires_at, id);
+              }
+              answer(std::move(failed));
+              return;
+            }
+            answer(std::move(response));
+            // RFC 6665 §4.2.1.2: a successful refresh gets a NOTIFY with the current state.
+            if (const auto it = subscriptions_.find(id); it != subscriptions_.end()) {
+              resend(*it->second, now);
+            }
+            outbox_ready();
+          });
+}
+
+void Subscriptions::activate(Subscription& s, TimePoint now) {
+  index(s);
+  start(s, now);
+  if (s.package == EventPackage::Presence) {
+    watchers_changed(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+  }
+}
+
+void Subscriptions::index(Subscription& s) {
+  by_dialog_.emplace(s.key, s.id);
+  by_presentity_.emplace(s.presentity, s.id);
+  expiries_.emplace(s.expires_at, s.id);
+}
+
+void Subscriptions::start(Subscription& s, TimePoint now) {
+  if (s.package != EventPackage::WatcherInfo) {
+    s.watcher = engine_.add_watcher(
+        s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
+  }
+  resend(s, now);
+}
+
+void Subscriptions::persist(const Subscription& s, std::function<void(bool)> done) {
+  StoredSubscription stored;
+  stored.package = std::string(to_string(s.package));
+  stored.subscriber = s.subscriber_id;
+  stored.presentity = engine_.id_of(s.presentity).value;
+  stored.call_id = s.call_id;
+  stored.local = s.local;
+  stored.remote = s.remote;
+  stored.event_id = s.event_id;
+  stored.remote_target = s.remote_target;
+  stored.route_set = s.route_set;
+  stored.remote_cseq = s.remote_cseq;
+  stored.local_cseq_bound = s.local_cseq_bound;
+  stored.expires_at = s.expires_wall;
+  stored.created_at = s.created_wall;
+  stored.transport = s.peer.transport;
+  stored.address = s.peer.address;
+  stored.port = s.peer.port;
+  StoredRecord record;
+  record.kind = std::string(kSubscriptionKind);
+  record.id = std::string(s.local.tag().value_or(""));
+  record.owner = s.subscriber_id;
+  record.body = encode_subscription(stored);
+  durable_->save({std::move(record)}, std::move(done));
+}
+
+void Subscriptions::restore(TimePoint now, WallTime wall) {
+  if (durable_ == nullptr) {
+    return;
+  }
+  std::vector<StoredRecord> gone;
+  std::vector<Subscription*> restored;
+  for (StoredRecord& record : durable_->stored(kSubscriptionKind)) {
+    const std::optional<StoredSubscription> stored = decode_subscription(record.body);
+    const std::optional<EventPackage> package =
+        stored ? parse_event_package(stored->package) : std::nullopt;
+    const auto presentity = stored ? engine_.find(stored->presentity) : std::nullopt;
+    const auto subscriber = stored ? engine_.find(stored->subscriber) : std::nullopt;
+    if (!package || !presentity || !subscriber || stored->expires_at <= wall ||
+        subscriptions_.size() >= config_.max_subscriptions) {
+      record.erase = true;
+      gone.push_back(std::move(record));
+      continue;
+    }
+    const SubscriptionId id = next_id_++;
+    auto owned = std::make_unique<Subscription>(*this, id);
+    Subscription& s = *owned;
+    s.package = *package;
+    s.presentity = *presentity;
+    s.subscriber = *subscriber;
+    s.subscriber_id = stored->subscriber;
+    s.call_id = stored->call_id;
+    s.local = stored->local;
+    s.remote = stored->remote;
+    s.event_id = stored->event_id;
+    s.remote_target = stored->remote_target;
+    s.route_set = stored->route_set;
+    s.remote_cseq = stored->remote_cseq;
+    // Every NOTIFY so far had a CSeq (and a version) at or below the bound.
+    s.local_cseq = stored->local_cseq_bound;
+    s.local_cseq_bound = stored->local_cseq_bound;
+    s.version = stored->local_cseq_bound;
+    s.expires_at = now + (stored->expires_at - wall);
+    s.created_at = now - (wall - stored->created_at);
+    s.expires_wall = stored->expires_at;
+    s.created_wall = stored->created_at;
+    s.peer.transport = stored->transport;
+    s.peer.address = stored->address;
+    s.peer.port = stored->port;
+    s.peer.connection = 0;  // a TCP connection of the earlier run is gone
+    s.stored = true;
+    s.key = dialog_key(s.call_id, s.remote.tag().value_or(""), s.local.tag().value_or(""),
+                       s.event_id);
+    if (by_dialog_.contains(s.key)) {
+      continue;
+    }
+    subscriptions_.emplace(id, std::move(owned));
+    index(s);
+    restored.push_back(&s);
+  }
+  // Watcher lists are whole once every subscription is back.
+  for (Subscription* s : restored) {
+    start(*s, now);
+  }
+  if (!gone.empty()) {
+    durable_->save(std::move(gone), [](bool) {});
+  }
+}
+
+void Subscriptions::resend(Subscription& s, TimePoint now) {
+  if (s.package == EventPackage::WatcherInfo) {
+    send_state(s, std::make_shared<const std::string>(current_content(s, now)), now);
+    return;
+  }
+  // Queues the current state (RFC 6665 §4.2.1.2: a NOTIFY at once) and wakes us.
   engine_.subscribe(s.watcher, s.presentity);
   drain(now);
-  return response;
+}
+
+void Subscriptions::watchers_changed(core::UserIndex presentity, const Subscription* ended,
+                                     WatcherEvent why, TimePoint now) {
+  std::shared_ptr<const std::string> content;
+  const auto [first, last] = by_presentity_.equal_range(presentity);
+  for (auto it = first; it != last; ++it) {
+    Subscription& s = *subscriptions_.at(it->second);
+    if (s.package != EventPackage::WatcherInfo) {
+      continue;
+    }
+    if (!content) {
+      content = std::make_shared<const std::string>(watcher_list(presentity, ended, why, now));
+    }
+    send_state(s, content, now);
+  }
+}
+
+// RFC 3858: the presence subscriptions to the presentity, active, and the one that just ended
+// as terminated (full state: it is gone from the next document).
+std::string Subscriptions::watcher_list(core::UserIndex presentity, const Subscription* ended,
+                                        WatcherEvent why, TimePoint now) const {
+  std::vector<Watcher> watchers;
+  const auto entry = [now](const Subscription& s, WatcherStatus status, WatcherEvent event) {
+    Watcher w;
+    w.id = std::string(s.local.tag().value_or(""));
+    w.uri = serialize(s.remote.uri);
+    w.display_name = s.remote.display_name;
+    w.status = status;
+    w.event = event;
+    w.duration_subscribed = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(now - s.created_at).count());
+    return w;
+  };
+  const auto [first, last] = by_presentity_.equal_range(presentity);
+  for (auto it = first; it != last; ++it) {
+    const Subscription& s = *subscriptions_.at(it->second);
+    if (s.package == EventPackage::Presence && &s != ended) {
+      watchers.push_back(entry(s, WatcherStatus::Active, WatcherEvent::Subscribe));
+    }
+  }
+  if (ended != nullptr) {
+    watchers.push_back(entry(*ended, WatcherStatus::Terminated, why));
+  }
+  return write_watchers(watchers);
 }
 
 void Subscriptions::wake(SubscriptionId id) {
   const bool first = woken_.empty();
   woken_.push_back(id);
   if (first && on_wake_) {
+    on_wake_();
+  }
+}
+
+// A store callback queued NOTIFYs outside any call of the transport's: ask it to come.
+void Subscriptions::outbox_ready() {
+  if (!outbox_.empty() && on_wake_) {
     on_wake_();
   }
 }
@@ -286,17 +668,50 @@ void Subscriptions::drain(TimePoint now) {
   }
 }
 
-void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::string> body,
+void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::string> content,
                                TimePoint now) {
   if (s.in_flight) {
-    s.pending = std::move(body);  // sent when the NOTIFY in flight is answered
+    s.pending = std::move(content);  // sent when the NOTIFY in flight is answered
     return;
   }
   SubscriptionState state;
   state.state = "active";
   state.expires = seconds_left(s.expires_at, now);
   s.in_flight = true;
-  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), *body), destination(s)});
+  std::string document = body(s, *content);
+  outbox_.push_back(
+      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
+}
+
+// What the engine would encode for this subscriber now, for the NOTIFYs we write ourselves
+// (fetch, termination).
+std::string Subscriptions::current_content(const Subscription& s, TimePoint now) const {
+  const std::string& user = engine_.id_of(s.presentity).value;
+  if (s.package == EventPackage::WatcherInfo) {
+    return watcher_list(s.presentity, nullptr, WatcherEvent::Subscribe, now);
+  }
+  if (s.package == EventPackage::Dialog) {
+    return write_dialogs(Presentity{user, config_.domain},
+                         engine_.layers(s.presentity).telephony.calls,
+                         dialog_detail(engine_.level_for(s.presentity, s.subscriber)));
+  }
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return write_pidf(Presentity{user, config_.domain},
+                    engine_.presence_for(s.presentity, s.subscriber), wall);
+}
+
+// The NOTIFY body: PIDF as encoded; dialog-info around the encoded dialogs, with the next
+// version of this subscription (RFC 4235 §4.1.1: per subscription, from 0, one per NOTIFY).
+std::string Subscriptions::body(Subscription& s, std::string_view content) {
+  const Presentity presentity{engine_.id_of(s.presentity).value, config_.domain};
+  if (s.package == EventPackage::Dialog) {
+    return write_dialog_info_around(presentity, s.version++, content);
+  }
+  if (s.package == EventPackage::WatcherInfo) {
+    return write_watcherinfo_around(presentity, "presence", s.version++, content);
+  }
+  return std::string(content);
 }
 
 void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoint now) {
@@ -309,7 +724,7 @@ void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoi
   if (status >= 300) {
     // RFC 6665 §4.2.2: 481 says the subscriber holds no such subscription; a timeout (408) or
     // another failure says it cannot be reached. Either way it ends, without a further NOTIFY.
-    erase(subscription);
+    erase(subscription, WatcherEvent::Rejected, now);
     return;
   }
   if (s.pending) {
@@ -338,34 +753,50 @@ std::vector<OutgoingNotify> Subscriptions::take_outbox() {
   return out;
 }
 
-void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint /*now*/) {
-  const core::Presence projected = engine_.presence_for(s.presentity, s.subscriber);
-  const auto wall =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint now) {
   SubscriptionState state;
   state.state = "terminated";
   state.reason = std::string(reason);
-  std::string body =
-      write_pidf(Presentity{engine_.id_of(s.presentity).value, config_.domain}, projected, wall);
-  outbox_.push_back(OutgoingNotify{s.id, notify(s, std::move(state), std::move(body)),
-                                   destination(s)});
-  erase(s.id);
+  std::string document = body(s, current_content(s, now));
+  outbox_.push_back(
+      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
+  erase(s.id, WatcherEvent::Timeout, now);
 }
 
-void Subscriptions::erase(SubscriptionId id) {
+void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now) {
   const auto it = subscriptions_.find(id);
   if (it == subscriptions_.end()) {
     return;
   }
   Subscription& s = *it->second;
-  engine_.remove_watcher(s.watcher);
+  if (s.package != EventPackage::WatcherInfo) {
+    engine_.remove_watcher(s.watcher);
+  }
   by_dialog_.erase(s.key);
   expiries_.erase({s.expires_at, s.id});
+  const auto [first, last] = by_presentity_.equal_range(s.presentity);
+  for (auto entry = first; entry != last; ++entry) {
+    if (entry->second == id) {
+      by_presentity_.erase(entry);
+      break;
+    }
+  }
+  if (s.package == EventPackage::Presence) {
+    watchers_changed(s.presentity, &s, why, now);
+  }
+  if (s.stored) {
+    // Best effort: a record left behind gets a NOTIFY after a restart, answered 481, and goes.
+    StoredRecord record;
+    record.kind = std::string(kSubscriptionKind);
+    record.id = std::string(s.local.tag().value_or(""));
+    record.erase = true;
+    durable_->save({std::move(record)}, [](bool) {});
+  }
   subscriptions_.erase(it);
 }
 
-// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7).
-Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) const {
+// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3).
+Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) {
   Message m;
   m.method = Method::Notify;
   m.request_uri = s.remote_target;
@@ -381,15 +812,20 @@ Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::str
   m.to = s.remote;
   m.call_id = s.call_id;
   m.cseq.number = ++s.local_cseq;
+  if (s.stored && s.local_cseq + kCSeqReserve / 2 > s.local_cseq_bound) {
+    // Half the reserve left: store the next bound, long before a NOTIFY needs it.
+    s.local_cseq_bound += kCSeqReserve;
+    persist(s, [](bool) {});
+  }
   m.cseq.method = Method::Notify;
   m.max_forwards = 70;
   m.contacts.addresses.push_back(contact());
   Event event;
-  event.package = "presence";
+  event.package = std::string(to_string(s.package));
   event.id = s.event_id;
   m.event = std::move(event);
   m.subscription_state = std::move(state);
-  m.content_type = MediaType{"application", "pidf+xml", {}};
+  m.content_type = MediaType{"application", std::string(body_subtype(s.package)), {}};
   m.body = std::move(body);
   return m;
 }

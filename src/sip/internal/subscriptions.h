@@ -1,17 +1,24 @@
 #pragma once
 
-// Subscriptions to the `presence` event package (RFC 6665, RFC 3856) as watchers of the presence
-// engine: a SUBSCRIBE creates a dialog and one engine watcher looking through the subscriber's
-// eyes; every delivery the engine queues for it (PIDF, encoded once per visibility level)
-// becomes a NOTIFY in that dialog. Refresh, unsubscribe, expiry and failed NOTIFYs end it
-// (docs/sip.md, "Subscriptions"). No sockets and no clock: the transport passes the time, sends
+// Subscriptions (RFC 6665) to the `presence` (RFC 3856) and `dialog` (RFC 4235) event packages
+// as watchers of the presence engine: a SUBSCRIBE creates a dialog and one engine watcher looking
+// through the subscriber's eyes; every delivery the engine queues for it (PIDF, or the <dialog>
+// elements of the presentity's calls, encoded once per visibility level and package) becomes a
+// NOTIFY in that dialog. `presence.winfo` (RFC 3857) needs no engine watcher: a user's own
+// watcher list changes here, when a presence subscription to them starts or ends. Unsubscribe,
+// expiry and failed NOTIFYs end a subscription (docs/sip.md, "Subscriptions"). With a
+// Directory, each subscription's dialog is stored: a SUBSCRIBE is answered once that is durable,
+// and restore() puts them back after a restart. No sockets and no clock: the transport passes the time, sends
 // what take_outbox() returns as client transactions and reports their answers.
 //
 // Thread-safety: none; used only on the thread that owns the engine.
 
 #include "core/engine.h"
+#include "sip/internal/dialog_info.h"
 #include "sip/internal/message.h"
+#include "sip/internal/subscription_record.h"
 #include "sip/internal/transactions.h"
+#include "sip/sip.h"
 
 #include <chrono>
 #include <cstddef>
@@ -38,6 +45,11 @@ struct SubscriptionConfig {
 
 using SubscriptionId = std::uint64_t;
 
+// The event packages we serve (Event header, RFC 6665 §8.2.1).
+enum class EventPackage : std::uint8_t { Presence, Dialog, WatcherInfo };
+std::optional<EventPackage> parse_event_package(std::string_view name);
+std::string_view to_string(EventPackage package);
+
 // A NOTIFY to send in a new client transaction; its final answer goes to on_response().
 struct OutgoingNotify {
   SubscriptionId subscription = 0;
@@ -47,22 +59,31 @@ struct OutgoingNotify {
 
 class Subscriptions {
  public:
-  // Registers the PIDF format with the engine once; the engine must outlive this object.
-  Subscriptions(SubscriptionConfig config, core::Engine& engine);
+  // The answer to a SUBSCRIBE: at once, or once the subscription is durable.
+  using Answer = std::function<void(Message)>;
+
+  // Registers the PIDF and dialog formats with the engine once; the engine must outlive this
+  // object, and so must `durable` (nullptr: nothing is stored).
+  Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable = nullptr);
   ~Subscriptions();  // removes every watcher from the engine, without NOTIFYs
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
 
   // Where NOTIFYs say they come from (Via sent-by, Contact), once the transport is bound.
   void set_local(std::string host, std::uint16_t port);
-  // Called (on the engine's thread, from inside an engine call) when a subscription has new
-  // deliveries; the caller then calls drain() outside the engine call.
+  // Called (on the engine's thread, from inside an engine call or a store callback) when a
+  // subscription has new deliveries or NOTIFYs wait in the outbox; the caller then calls
+  // drain() and take_outbox() outside that call.
   void set_on_wake(std::function<void()> on_wake);
 
-  // The answer to a SUBSCRIBE for `presence` from the authenticated user `subscriber`, new or
-  // within a dialog. NOTIFYs it causes wait in the outbox: send them after the answer.
-  Message subscribe(const Message& request, const Peer& source, std::string_view subscriber,
-                    TimePoint now);
+  // Answers a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new
+  // or within a dialog: at once, or (a new subscription or a refresh, with a Directory) once
+  // its dialog is durable, 500 if the store failed. NOTIFYs it causes wait in the outbox.
+  void subscribe(const Message& request, const Peer& source, std::string_view subscriber,
+                 TimePoint now, Answer answer);
+  // Puts back the subscriptions of an earlier run that have time left (`wall` is the wall
+  // clock at `now`), each with a NOTIFY of the current state in the outbox; erases the others.
+  void restore(TimePoint now, WallTime wall);
   // Turns the queued deliveries of woken subscriptions into NOTIFYs (one in flight per
   // subscription; a newer state replaces one not yet sent).
   void drain(TimePoint now);
@@ -79,28 +100,53 @@ class Subscriptions {
  private:
   struct Subscription;
 
-  Message answer_new(const Message& request, const Peer& source, std::string_view subscriber,
-                     TimePoint now);
-  Message answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
-                         TimePoint now);
+  void answer_new(const Message& request, const Peer& source, std::string_view subscriber,
+                  TimePoint now, Answer answer);
+  void answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
+                      TimePoint now, Answer answer);
+  // Writes the subscription's dialog; `done` runs once durable (true) or failed (false).
+  void persist(const Subscription& s, std::function<void(bool)> done);
   std::optional<Message> check_expires(const Message& request, std::uint32_t& seconds) const;
   void wake(SubscriptionId id);
-  void send_state(Subscription& s, std::shared_ptr<const std::string> body, TimePoint now);
+  void outbox_ready();
+  // `content` is what the engine encoded; the body wraps it in this subscription's document.
+  void send_state(Subscription& s, std::shared_ptr<const std::string> content, TimePoint now);
+  std::string current_content(const Subscription& s, TimePoint now) const;
+  std::string body(Subscription& s, std::string_view content);
   void terminate(Subscription& s, std::string_view reason, TimePoint now);
-  void erase(SubscriptionId id);
-  Message notify(Subscription& s, SubscriptionState state, std::string body) const;
+  // Ends it without a NOTIFY; `why` is what the presentity's watcher list says (RFC 3857 §5.2).
+  void erase(SubscriptionId id, WatcherEvent why, TimePoint now);
+  // Indexes it, starts its engine watcher, sends the current state.
+  void activate(Subscription& s, TimePoint now);
+  void index(Subscription& s);
+  void start(Subscription& s, TimePoint now);
+  // The NOTIFY with the current state after a SUBSCRIBE or a refresh.
+  void resend(Subscription& s, TimePoint now);
+  // A presence subscription to `presentity` started (ended: its last entry) -> NOTIFY its owner's
+  // winfo subscriptions.
+  void watchers_changed(core::UserIndex presentity, const Subscription* ended, WatcherEvent why,
+                        TimePoint now);
+  std::string watcher_list(core::UserIndex presentity, const Subscription* ended,
+                           WatcherEvent why, TimePoint now) const;
+  Message notify(Subscription& s, SubscriptionState state, std::string body);
   Peer destination(const Subscription& s) const;
   NameAddr contact() const;
 
   SubscriptionConfig config_;
   core::Engine& engine_;
-  core::FormatId format_ = 0;
+  Directory* durable_;
+  core::FormatId pidf_format_ = 0;
+  core::FormatId dialog_format_ = 0;
   std::string local_host_ = "127.0.0.1";
   std::uint16_t local_port_ = 5060;
   std::function<void()> on_wake_;
   SubscriptionId next_id_ = 1;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subscriptions_;
+  // New ones waiting for their first write to be durable.
+  std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> unsaved_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for store callbacks
   std::unordered_map<std::string, SubscriptionId> by_dialog_;
+  std::unordered_multimap<core::UserIndex, SubscriptionId> by_presentity_;
   std::set<std::pair<TimePoint, SubscriptionId>> expiries_;
   std::vector<SubscriptionId> woken_;
   std::vector<OutgoingNotify> outbox_;

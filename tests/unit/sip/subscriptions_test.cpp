@@ -67,6 +67,15 @@ class SubscriptionsTest : public testing::Test {
 
   std::vector<OutgoingNotify> outbox() { return subscriptions_->take_outbox(); }
 
+  // The answer, given at once without a store.
+  Message answer(const Message& request, const Peer& source, std::string_view subscriber,
+                 TimePoint now) {
+    Message answered;
+    subscriptions_->subscribe(request, source, subscriber, now,
+                              [&answered](Message m) { answered = std::move(m); });
+    return answered;
+  }
+
   core::Engine engine_;
   core::UserIndex alice_ = 0;
   core::UserIndex bob_ = 0;
@@ -77,7 +86,7 @@ class SubscriptionsTest : public testing::Test {
 
 TEST_F(SubscriptionsTest, SubscribeGets200ThenANotifyInTheDialog) {
   // RFC 6665 §4.2.1.1: 200 with To tag and Expires; §4.2.1.2: a NOTIFY at once
-  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
   ASSERT_EQ(ok.status, 200);
   ASSERT_TRUE(ok.to.tag());
   EXPECT_EQ(ok.expires, 600u);
@@ -107,7 +116,7 @@ TEST_F(SubscriptionsTest, SubscribeGets200ThenANotifyInTheDialog) {
 }
 
 TEST_F(SubscriptionsTest, AChangeIsOneNotifyAndWaitsForTheOneInFlight) {
-  ASSERT_EQ(subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow).status,
+  ASSERT_EQ(answer(subscribe("bob", "600"), udp_source(), "bob", kNow).status,
             200);
   const auto first = outbox();
   ASSERT_EQ(first.size(), 1u);
@@ -128,7 +137,7 @@ TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
   set_manual("DoNotDisturb", "secret");
   engine_.set_visibility(alice_, carol_, core::VisibilityLevel::Blocked);
   ASSERT_EQ(
-      subscriptions_->subscribe(subscribe("carol", "600"), udp_source(), "carol", kNow).status,
+      answer(subscribe("carol", "600"), udp_source(), "carol", kNow).status,
       200);
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
@@ -139,12 +148,12 @@ TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
 
 TEST_F(SubscriptionsTest, ExpiresBelowTheMinimumIs423AboveTheMaximumIsCut) {
   // RFC 6665 §4.2.1.1
-  const Message brief = subscriptions_->subscribe(subscribe("bob", "5"), udp_source(), "bob", kNow);
+  const Message brief = answer(subscribe("bob", "5"), udp_source(), "bob", kNow);
   EXPECT_EQ(brief.status, 423);
   EXPECT_EQ(brief.min_expires, 60u);
   EXPECT_TRUE(outbox().empty());
   const Message ok =
-      subscriptions_->subscribe(subscribe("bob", "86400"), udp_source(), "bob", kNow);
+      answer(subscribe("bob", "86400"), udp_source(), "bob", kNow);
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.expires, 3600u);
 }
@@ -152,17 +161,17 @@ TEST_F(SubscriptionsTest, ExpiresBelowTheMinimumIs423AboveTheMaximumIsCut) {
 TEST_F(SubscriptionsTest, UnknownPresentityIs404) {
   Message request = subscribe("bob", "600");
   request.request_uri.user = "nobody";
-  EXPECT_EQ(subscriptions_->subscribe(request, udp_source(), "bob", kNow).status, 404);
+  EXPECT_EQ(answer(request, udp_source(), "bob", kNow).status, 404);
   EXPECT_EQ(subscriptions_->size(), 0u);
 }
 
 TEST_F(SubscriptionsTest, UnsubscribeEndsWithATerminatedNotify) {
   // RFC 6665 §4.1.2.3
-  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
   const std::string tag(*ok.to.tag());
   (void)outbox();
   const Message bye =
-      subscriptions_->subscribe(subscribe("bob", "0", 2, tag), udp_source(), "bob", kNow);
+      answer(subscribe("bob", "0", 2, tag), udp_source(), "bob", kNow);
   EXPECT_EQ(bye.status, 200);
   EXPECT_EQ(bye.expires, 0u);
   const auto notifies = outbox();
@@ -172,17 +181,17 @@ TEST_F(SubscriptionsTest, UnsubscribeEndsWithATerminatedNotify) {
   EXPECT_EQ(subscriptions_->size(), 0u);
   // The dialog is gone: RFC 6665 §4.2.1.2
   EXPECT_EQ(
-      subscriptions_->subscribe(subscribe("bob", "600", 3, tag), udp_source(), "bob", kNow).status,
+      answer(subscribe("bob", "600", 3, tag), udp_source(), "bob", kNow).status,
       481);
 }
 
 TEST_F(SubscriptionsTest, RefreshExtendsAndExpiryEndsWithTimeout) {
-  const Message ok = subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
   const std::string tag(*ok.to.tag());
   subscriptions_->on_response(outbox()[0].subscription, 200, kNow);
   const TimePoint later = kNow + std::chrono::seconds(500);
   const Message refreshed =
-      subscriptions_->subscribe(subscribe("bob", "600", 2, tag), udp_source(), "bob", later);
+      answer(subscribe("bob", "600", 2, tag), udp_source(), "bob", later);
   EXPECT_EQ(refreshed.status, 200);
   EXPECT_EQ(outbox().size(), 1u);  // the current state again
   EXPECT_EQ(subscriptions_->next_deadline(), later + std::chrono::seconds(600));
@@ -198,10 +207,10 @@ TEST_F(SubscriptionsTest, RefreshExtendsAndExpiryEndsWithTimeout) {
 
 TEST_F(SubscriptionsTest, RefreshWithAnOldCSeqIs500) {
   // RFC 3261 §12.2.2
-  const Message ok = subscriptions_->subscribe(subscribe("bob", "600", 5), udp_source(), "bob", kNow);
+  const Message ok = answer(subscribe("bob", "600", 5), udp_source(), "bob", kNow);
   const std::string tag(*ok.to.tag());
   EXPECT_EQ(
-      subscriptions_->subscribe(subscribe("bob", "600", 5, tag), udp_source(), "bob", kNow).status,
+      answer(subscribe("bob", "600", 5, tag), udp_source(), "bob", kNow).status,
       500);
 }
 
@@ -209,7 +218,7 @@ TEST_F(SubscriptionsTest, NotifyAnswered481Or408EndsTheSubscription) {
   // RFC 6665 §4.2.2
   for (const int status : {481, 408}) {
     ASSERT_EQ(
-        subscriptions_->subscribe(subscribe("bob", "600"), udp_source(), "bob", kNow).status, 200);
+        answer(subscribe("bob", "600"), udp_source(), "bob", kNow).status, 200);
     const auto notifies = outbox();
     ASSERT_EQ(notifies.size(), 1u);
     subscriptions_->on_response(notifies[0].subscription, status, kNow);
@@ -224,8 +233,8 @@ TEST_F(SubscriptionsTest, AcceptWithoutPidfIs406) {
   // RFC 3856 §6.7
   Message request = subscribe("bob", "600");
   request.accept = std::vector<MediaType>{MediaType{"application", "xpidf+xml", {}}};
-  const Message answer = subscriptions_->subscribe(request, udp_source(), "bob", kNow);
-  EXPECT_EQ(answer.status, 406);
+  const Message refused = answer(request, udp_source(), "bob", kNow);
+  EXPECT_EQ(refused.status, 406);
   EXPECT_EQ(subscriptions_->size(), 0u);
 }
 
