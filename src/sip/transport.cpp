@@ -47,7 +47,9 @@ class ListenerImpl final : public Listener {
         timer_(ioc_),
         transactions_(config_.transactions),
         subscriptions_(subscription_config(config_), directory.engine()),
+        publications_(publication_config(config_), directory),
         service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
+    service_.set_publications(&publications_);
     // The engine wakes a subscription from inside its own calls: send its NOTIFYs just after.
     subscriptions_.set_on_wake([this] {
       if (!drain_posted_) {
@@ -91,6 +93,7 @@ class ListenerImpl final : public Listener {
   }
 
   void start() override {
+    publications_.restore(core::to_time_point(std::chrono::system_clock::now()));
     asio::co_spawn(ioc_, udp_loop(), asio::detached);
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     asio::co_spawn(ioc_, timer_loop(), asio::detached);
@@ -117,6 +120,14 @@ class ListenerImpl final : public Listener {
     out.max_expires = config.max_expires;
     out.default_expires = config.default_expires;
     out.max_subscriptions = config.max_subscriptions;
+    return out;
+  }
+
+  static PublicationConfig publication_config(const SipConfig& config) {
+    PublicationConfig out;
+    out.min_expires = config.min_expires;
+    out.max_expires = config.max_expires;
+    out.default_expires = config.default_expires;
     return out;
   }
 
@@ -283,16 +294,26 @@ class ListenerImpl final : public Listener {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
         const auto now = std::chrono::steady_clock::now();
-        const Message response = service_.handle(request->request, request->source,
-                                                 std::chrono::system_clock::now(), now, random);
-        apply(transactions_.respond(request->id, response, now));
+        // A PUBLISH is answered once the store holds it (the transaction waits for it).
+        auto later = [this, id = request->id, alive = std::weak_ptr<bool>(alive_)](Message m) {
+          if (!alive.expired() && !stopping_) {
+            apply(transactions_.respond(id, m, std::chrono::steady_clock::now()));
+          }
+        };
+        const std::optional<Message> response =
+            service_.handle(request->request, request->source, std::chrono::system_clock::now(),
+                            now, random, std::move(later));
+        if (response) {
+          apply(transactions_.respond(request->id, *response, now));
+        }
       } else if (auto* response = std::get_if<ResponseAction>(&action)) {
         notify_answered(response->id, response->response.status);
       } else if (auto* failed = std::get_if<ClientFailedAction>(&action)) {
         // §17.1.2.2 and §8.1.3.1: a timeout counts as 408, a transport error as 503.
         notify_answered(failed->id, failed->failure == ClientFailure::Timeout ? 408 : 503);
       }
-      // Every request is answered at once, so UnansweredAction does not occur.
+      // UnansweredAction: a PUBLISH whose store answer took past answer_timeout; the client has
+      // given up, and the late answer is dropped by the transactions.
     }
     send_notifies();
     rearm();
@@ -445,6 +466,7 @@ class ListenerImpl final : public Listener {
   asio::steady_timer timer_;
   Transactions transactions_;
   Subscriptions subscriptions_;
+  Publications publications_;
   Service service_;
   std::unordered_map<std::uint64_t, SubscriptionId> notifies_;  // client transaction -> subscription
   bool drain_posted_ = false;

@@ -1,5 +1,6 @@
 #include "sip/internal/service.h"
 
+#include <memory>
 #include <utility>
 
 namespace presenced::sip {
@@ -40,6 +41,14 @@ Message Service::handle(const Message& request, std::chrono::system_clock::time_
 Message Service::handle(const Message& request, const Peer& source,
                         std::chrono::system_clock::time_point now, TimePoint steady,
                         const NonceRandom& random) {
+  std::optional<Message> answer = handle(request, source, now, steady, random, nullptr);
+  return answer ? std::move(*answer) : make_response(request, 500, "Server Internal Error");
+}
+
+std::optional<Message> Service::handle(const Message& request, const Peer& source,
+                                       std::chrono::system_clock::time_point now,
+                                       TimePoint steady, const NonceRandom& random,
+                                       PublishAnswer later) {
   // RFC 3261 §8.2.2.3: an option-tag we do not know in Require is refused with 420; we support
   // none yet.
   if (!request.require.empty() && request.method != Method::Options) {
@@ -77,6 +86,9 @@ Message Service::handle(const Message& request, const Peer& source,
       request, password ? std::optional<std::string_view>(*password) : std::nullopt, now);
   switch (result.outcome) {
     case DigestOutcome::Ok:
+      if (request.method == Method::Publish && publications_ != nullptr) {
+        return published(request, result.user, now, random, std::move(later));
+      }
       return authenticated(request, result.user, source, steady);
     case DigestOutcome::Missing:
       return challenge(request, now, random, false);
@@ -122,6 +134,37 @@ Message Service::authenticated(const Message& request, const std::string& user,
   return make_response(request, 501,
                        publish ? "Publication Not Implemented Yet"
                                : "Subscriptions Not Implemented Yet");
+}
+
+// RFC 3903 §6 step 2 first (489 with Allow-Events), then the publications decide; a change
+// comes back through `later` once durable.
+std::optional<Message> Service::published(const Message& request, const std::string& user,
+                                          std::chrono::system_clock::time_point now,
+                                          const NonceRandom& random, PublishAnswer later) {
+  if (!request.event || request.event->package != "presence") {
+    Message response = make_response(request, 489, "Bad Event");
+    response.allow_events = {"presence"};
+    return response;
+  }
+  // An answer given inside publish() is returned; one given later goes to `later`.
+  struct Pending {
+    bool inside = true;
+    std::optional<Message> answer;
+  };
+  auto pending = std::make_shared<Pending>();
+  publications_->publish(request, user, core::to_time_point(now), random,
+                         [pending, later = std::move(later)](Message m) {
+                           if (pending->inside) {
+                             pending->answer = std::move(m);
+                           } else if (later) {
+                             later(std::move(m));
+                           }
+                         });
+  pending->inside = false;
+  if (!pending->answer && !later) {
+    return make_response(request, 500, "Server Internal Error");
+  }
+  return std::move(pending->answer);
 }
 
 Message Service::challenge(const Message& request, std::chrono::system_clock::time_point now,

@@ -9,6 +9,7 @@
 
 #include "sip/internal/digest.h"
 #include "sip/internal/message.h"
+#include "sip/internal/publications.h"
 #include "sip/internal/subscriptions.h"
 #include "sip/sip.h"
 
@@ -39,11 +40,23 @@ class Service {
   Message handle(const Message& request, const Peer& source,
                  std::chrono::system_clock::time_point now, TimePoint steady,
                  const NonceRandom& random);
+  // The same, where an answer may come later: a PUBLISH that changes something is answered
+  // through `later` once the store holds the change; nullopt then. Without `later` such a
+  // PUBLISH gets 500.
+  std::optional<Message> handle(const Message& request, const Peer& source,
+                                std::chrono::system_clock::time_point now, TimePoint steady,
+                                const NonceRandom& random, PublishAnswer later);
+
+  // Takes presence PUBLISHes from now on; without it they get 501 (it must outlive us).
+  void set_publications(Publications* publications) { publications_ = publications; }
 
  private:
   Message options(const Message& request) const;
   Message authenticated(const Message& request, const std::string& user, const Peer& source,
                         TimePoint steady);
+  std::optional<Message> published(const Message& request, const std::string& user,
+                                   std::chrono::system_clock::time_point now,
+                                   const NonceRandom& random, PublishAnswer later);
   Message challenge(const Message& request, std::chrono::system_clock::time_point now,
                     const NonceRandom& random, bool stale) const;
 
@@ -51,6 +64,7 @@ class Service {
   const Directory& directory_;
   DigestAuthenticator authenticator_;
   Subscriptions* subscriptions_;
+  Publications* publications_ = nullptr;
 };
 
 }  // namespace presenced::sip
