@@ -47,9 +47,7 @@ std::string_view entity_user(std::string_view entity) {
 
 // Whether a URI of the request names someone else than the publisher (a user publishes only
 // their own presence; other schemes are not ours to judge).
-bool names_other(const Uri& uri, std::string_view user) {
-  return uri.is_sip() && uri.user != user;
-}
+bool names_other(const Uri& uri, std::string_view user) { return uri.is_sip() && uri.user != user; }
 
 // Reads the body of an initial or modifying PUBLISH into what `out` says; a refusal otherwise.
 std::optional<Message> read_body(const Message& request, std::string_view user,
@@ -97,8 +95,7 @@ void Publications::restore(core::TimePoint now) {
   for (StoredRecord& record : directory_.stored(kPublicationKind)) {
     const std::optional<core::Publication> publication = decode_publication(record.id, record.body);
     const std::optional<core::UserIndex> user = engine.find(record.owner);
-    if (!publication || !user || publication->expires_at <= now ||
-        by_etag_.contains(record.id)) {
+    if (!publication || !user || publication->expires_at <= now || by_etag_.contains(record.id)) {
       gone.push_back({std::string(kPublicationKind), record.id, record.owner, {}, true});
       continue;
     }
@@ -220,26 +217,26 @@ void Publications::apply(Change change, const Message& request, core::TimePoint 
     index(change.user, *change.publication);
   }
   Message failed = make_response(request, 500, "Server Internal Error");
-  directory_.save(std::move(records), [this, alive = std::weak_ptr<bool>(alive_),
-                                       change = std::move(change), replaced = std::move(replaced),
-                                       ok = std::move(ok), failed = std::move(failed),
-                                       answer = std::move(answer), now](bool durable) {
-    if (alive.expired()) {
-      return;
-    }
-    if (durable) {
-      commit(change, now);
-      answer(ok);
-      return;
-    }
-    if (change.publication) {
-      unindex(change.publication->etag);
-    }
-    if (replaced) {
-      index(replaced->user, replaced->publication);
-    }
-    answer(failed);
-  });
+  directory_.save(std::move(records),
+                  [this, alive = std::weak_ptr<bool>(alive_), change = std::move(change),
+                   replaced = std::move(replaced), ok = std::move(ok), failed = std::move(failed),
+                   answer = std::move(answer), now](bool durable) {
+                    if (alive.expired()) {
+                      return;
+                    }
+                    if (durable) {
+                      commit(change, now);
+                      answer(ok);
+                      return;
+                    }
+                    if (change.publication) {
+                      unindex(change.publication->etag);
+                    }
+                    if (replaced) {
+                      index(replaced->user, replaced->publication);
+                    }
+                    answer(failed);
+                  });
 }
 
 void Publications::commit(const Change& change, core::TimePoint now) {

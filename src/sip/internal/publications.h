@@ -35,8 +35,8 @@ struct PublicationConfig {
   std::chrono::seconds min_expires{60};
   std::chrono::seconds max_expires{3600};
   std::chrono::seconds default_expires{3600};
-  std::size_t max_per_user = 16;      // a user's live publications; more are refused 403
-  std::size_t max_total = 100'000;    // over all users; more are refused 503
+  std::size_t max_per_user = 16;    // a user's live publications; more are refused 403
+  std::size_t max_total = 100'000;  // over all users; more are refused 503
   PidfLimits pidf;
 };
 

@@ -152,6 +152,7 @@ std::optional<Message> Service::published(const Message& request, const std::str
     std::optional<Message> answer;
   };
   auto pending = std::make_shared<Pending>();
+  const bool can_wait = static_cast<bool>(later);
   publications_->publish(request, user, core::to_time_point(now), random,
                          [pending, later = std::move(later)](Message m) {
                            if (pending->inside) {
@@ -161,7 +162,7 @@ std::optional<Message> Service::published(const Message& request, const std::str
                            }
                          });
   pending->inside = false;
-  if (!pending->answer && !later) {
+  if (!pending->answer && !can_wait) {
     return make_response(request, 500, "Server Internal Error");
   }
   return std::move(pending->answer);
