@@ -113,61 +113,61 @@ void Publications::restore(core::TimePoint now) {
 void Publications::publish(const Message& request, std::string_view user, core::TimePoint now,
                            const NonceRandom& random, PublishAnswer answer) {
   drop_lapsed(now);
-  std::uint32_t expires = 0;
-  if (auto refused = refusal(request, user, expires)) {
+  Change change;
+  change.user = std::string(user);
+  core::Publication publication;
+  std::optional<Message> refused = refusal(request, user, change.expires);
+  if (!refused) {
+    refused =
+        request.sip_if_match ? conditional(request, change, publication) : initial(request, change);
+  }
+  const bool removal = request.sip_if_match && change.expires == 0;  // §4.5
+  if (!refused && !removal && !request.body.empty()) {
+    refused = read_body(request, user, config_.pidf, publication);  // §4.4 modify, or initial
+    publication.set_at = now;
+  }
+  if (refused) {
     answer(std::move(*refused));
     return;
   }
-  Change change;
-  change.user = std::string(user);
-  change.expires = expires;
-  core::Publication publication;
-  if (request.sip_if_match) {
-    // RFC 3903 §6 step 4: a tag we do not hold (unknown, lapsed, another user's) is 412.
-    const auto it = by_etag_.find(*request.sip_if_match);
-    if (it == by_etag_.end() || it->second.user != user) {
-      answer(make_response(request, 412, "Conditional Request Failed"));
-      return;
-    }
-    change.replaced = *request.sip_if_match;
-    if (expires == 0) {
-      apply(std::move(change), request, now, std::move(answer));  // §4.5: removal
-      return;
-    }
-    // §4.3 refresh: what it says, and when it was said, stay; §4.4 modify: a new body.
-    publication = it->second.publication;
-  } else {
-    if (expires == 0) {
-      answer(make_response(request, 400, "Expires 0 Needs SIP-If-Match"));
-      return;
-    }
-    if (request.body.empty()) {
-      answer(make_response(request, 400, "Initial Publication Needs A Body"));  // §6 step 6
-      return;
-    }
-    const auto count = per_user_.find(change.user);
-    if (count != per_user_.end() && count->second >= config_.max_per_user) {
-      answer(make_response(request, 403, "Too Many Publications"));
-      return;
-    }
-    if (by_etag_.size() >= config_.max_total) {
-      Message busy = make_response(request, 503, "Service Unavailable");
-      busy.other_headers.push_back(Header{"Retry-After", "60"});
-      answer(std::move(busy));
-      return;
-    }
+  if (!removal) {
+    publication.etag = make_etag(random);
+    publication.expires_at = now + std::chrono::seconds(change.expires);
+    change.publication = std::move(publication);
   }
-  if (!request.body.empty()) {
-    if (auto refused = read_body(request, user, config_.pidf, publication)) {
-      answer(std::move(*refused));
-      return;
-    }
-    publication.set_at = now;
-  }
-  publication.etag = make_etag(random);
-  publication.expires_at = now + std::chrono::seconds(expires);
-  change.publication = std::move(publication);
   apply(std::move(change), request, now, std::move(answer));
+}
+
+// RFC 3903 §6 step 4: a tag we do not hold (unknown, lapsed, another user's) is 412. A refresh
+// (§4.3) keeps what the publication says and when it was said.
+std::optional<Message> Publications::conditional(const Message& request, Change& change,
+                                                 core::Publication& publication) const {
+  const auto it = by_etag_.find(*request.sip_if_match);
+  if (it == by_etag_.end() || it->second.user != change.user) {
+    return make_response(request, 412, "Conditional Request Failed");
+  }
+  change.replaced = *request.sip_if_match;
+  publication = it->second.publication;
+  return std::nullopt;
+}
+
+std::optional<Message> Publications::initial(const Message& request, const Change& change) const {
+  if (change.expires == 0) {
+    return make_response(request, 400, "Expires 0 Needs SIP-If-Match");
+  }
+  if (request.body.empty()) {
+    return make_response(request, 400, "Initial Publication Needs A Body");  // §6 step 6
+  }
+  const auto count = per_user_.find(change.user);
+  if (count != per_user_.end() && count->second >= config_.max_per_user) {
+    return make_response(request, 403, "Too Many Publications");
+  }
+  if (by_etag_.size() >= config_.max_total) {
+    Message busy = make_response(request, 503, "Service Unavailable");
+    busy.other_headers.push_back(Header{"Retry-After", "60"});
+    return busy;
+  }
+  return std::nullopt;
 }
 
 // RFC 3903 §6 steps 3 and 5, and the body's type: what is refused before any tag is looked up.
@@ -226,17 +226,21 @@ void Publications::apply(Change change, const Message& request, core::TimePoint 
                     }
                     if (durable) {
                       commit(change, now);
-                      answer(ok);
-                      return;
+                    } else {
+                      undo(change, replaced);
                     }
-                    if (change.publication) {
-                      unindex(change.publication->etag);
-                    }
-                    if (replaced) {
-                      index(replaced->user, replaced->publication);
-                    }
-                    answer(failed);
+                    answer(durable ? ok : failed);
                   });
+}
+
+// The store failed: the index goes back to what it was; the engine never saw the change.
+void Publications::undo(const Change& change, const std::optional<Entry>& replaced) {
+  if (change.publication) {
+    unindex(change.publication->etag);
+  }
+  if (replaced) {
+    index(replaced->user, replaced->publication);
+  }
 }
 
 void Publications::commit(const Change& change, core::TimePoint now) {

@@ -72,8 +72,12 @@ class Publications {
 
   std::optional<Message> refusal(const Message& request, std::string_view user,
                                  std::uint32_t& expires) const;
+  std::optional<Message> conditional(const Message& request, Change& change,
+                                     core::Publication& publication) const;
+  std::optional<Message> initial(const Message& request, const Change& change) const;
   void apply(Change change, const Message& request, core::TimePoint now, PublishAnswer answer);
   void commit(const Change& change, core::TimePoint now);
+  void undo(const Change& change, const std::optional<Entry>& replaced);
   void index(std::string user, core::Publication publication);
   std::optional<Entry> unindex(const std::string& etag);
   void drop_lapsed(core::TimePoint now);
