@@ -86,7 +86,7 @@ std::optional<Message> Service::handle(const Message& request, const Peer& sourc
       request, password ? std::optional<std::string_view>(*password) : std::nullopt, now);
   switch (result.outcome) {
     case DigestOutcome::Ok:
-      if (request.method == Method::Publish && publications_ != nullptr) {
+      if (request.method == Method::Publish && publications_ != nullptr && later) {
         return published(request, result.user, now, random, std::move(later));
       }
       return authenticated(request, result.user, source, steady);
@@ -152,19 +152,15 @@ std::optional<Message> Service::published(const Message& request, const std::str
     std::optional<Message> answer;
   };
   auto pending = std::make_shared<Pending>();
-  const bool can_wait = static_cast<bool>(later);
   publications_->publish(request, user, core::to_time_point(now), random,
                          [pending, later = std::move(later)](Message m) {
                            if (pending->inside) {
                              pending->answer = std::move(m);
-                           } else if (later) {
+                           } else {
                              later(std::move(m));
                            }
                          });
   pending->inside = false;
-  if (!pending->answer && !can_wait) {
-    return make_response(request, 500, "Server Internal Error");
-  }
   return std::move(pending->answer);
 }
 

@@ -41,8 +41,8 @@ class Service {
                  std::chrono::system_clock::time_point now, TimePoint steady,
                  const NonceRandom& random);
   // The same, where an answer may come later: a PUBLISH that changes something is answered
-  // through `later` once the store holds the change; nullopt then. Without `later` such a
-  // PUBLISH gets 500.
+  // through `later` once the store holds the change; nullopt then. The overloads above cannot
+  // wait: they answer PUBLISH as if no publications were set.
   std::optional<Message> handle(const Message& request, const Peer& source,
                                 std::chrono::system_clock::time_point now, TimePoint steady,
                                 const NonceRandom& random, PublishAnswer later);

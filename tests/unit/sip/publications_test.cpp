@@ -449,5 +449,13 @@ TEST_F(PublishServiceTest, AnotherEventIs489WithAllowEventsPresence) {
   EXPECT_EQ(answer->allow_events, std::vector<std::string>{"presence"});
 }
 
+TEST_F(PublishServiceTest, ACallerThatCannotWaitIsNotGivenPublications) {
+  const Message challenge = service_.handle(make(Publish()), kNow, kRandom1);
+  const Message answer = service_.handle(with_credentials(make(Publish()), challenge), kNow,
+                                         kRandom1);
+  EXPECT_EQ(answer.status, 501);
+  EXPECT_TRUE(directory_.waiting.empty());  // nothing was written
+}
+
 }  // namespace
 }  // namespace presenced::sip
