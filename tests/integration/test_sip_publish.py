@@ -10,7 +10,8 @@ import time
 import pytest
 
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher as WsWatcher, bearer
-from sip_client import SIPP, Publisher, pidf_document, responses, run_sipp
+from sip_client import (SIPP, Publisher, Watcher as SipWatcher, pidf_activities, pidf_basic,
+                        pidf_document, responses, run_sipp)
 
 SIP_PASSWORD = "sip-secret-1"
 _users = iter(range(1, 1000))
@@ -86,6 +87,24 @@ def test_publish_reaches_rest_and_a_websocket_watcher_within_a_second(sip, admin
     finally:
         phone.close()
         ws.close()
+
+
+def test_a_sip_subscriber_gets_the_published_state_in_a_notify(sip, admin, transport):
+    user, _ = new_sip_user(admin)
+    watcher_user, _ = new_sip_user(admin)
+    watcher = SipWatcher(sip, transport, watcher_user, SIP_PASSWORD)
+    phone = Publisher(sip, transport, user, SIP_PASSWORD)
+    try:
+        assert watcher.subscribe(user).status == 200
+        assert pidf_basic(watcher.wait_notify()) == "closed"
+        assert phone.publish(away(user, "at lunch"), expires=600).status == 200
+        notify = watcher.wait_notify(timeout=1)
+        assert notify is not None
+        assert pidf_basic(notify) == "open" and pidf_activities(notify) == ["away"], notify
+        assert "at lunch" in notify.body, notify
+    finally:
+        phone.close()
+        watcher.close()
 
 
 def test_refresh_modify_remove_and_412(sip, admin, transport):
