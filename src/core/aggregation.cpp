@@ -50,6 +50,53 @@ ManualInForce manual_in_force(const Layers& layers, const StateCatalog& states, 
   return {&manual, state};
 }
 
+struct Published {
+  const Publication* newest = nullptr;  // the live one that speaks and was published last
+  bool online = false;                  // a live open one: a signed-in client
+};
+
+Published live_publications(const PublishedLayer& layer, TimePoint now, NextChange& next) {
+  Published out;
+  for (const Publication& p : layer.publications) {
+    if (p.expires_at <= now) {
+      continue;
+    }
+    next.consider(p.expires_at);
+    out.online = out.online || p.open;
+    if (p.speaks() && (out.newest == nullptr || p.set_at >= out.newest->set_at)) {
+      out.newest = &p;
+    }
+  }
+  return out;
+}
+
+// The user's own choice in force: the manual state or what a SIP client published, whichever
+// was made last (a phone's "away" key is a choice like the web client's; on a tie the manual
+// state wins).
+struct Choice {
+  Layer layer = Layer::None;
+  Availability availability = Availability::Available;
+  Activity activity = Activity::Available;
+  TimePoint set_at{};
+  const ManualLayer* manual = nullptr;       // layer Manual
+  const StateDefinition* state = nullptr;    // layer Manual
+  const Publication* publication = nullptr;  // layer Sip
+
+  bool made() const { return layer != Layer::None; }
+};
+
+Choice choose(const ManualInForce& manual, const Published& published) {
+  const Publication* p = published.newest;
+  if (p != nullptr && (manual.state == nullptr || p->set_at > manual.layer->set_at)) {
+    return {Layer::Sip, p->availability, p->activity, p->set_at, nullptr, nullptr, p};
+  }
+  if (manual.state != nullptr) {
+    return {Layer::Manual, manual.state->availability, manual.state->activity,
+            manual.layer->set_at, manual.layer, manual.state, nullptr};
+  }
+  return {};
+}
+
 // A system event that is not "available": it overrides a manual state set before it.
 struct SystemEvent {
   Availability availability;
@@ -204,9 +251,15 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
                      const StateCatalog& states, const RuleConfig& rules, TimePoint now) {
   NextChange next(now);
   const ManualInForce manual = manual_in_force(layers, states, now, next);
+  const Published published = live_publications(layers.published, now, next);
+  const Choice choice = choose(manual, published);
   const Telephony telephony = live_calls(layers.telephony, rules, now, next);
   const Calendar calendar = live_appointments(layers.calendar, rules, now, next);
-  const Sessions sessions = live_sessions(layers.sessions, settings, now, next);
+  Sessions sessions = live_sessions(layers.sessions, settings, now, next);
+  if (published.online) {
+    // An online SIP device is a signed-in client with input (no idle report from it).
+    sessions = {true, false};
+  }
 
   Presence p;
   std::optional<SystemEvent> system;
@@ -219,28 +272,33 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
                          Layer::Calendar, "in an appointment"};
   }
 
-  if (manual.state != nullptr && manual.state->availability == Availability::Offline) {
+  const bool by_user = choice.layer == Layer::Manual;
+  if (choice.made() && choice.availability == Availability::Offline) {
     // "Appear offline" hides everything else, calls included (seed 000: grey for watchers).
-    set_base(p, Availability::Offline, manual.state->activity, Layer::Manual, "appear_offline",
+    set_base(p, Availability::Offline, choice.activity, choice.layer, "appear_offline",
              "appears offline");
-  } else if (manual.state != nullptr &&
-             manual.state->availability == Availability::DoNotDisturb) {
+  } else if (choice.made() && choice.availability == Availability::DoNotDisturb) {
     // DND is never overridden by a call or a meeting (seed 001, seed 004).
-    set_base(p, Availability::DoNotDisturb, manual.state->activity, Layer::Manual,
-             "dnd_not_overridden", "do not disturb set by the user");
+    set_base(p, Availability::DoNotDisturb, choice.activity, choice.layer, "dnd_not_overridden",
+             by_user ? "do not disturb set by the user" : "do not disturb published over SIP");
   } else if (settings.dnd_protection && telephony.in_call) {
     // Seed 001: "Do not disturb call protection controls presence status": the protection
     // turns callers away during the call whatever state the user picked, so the presence says
     // so; it is derived from the call and goes with it.
     set_base(p, Availability::DoNotDisturb, Activity::InACall, Layer::Telephony,
              "call_protection", "call protection: " + telephony.call_detail);
-  } else if (manual.state != nullptr && (!system || manual.layer->set_at >= system->since)) {
-    set_base(p, manual.state->availability, manual.state->activity, Layer::Manual, "manual",
-             "set by the user: " + manual.state->id);
+  } else if (choice.made() && (!system || choice.set_at >= system->since)) {
+    if (by_user) {
+      set_base(p, choice.availability, choice.activity, Layer::Manual, "manual",
+               "set by the user: " + choice.state->id);
+    } else {
+      set_base(p, choice.availability, choice.activity, Layer::Sip, "sip_publication",
+               "published by a SIP client");
+    }
   } else if (system) {
     // ProCall: a manual state is overridden by a later system event other than "available".
     set_base(p, system->availability, system->activity, system->layer,
-             manual.state != nullptr ? "system_overrides_manual"
+             choice.made()                       ? "system_overrides_manual"
              : system->layer == Layer::Telephony ? "call"
                                                  : "appointment",
              system->detail);
@@ -249,7 +307,8 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     set_base(p, sessions.logged_in ? Availability::Available : Availability::Away,
              Activity::OutOfOffice, Layer::Calendar, "out_of_office", "out of office");
   } else if (sessions.logged_in) {
-    set_base(p, Availability::Available, Activity::Available, Layer::Sessions, "logged_in",
+    set_base(p, Availability::Available, Activity::Available,
+             layers.sessions.sessions.empty() ? Layer::Sip : Layer::Sessions, "logged_in",
              "signed in");
   } else {
     set_base(p, Availability::Offline, Activity::Offline, Layer::Sessions, "no_session",
@@ -283,14 +342,16 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
   if (p.availability == Availability::Offline) {
     p.flags.set(Flag::Offline);
   }
-  if (manual.state != nullptr) {
-    p.state_id = manual.state->id;
-    p.note = !manual.layer->note.empty() ? manual.layer->note : manual.state->message;
-    p.until = manual.layer->until;
-    p.reachability = manual.layer->reachability;
-    if (!p.note.empty()) {
-      p.flags.set(Flag::Note);
-    }
+  if (by_user) {
+    p.state_id = choice.state->id;
+    p.note = !choice.manual->note.empty() ? choice.manual->note : choice.state->message;
+    p.until = choice.manual->until;
+    p.reachability = choice.manual->reachability;
+  } else if (choice.publication != nullptr) {
+    p.note = choice.publication->note;
+  }
+  if (!p.note.empty()) {
+    p.flags.set(Flag::Note);
   }
   return {std::move(p), next.value()};
 }

@@ -375,6 +375,34 @@ bool Engine::report_input(UserIndex user, std::string_view client_id, InputState
   return true;
 }
 
+void Engine::set_publication(UserIndex user, std::string_view replaced_etag,
+                             Publication publication, TimePoint now) {
+  auto& publications = user_state(user).layers.published.publications;
+  const std::string_view match = replaced_etag.empty() ? publication.etag : replaced_etag;
+  auto it = std::find_if(publications.begin(), publications.end(),
+                         [&](const Publication& p) { return p.etag == match; });
+  if (it != publications.end()) {
+    *it = std::move(publication);
+  } else {
+    publications.push_back(std::move(publication));
+  }
+  reaggregate(user, now);
+}
+
+bool Engine::remove_publication(UserIndex user, std::string_view etag, TimePoint now) {
+  auto& publications = user_state(user).layers.published.publications;
+  const auto removed = std::erase_if(publications, [&](const Publication& p) {
+    return p.etag == etag && p.expires_at > now;
+  });
+  reaggregate(user, now);
+  return removed > 0;
+}
+
+void Engine::restore_publications(UserIndex user, PublishedLayer published, TimePoint now) {
+  user_state(user).layers.published = std::move(published);
+  reaggregate(user, now);
+}
+
 const Layers& Engine::layers(UserIndex user) const { return user_state(user).layers; }
 
 void Engine::restore(UserIndex user, std::optional<ManualLayer> manual, TelephonyLayer telephony,
@@ -651,6 +679,8 @@ static std::optional<TimePoint> prune(Layers& layers, const RuleConfig& rules, T
   std::erase_if(layers.calendar.appointments, [&](const Appointment& a) { return a.end <= now; });
   std::erase_if(layers.sessions.sessions,
                 [&](const Session& s) { return lapsed(s, now); });
+  std::erase_if(layers.published.publications,
+                [&](const Publication& p) { return p.expires_at <= now; });
   return call_lapsed;
 }
 

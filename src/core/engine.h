@@ -149,6 +149,16 @@ class Engine {
   // Idle / lock reports of one client; unknown clients are ignored (false).
   bool report_input(UserIndex user, std::string_view client_id, InputState input,
                     TimePoint since, TimePoint now);
+  // A SIP publication (RFC 3903): adds it, or replaces the one whose entity tag is
+  // `replaced_etag` (a refresh or modify gives it a new tag) in one step, so watchers never see
+  // the gap. The engine drops it at its expires_at.
+  void set_publication(UserIndex user, std::string_view replaced_etag, Publication publication,
+                       TimePoint now);
+  // Returns false when the user has no live publication with that tag.
+  bool remove_publication(UserIndex user, std::string_view etag, TimePoint now);
+  // Puts back publications read from the store at startup (the lapsed ones are dropped); one
+  // aggregation.
+  void restore_publications(UserIndex user, PublishedLayer published, TimePoint now);
   const Layers& layers(UserIndex user) const;
   // Puts back durable layers read from the store at startup, keeping their timestamps; one
   // aggregation.

@@ -114,13 +114,14 @@ constexpr Names<InputState, 3> kInputStates{{
     {InputState::Locked, "locked"},
 }};
 
-constexpr Names<Layer, 6> kLayers{{
+constexpr Names<Layer, 7> kLayers{{
     {Layer::None, "none"},
     {Layer::Manual, "manual"},
     {Layer::Telephony, "telephony"},
     {Layer::Calendar, "calendar"},
     {Layer::Idle, "idle"},
     {Layer::Sessions, "sessions"},
+    {Layer::Sip, "sip"},
 }};
 
 constexpr Names<DialogState, 5> kDialogStates{{
@@ -279,6 +280,16 @@ GraphPresence from_pidf(const PidfStatus& status) {
     return {Availability::Away, Activity::Away};
   }
   return {Availability::Available, Activity::Available};
+}
+
+std::optional<GraphPresence> person_from_pidf(const PidfStatus& status) {
+  PidfStatus person = status;
+  person.open = true;
+  const GraphPresence pair = from_pidf(person);
+  if (pair == GraphPresence{Availability::Available, Activity::Available}) {
+    return std::nullopt;  // no activity, or only ones we do not map ("unknown", "other", ...)
+  }
+  return pair;
 }
 
 // ---- dialog-info: ringing -> early, connected or held -> confirmed (Asterisk res_pjsip). ----

@@ -58,6 +58,10 @@ struct PidfStatus {
 PidfStatus to_pidf(const Presence& presence);
 // A PIDF document published by a SIP client, read back into a Graph pair.
 GraphPresence from_pidf(const PidfStatus& status);
+// What a published document says about the person (RFC 4479: activities describe the person
+// whatever the device's <basic>): the pair from_pidf gives its activities as if open, or nullopt
+// when it names no activity from_pidf maps.
+std::optional<GraphPresence> person_from_pidf(const PidfStatus& status);
 
 // ---- dialog-info (RFC 4235) for BLF lamps ----
 enum class DialogState : std::uint8_t { Trying, Proceeding, Early, Confirmed, Terminated };

@@ -181,16 +181,40 @@ struct UserSettings {
   bool dnd_protection = false;
 };
 
+// A presence document a SIP client published (RFC 3903), read into our words. RFC 4479: the
+// activities and the note describe the person, <basic> only the device.
+struct Publication {
+  std::string etag;  // the entity tag the client refreshes, modifies or removes it by
+  bool open = false;  // <basic>open</basic>: the device is online and counts as a session
+  // An RPID activity we map (core::person_from_pidf) gives the pair; without one the pair stays
+  // Available/Available and only a note (on an open device) says something.
+  bool has_activity = false;
+  Availability availability = Availability::Available;
+  Activity activity = Activity::Available;
+  std::string note;
+  TimePoint set_at{};      // when the client last published a body (a refresh keeps it)
+  TimePoint expires_at{};  // RFC 3903 §4: gone after this unless refreshed
+
+  // Whether it says something about the person, and so competes with the manual layer.
+  bool speaks() const { return has_activity || (open && !note.empty()); }
+  friend bool operator==(const Publication&, const Publication&) = default;
+};
+
+struct PublishedLayer {
+  std::vector<Publication> publications;  // live ones; the engine drops them at expires_at
+};
+
 struct Layers {
   std::optional<ManualLayer> manual;
   TelephonyLayer telephony;
   CalendarLayer calendar;
   SessionLayer sessions;
+  PublishedLayer published;
 };
 
 // ---- What watchers see. ----
 
-enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions };
+enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip };
 
 // Why the user shows what they show: which layer won and by which rule.
 struct Explanation {

@@ -47,7 +47,9 @@ class ListenerImpl final : public Listener {
         timer_(ioc_),
         transactions_(config_.transactions),
         subscriptions_(subscription_config(config_), directory.engine(), &directory),
+        publications_(publication_config(config_), directory),
         service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
+    service_.set_publications(&publications_);
     // The engine wakes a subscription from inside its own calls: send its NOTIFYs just after.
     subscriptions_.set_on_wake([this] {
       if (!drain_posted_) {
@@ -91,6 +93,8 @@ class ListenerImpl final : public Listener {
   }
 
   void start() override {
+    // Publications first, so that restored subscriptions' first NOTIFYs show them.
+    publications_.restore(core::to_time_point(std::chrono::system_clock::now()));
     // Subscriptions of the earlier run, each with a NOTIFY of the current state.
     subscriptions_.restore(std::chrono::steady_clock::now(),
                            std::chrono::time_point_cast<std::chrono::milliseconds>(
@@ -142,6 +146,14 @@ class ListenerImpl final : public Listener {
     out.max_expires = config.max_expires;
     out.default_expires = config.default_expires;
     out.max_subscriptions = config.max_subscriptions;
+    return out;
+  }
+
+  static PublicationConfig publication_config(const SipConfig& config) {
+    PublicationConfig out;
+    out.min_expires = config.min_expires;
+    out.max_expires = config.max_expires;
+    out.default_expires = config.default_expires;
     return out;
   }
 
@@ -308,7 +320,7 @@ class ListenerImpl final : public Listener {
       } else if (auto* request = std::get_if<RequestAction>(&action)) {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
-        // A SUBSCRIBE is answered once its dialog is durable, maybe after this returns: the
+        // A SUBSCRIBE or PUBLISH is answered once the store holds it, maybe after this returns: the
         // server transaction waits for the answer (§17.2.2).
         service_.handle(request->request, request->source, std::chrono::system_clock::now(),
                         std::chrono::steady_clock::now(), random,
@@ -330,7 +342,8 @@ class ListenerImpl final : public Listener {
         notify_answered(failed->id, timeout ? 408 : 503,
                         timeout ? NotifyOutcome::Timeout : NotifyOutcome::TransportError);
       }
-      // UnansweredAction: the store took longer than answer_timeout; the client gave up.
+      // UnansweredAction: the store took longer than answer_timeout to hold a SUBSCRIBE or
+      // PUBLISH; the client has given up, and the late answer is dropped by the transactions.
     }
     send_notifies();
     rearm();
@@ -486,6 +499,7 @@ class ListenerImpl final : public Listener {
   asio::steady_timer timer_;
   Transactions transactions_;
   Subscriptions subscriptions_;
+  Publications publications_;
   Service service_;
   std::unordered_map<std::uint64_t, SubscriptionId> notifies_;  // client transaction -> subscription
   bool drain_posted_ = false;

@@ -314,3 +314,66 @@ def pidf_basic(notify):
 def pidf_activities(notify):
     found = re.search(r"<rpid:activities>(.*?)</rpid:activities>", notify.body, re.S)
     return re.findall(r"<rpid:([\w-]+)/>", found.group(1)) if found else []
+
+
+def pidf_document(entity, basic="open", activity=None, note=None):
+    """A PIDF body (RFC 3863) with an RPID activity in the person (RFC 4480, RFC 4479)."""
+    person = ("<dm:person id=\"p1\"><rpid:activities><rpid:%s/></rpid:activities></dm:person>"
+              % activity) if activity else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<presence xmlns="urn:ietf:params:xml:ns:pidf" '
+            'xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" '
+            'xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="%s">\n'
+            '<tuple id="t1"><status><basic>%s</basic></status></tuple>\n%s%s</presence>\n' % (
+                entity, basic, person, "<note>%s</note>" % note if note else ""))
+
+
+class Publisher(Watcher):
+    """A presence publisher's user agent (RFC 3903) over UDP or TCP: each PUBLISH answers the
+    digest challenge; `etag` is the SIP-ETag of the last 2xx."""
+
+    etag = None
+
+    def publish_once(self, body, expires, if_match, authorization, event, content_type,
+                     target):
+        self.cseq += 1
+        uri = "sip:%s@%s" % (target or self.user, self.domain)
+        lines = [
+            "PUBLISH %s SIP/2.0" % uri,
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-%s" % (
+                self.transport, self.port, os.urandom(8).hex()),
+            "From: <sip:%s@%s>;tag=%s" % (self.user, self.domain, self.tag),
+            "To: <%s>" % uri,
+            "Call-ID: %s" % self.call_id,
+            "CSeq: %d PUBLISH" % self.cseq,
+            "Max-Forwards: 70",
+            "Event: %s" % event,
+        ]
+        if expires is not None:
+            lines.append("Expires: %d" % expires)
+        if if_match:
+            lines.append("SIP-If-Match: " + if_match)
+        if authorization:
+            lines.append("Authorization: " + authorization)
+        payload = (body or "").encode()
+        if payload:
+            lines.append("Content-Type: " + content_type)
+        lines.append("Content-Length: %d" % len(payload))
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        return self.next(), uri
+
+    def publish(self, body=None, expires=None, if_match=None, event="presence",
+                content_type="application/pidf+xml", target=None):
+        """PUBLISH, answering the challenge; returns the final response."""
+        challenge, uri = self.publish_once(body, expires, if_match, None, event, content_type,
+                                           target)
+        assert challenge is not None and challenge.status == 401, challenge
+        text = "\r\n".join("WWW-Authenticate: %s" % v
+                           for v in challenge.headers["www-authenticate"])
+        authorization = digest_authorization(text, "PUBLISH", uri, self.user, self.password)
+        answer, _ = self.publish_once(body, expires, if_match, authorization, event,
+                                      content_type, target)
+        assert answer is not None, "no answer to the PUBLISH"
+        if answer.status == 200 and answer.header("SIP-ETag"):
+            self.etag = answer.header("SIP-ETag")
+        return answer

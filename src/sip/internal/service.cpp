@@ -35,10 +35,10 @@ Service::Service(std::string domain, const Directory& directory,
 
 Message Service::handle(const Message& request, std::chrono::system_clock::time_point now,
                         const NonceRandom& random) {
-  Message answered;
-  handle(request, Peer{}, now, TimePoint{}, random,
-         [&answered](Message response) { answered = std::move(response); });
-  return answered;
+  Subscriptions::Answer cannot_wait;  // empty: respond() answers at once
+  std::optional<Message> answered =
+      respond(request, Peer{}, now, TimePoint{}, random, cannot_wait);
+  return answered ? std::move(*answered) : make_response(request, 500, "Server Internal Error");
 }
 
 void Service::handle(const Message& request, const Peer& source,
@@ -94,7 +94,7 @@ std::optional<Message> Service::respond(const Message& request, const Peer& sour
   switch (result.outcome) {
     case DigestOutcome::Ok:
       assert(credentials);  // verify() never accepts without a password
-      return authenticated(request, credentials->user_id, source, steady, later);
+      return authenticated(request, credentials->user_id, source, now, steady, random, later);
     case DigestOutcome::Missing:
       return challenge(request, now, random, false);
     case DigestOutcome::Stale:
@@ -118,7 +118,9 @@ Message Service::options(const Message& request) const {
 }
 
 std::optional<Message> Service::authenticated(const Message& request, const std::string& user,
-                                              const Peer& source, TimePoint steady,
+                                              const Peer& source,
+                                              std::chrono::system_clock::time_point now,
+                                              TimePoint steady, const NonceRandom& random,
                                               Subscriptions::Answer& later) {
   const bool publish = request.method == Method::Publish;
   // RFC 6665 §8.2.1 and RFC 3903 §6 step 2: no Event or an unknown package is 489, with the
@@ -134,14 +136,20 @@ std::optional<Message> Service::authenticated(const Message& request, const std:
     }
     return response;
   }
+  if (!later) {
+    // The caller cannot wait for the store: change nothing.
+    return make_response(request, 501, "Needs A Caller That Waits");
+  }
+  if (publish && publications_ != nullptr) {
+    publications_->publish(request, user, core::to_time_point(now), random, std::move(later));
+    return std::nullopt;
+  }
   if (!publish && subscriptions_ != nullptr) {
     subscriptions_->subscribe(request, source, user, steady, std::move(later));
     return std::nullopt;
   }
-  // TODO(#5): publications are next.
-  return make_response(request, 501,
-                       publish ? "Publication Not Implemented Yet"
-                               : "Subscriptions Not Implemented Yet");
+  // A service built without them (unit tests of the answers above).
+  return make_response(request, 501, publish ? "No Publications Here" : "No Subscriptions Here");
 }
 
 Message Service::challenge(const Message& request, std::chrono::system_clock::time_point now,

@@ -9,6 +9,7 @@
 
 #include "sip/internal/digest.h"
 #include "sip/internal/message.h"
+#include "sip/internal/publications.h"
 #include "sip/internal/subscriptions.h"
 #include "sip/sip.h"
 
@@ -32,15 +33,19 @@ class Service {
           Subscriptions* subscriptions = nullptr);
 
   // The final response to `request` (never an ACK, CANCEL or INVITE: the transaction layer
-  // answers those itself), for requests answered at once: all of them without subscriptions.
+  // answers those itself), for a caller that cannot wait: a SUBSCRIBE or PUBLISH that would
+  // change something gets 501 and changes nothing.
   Message handle(const Message& request, std::chrono::system_clock::time_point now,
                  const NonceRandom& random);
   // The same for a request from `source`, at `steady` on the transactions' clock (subscription
-  // expiry), given to `answer`: at once, or for a SUBSCRIBE once its dialog is durable. NOTIFYs
-  // it causes wait in the subscriptions' outbox.
+  // expiry), given to `answer`: at once, or for a SUBSCRIBE or PUBLISH once the store holds
+  // the change. NOTIFYs it causes wait in the subscriptions' outbox.
   void handle(const Message& request, const Peer& source,
               std::chrono::system_clock::time_point now, TimePoint steady,
               const NonceRandom& random, Subscriptions::Answer answer);
+
+  // Takes presence PUBLISHes from now on; without it they get 501 (it must outlive us).
+  void set_publications(Publications* publications) { publications_ = publications; }
 
   // Requests refused with 403 for wrong credentials since the start.
   std::uint64_t auth_failures() const { return auth_failures_; }
@@ -52,7 +57,9 @@ class Service {
                                  std::chrono::system_clock::time_point now, TimePoint steady,
                                  const NonceRandom& random, Subscriptions::Answer& later);
   std::optional<Message> authenticated(const Message& request, const std::string& user,
-                                       const Peer& source, TimePoint steady,
+                                       const Peer& source,
+                                       std::chrono::system_clock::time_point now,
+                                       TimePoint steady, const NonceRandom& random,
                                        Subscriptions::Answer& later);
   Message challenge(const Message& request, std::chrono::system_clock::time_point now,
                     const NonceRandom& random, bool stale) const;
@@ -62,6 +69,7 @@ class Service {
   DigestAuthenticator authenticator_;
   Subscriptions* subscriptions_;
   std::uint64_t auth_failures_ = 0;
+  Publications* publications_ = nullptr;
 };
 
 }  // namespace presenced::sip

@@ -423,9 +423,12 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
   response.expires = seconds;
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
-    // RFC 6665 §4.1.2.3 and §4.2.2: the unsubscribe ends it at once, with a final NOTIFY.
-    answer(std::move(response));
-    terminate(s, "timeout", now);
+    // RFC 6665 §4.1.2.3 and §4.2.2: the unsubscribe ends it at once, with a final NOTIFY; the
+    // 200 waits until the record is gone from the store, so that no restart brings it back.
+    terminate(s, "timeout", now,
+              [answer = std::move(answer), response = std::move(response)](bool) mutable {
+                answer(std::move(response));
+              });
     return;
   }
   const TimePoint old_expiry = s.expires_at;
@@ -753,17 +756,19 @@ std::vector<OutgoingNotify> Subscriptions::take_outbox() {
   return out;
 }
 
-void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint now) {
+void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint now,
+                              std::function<void(bool)> erased) {
   SubscriptionState state;
   state.state = "terminated";
   state.reason = std::string(reason);
   std::string document = body(s, current_content(s, now));
   outbox_.push_back(
       OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
-  erase(s.id, WatcherEvent::Timeout, now);
+  erase(s.id, WatcherEvent::Timeout, now, std::move(erased));
 }
 
-void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now) {
+void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now,
+                          std::function<void(bool)> erased) {
   const auto it = subscriptions_.find(id);
   if (it == subscriptions_.end()) {
     return;
@@ -785,14 +790,19 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now) {
     watchers_changed(s.presentity, &s, why, now);
   }
   if (s.stored) {
-    // Best effort: a record left behind gets a NOTIFY after a restart, answered 481, and goes.
+    // A record left behind by a failed write gets a NOTIFY after a restart, answered 481, and
+    // goes then.
     StoredRecord record;
     record.kind = std::string(kSubscriptionKind);
     record.id = std::string(s.local.tag().value_or(""));
     record.erase = true;
-    durable_->save({std::move(record)}, [](bool) {});
+    durable_->save({std::move(record)}, erased ? std::move(erased) : [](bool) {});
+    erased = nullptr;
   }
   subscriptions_.erase(it);
+  if (erased) {
+    erased(true);
+  }
 }
 
 // A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3).

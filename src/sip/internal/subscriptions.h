@@ -113,9 +113,12 @@ class Subscriptions {
   void send_state(Subscription& s, std::shared_ptr<const std::string> content, TimePoint now);
   std::string current_content(const Subscription& s, TimePoint now) const;
   std::string body(Subscription& s, std::string_view content);
-  void terminate(Subscription& s, std::string_view reason, TimePoint now);
+  // `erased` runs once the erase of its stored record is durable (at once when not stored).
+  void terminate(Subscription& s, std::string_view reason, TimePoint now,
+                 std::function<void(bool)> erased = {});
   // Ends it without a NOTIFY; `why` is what the presentity's watcher list says (RFC 3857 §5.2).
-  void erase(SubscriptionId id, WatcherEvent why, TimePoint now);
+  void erase(SubscriptionId id, WatcherEvent why, TimePoint now,
+             std::function<void(bool)> erased = {});
   // Indexes it, starts its engine watcher, sends the current state.
   void activate(Subscription& s, TimePoint now);
   void index(Subscription& s);

@@ -148,9 +148,11 @@ class DeviceCredentialsTest : public ServiceTest {
     const Message subscribe =
         request(test::subscribe({"Contact: <sip:phone@192.0.2.20:5080>", "Expires: 600"}));
     const Message challenge = with_subscriptions_->handle(subscribe, kNow, kRandom);
-    return with_subscriptions_
-        ->handle(with_credentials(subscribe, challenge, username, password), kNow, kRandom)
-        .status;
+    int status = 0;
+    with_subscriptions_->handle(with_credentials(subscribe, challenge, username, password),
+                                Peer{}, kNow, TimePoint{}, kRandom,
+                                [&status](Message m) { status = m.status; });
+    return status;  // the subscriptions hold no store here: they answer at once
   }
 
   std::unique_ptr<Subscriptions> subscriptions_;

@@ -200,11 +200,14 @@ TEST_F(SubscriptionStoreTest, ARefreshWhoseWriteFailsIs500AndKeepsTheOldExpiry) 
   EXPECT_TRUE(notifies().empty());
 }
 
-TEST_F(SubscriptionStoreTest, UnsubscribeErasesTheRecord) {
+TEST_F(SubscriptionStoreTest, UnsubscribeErasesTheRecordBeforeItsAnswer) {
   send(subscribe("600"));
   directory_.complete(true);
   (void)notifies();
   send(subscribe("0", 2, *answers_[0].to.tag()));
+  // An acknowledged unsubscribe must not come back after a crash: the 200 waits for the erase.
+  EXPECT_EQ(answers_.size(), 1u);
+  directory_.complete(true);
   ASSERT_EQ(answers_.size(), 2u);
   EXPECT_EQ(answers_[1].status, 200);
   EXPECT_EQ(records(), 0u);
