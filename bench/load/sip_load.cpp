@@ -56,7 +56,7 @@ struct SipOptions {
   std::size_t presentities = 100;  // subscriber i watches user i % presentities
   std::size_t sockets = 16;
   std::size_t in_flight = 200;    // SUBSCRIBE exchanges at once during set-up
-  std::size_t connections = 4;    // REST keep-alive connections
+  std::size_t connections = 16;   // REST keep-alive connections
   std::string rate = "max";       // changes/s, or max (closed loop)
   double warmup_s = 3;
   double duration_s = 15;
@@ -154,6 +154,7 @@ struct Dialog {
   std::uint32_t cseq = 0;
   std::uint32_t last_notify_cseq = 0;
   std::uint64_t sent_at = 0;
+  std::uint64_t last_notify_at = 0;
   std::size_t socket = 0;
   int tries = 0;
 };
@@ -221,6 +222,16 @@ class Subscribers {
         }
       }
     }
+  }
+
+  // Active dialogs without a NOTIFY since `t`: the server ended them without a word (or they
+  // saw no change); call after run() has returned.
+  std::size_t silent_since(std::uint64_t t) const {
+    std::size_t silent = 0;
+    for (const Dialog& d : dialogs_) {
+      silent += d.phase == Phase::Active && d.last_notify_at < t ? 1 : 0;
+    }
+    return silent;
   }
 
  private:
@@ -378,6 +389,7 @@ class Subscribers {
       return;
     }
     d.last_notify_cseq = static_cast<std::uint32_t>(*cseq);
+    d.last_notify_at = now;
     counts_.notifies.fetch_add(1, std::memory_order_relaxed);
     if (now >= counts_.window_start.load(std::memory_order_relaxed) &&
         now < counts_.window_end.load(std::memory_order_relaxed)) {
@@ -580,6 +592,8 @@ int run(const SipOptions& o) {
              driver.accepted.load() == 0 ? 0.0
                                          : in_window / static_cast<double>(driver.accepted.load()),
              counts.retransmissions.load());
+  fmt::print("  silent dialogs       {} of {} had no NOTIFY in the last 2 s of the window\n",
+             subscribers.silent_since(window_end - 2'000'000'000), counts.active.load());
   fmt::print("  change -> NOTIFY     p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
              counts.latency.quantile_ms(0.5), counts.latency.quantile_ms(0.99),
              counts.latency.quantile_ms(0.999), counts.latency.max_ms());
