@@ -33,6 +33,7 @@
 #include <charconv>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -145,6 +146,27 @@ std::optional<std::uint64_t> number_after(std::string_view text, std::string_vie
   return value;
 }
 
+// Datagrams the kernel dropped on a full receive buffer of the UDP socket bound to
+// 127.0.0.1:port (/proc/net/udp, last column).
+std::uint64_t udp_drops(std::uint16_t port) {
+  std::ifstream in("/proc/net/udp");
+  const std::string local = fmt::format("0100007F:{:04X}", port);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot;
+    std::string address;
+    fields >> slot >> address;
+    if (address == local) {
+      std::string field;
+      std::string last;
+      while (fields >> field) last = field;
+      return std::stoull(last);
+    }
+  }
+  return 0;
+}
+
 // ---- subscribers ----
 
 enum class Phase : std::uint8_t { Idle, Challenged, Authenticating, Active, Failed };
@@ -226,6 +248,12 @@ class Subscribers {
 
   // Active dialogs without a NOTIFY since `t`: the server ended them without a word (or they
   // saw no change); call after run() has returned.
+  std::uint64_t drops() const {
+    std::uint64_t sum = 0;
+    for (const std::uint16_t port : ports_) sum += udp_drops(port);
+    return sum;
+  }
+
   std::size_t silent_since(std::uint64_t t) const {
     std::size_t silent = 0;
     for (const Dialog& d : dialogs_) {
@@ -576,6 +604,8 @@ int run(const SipOptions& o) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last NOTIFYs in flight
   counts.stopping = true;
   receiver.join();
+  const std::uint64_t server_drops = udp_drops(sip->port());
+  const std::uint64_t subscriber_drops = subscribers.drops();
 
   const auto in_window = static_cast<double>(counts.in_window.load());
   const double seconds = o.duration_s;
@@ -592,6 +622,8 @@ int run(const SipOptions& o) {
              driver.accepted.load() == 0 ? 0.0
                                          : in_window / static_cast<double>(driver.accepted.load()),
              counts.retransmissions.load());
+  fmt::print("  UDP drops            {} at the server's socket, {} at the subscribers' (full "
+             "receive buffers, whole run)\n", server_drops, subscriber_drops);
   fmt::print("  silent dialogs       {} of {} had no NOTIFY in the last 2 s of the window\n",
              subscribers.silent_since(window_end - 2'000'000'000), counts.active.load());
   fmt::print("  change -> NOTIFY     p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",

@@ -27,9 +27,9 @@ using asio::ip::udp;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 // The UDP socket's receive buffer. A change fans out to many subscriptions at once and their
-// 200 OKs come back in one burst; the kernel counts each small datagram at about 2.3 KB, so the
-// usual default (212,992 bytes) drops everything past ~90 answers, and each lost answer costs a
-// NOTIFY retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
+// 200 OKs come back in one burst; the kernel counts a 400-byte datagram at about 1.3 KB, so the
+// usual default (212,992 bytes) holds ~160 answers, and each one dropped costs a NOTIFY
+// retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
 constexpr int kUdpReceiveBufferBytes = 4 << 20;
 
 // One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
