@@ -263,7 +263,9 @@ class Subscribers {
   }
 
  private:
-  std::string call_id(std::size_t i) const { return fmt::format("sl{}-{}@127.0.0.1", i, ::getpid()); }
+  std::string call_id(std::size_t i) const {
+    return fmt::format("sl{}-{}@127.0.0.1", i, ::getpid());
+  }
 
   void send(std::size_t socket, std::string_view bytes) {
     ::sendto(fds_[socket], bytes.data(), bytes.size(), 0,
@@ -527,7 +529,8 @@ void print_memory_delta(const char* what, const Memory& before, const Memory& af
                         std::uint64_t subscriptions) {
   if (!before.rss || !after.rss || subscriptions == 0) return;
   const auto n = static_cast<double>(subscriptions);
-  fmt::print("  {:<22} RSS {:+.1f} MB ({:.0f} B/subscription), PSS {:+.1f} MB ({:.0f} B/subscription)\n",
+  fmt::print("  {:<22} RSS {:+.1f} MB ({:.0f} B/subscription), "
+             "PSS {:+.1f} MB ({:.0f} B/subscription)\n",
              what, static_cast<double>(*after.rss - *before.rss) / 1e6,
              static_cast<double>(*after.rss - *before.rss) / n,
              static_cast<double>(after.pss.value_or(0) - before.pss.value_or(0)) / 1e6,
@@ -613,7 +616,8 @@ int run(const SipOptions& o) {
              o.subscribers, o.presentities, o.sockets, o.rate);
   fmt::print("  subscribed           {} active, {} failed, in {:.1f} s; {} first NOTIFYs\n",
              counts.active.load(), counts.failed.load(), set_up_s, initial_notifies);
-  fmt::print("  changes              {} sent, {} answered 200 in {:.0f} s ({:.0f}/s); {} HTTP errors\n",
+  fmt::print("  changes              {} sent, {} answered 200 in {:.0f} s ({:.0f}/s); "
+             "{} HTTP errors\n",
              driver.sent.load(), driver.accepted.load(), seconds,
              static_cast<double>(driver.accepted.load()) / seconds, driver.errors.load());
   fmt::print("  NOTIFYs              {:.0f} received in the window: {:.0f}/s, {:.1f} per change; "
@@ -626,11 +630,13 @@ int run(const SipOptions& o) {
              "receive buffers, whole run)\n", server_drops, subscriber_drops);
   fmt::print("  silent dialogs       {} of {} had no NOTIFY in the last 2 s of the window\n",
              subscribers.silent_since(window_end - 2'000'000'000), counts.active.load());
-  fmt::print("  change -> NOTIFY     p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, max {:.2f} ms\n",
+  fmt::print("  change -> NOTIFY     p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, "
+             "max {:.2f} ms\n",
              counts.latency.quantile_ms(0.5), counts.latency.quantile_ms(0.99),
              counts.latency.quantile_ms(0.999), counts.latency.max_ms());
   if (cpu.server_s) {
-    fmt::print("  server CPU           {:.0f} % of one core; {:.0f} NOTIFYs per server CPU-second\n",
+    fmt::print("  server CPU           {:.0f} % of one core; "
+               "{:.0f} NOTIFYs per server CPU-second\n",
                *cpu.server_s / seconds * 100, in_window / *cpu.server_s);
   }
   fmt::print("  generator CPU        {:.0f} % of one core (both threads)\n",

@@ -20,7 +20,10 @@ http_port=18092
 sip_port=15092
 
 for binary in src/app/presenced bench/load/sip-load bench/load/make-store; do
-  [ -x "$build/$binary" ] || { echo "missing $build/$binary: build presenced sip-load make-store" >&2; exit 2; }
+  if [ ! -x "$build/$binary" ]; then
+    echo "missing $build/$binary: build presenced, sip-load and make-store" >&2
+    exit 2
+  fi
 done
 
 if [ ! -d "$pristine" ]; then
