@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <fstream>
@@ -191,6 +192,9 @@ struct Counts {
   std::atomic<std::uint64_t> window_end{~std::uint64_t{0}};
   std::atomic<bool> stopping{false};
   Histogram latency;  // receiver thread only; read after it ends
+  // The longest time the receiver went between two passes over its sockets in the window: a
+  // stall here delays the 200s and then sends them in one burst.
+  std::uint64_t longest_gap_ns = 0;
 };
 
 class Subscribers {
@@ -227,6 +231,11 @@ class Subscribers {
     std::size_t next = 0;
     while (!counts_.stopping.load(std::memory_order_relaxed)) {
       const std::uint64_t now = monotonic_ns();
+      if (now >= counts_.window_start.load(std::memory_order_relaxed) &&
+          now < counts_.window_end.load(std::memory_order_relaxed)) {
+        counts_.longest_gap_ns = std::max(counts_.longest_gap_ns, now - last_pass_);
+      }
+      last_pass_ = now;
       while (next < dialogs_.size() && pending_ < options_.in_flight) {
         start(next++, now);
       }
@@ -438,6 +447,7 @@ class Subscribers {
   std::vector<std::uint16_t> ports_;
   std::size_t pending_ = 0;
   std::uint64_t last_sweep_ = 0;
+  std::uint64_t last_pass_ = 0;
 };
 
 // ---- REST changes ----
@@ -628,6 +638,8 @@ int run(const SipOptions& o) {
              counts.retransmissions.load());
   fmt::print("  UDP drops            {} at the server's socket, {} at the subscribers' (full "
              "receive buffers, whole run)\n", server_drops, subscriber_drops);
+  fmt::print("  receiver             longest pause between passes {:.1f} ms (window)\n",
+             static_cast<double>(counts.longest_gap_ns) / 1e6);
   fmt::print("  silent dialogs       {} of {} had no NOTIFY in the last 2 s of the window\n",
              subscribers.silent_since(window_end - 2'000'000'000), counts.active.load());
   fmt::print("  change -> NOTIFY     p50 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, "
