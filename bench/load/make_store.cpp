@@ -25,6 +25,7 @@ struct Options {
   std::string data_dir;
   std::string admin_password;
   std::string user_prefix = "load";
+  std::string sip_password;  // every user's, for SIP digest; empty: no SIP
   std::size_t users = 100000;
   std::size_t contacts = 20;  // per user: the own team
   std::size_t batch = 10000;  // mutations per submit
@@ -115,7 +116,8 @@ int make_store(const Options& options) {
   auto id = [&](std::size_t i) { return fmt::format("{}{:05}", options.user_prefix, i); };
   for (std::size_t i = 0; i < options.users; ++i) {
     writer.add(store::PutUser{
-        {id(i), fmt::format("Load user {}", i), store::Role::User, *hash, "", {}, {}}});
+        {id(i), fmt::format("Load user {}", i), store::Role::User, *hash, options.sip_password,
+         {}, {}}});
   }
   std::size_t relations = 0;
   for (std::size_t i = 0; i < options.users; ++i) {
@@ -146,6 +148,8 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--user-prefix", options.user_prefix, "Ids: PREFIX00000...")
       ->capture_default_str();
+  app.add_option("--sip-password", options.sip_password,
+                 "Every user's sip_password (SIP digest); empty: none");
   app.add_option("--users", options.users, "Users to write")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();

@@ -26,6 +26,12 @@ using asio::ip::tcp;
 using asio::ip::udp;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
+// The UDP socket's receive buffer. A change fans out to many subscriptions at once and their
+// 200 OKs come back in one burst; the kernel counts a 400-byte datagram at about 1.3 KB, so the
+// usual default (212,992 bytes) holds ~160 answers, and each one dropped costs a NOTIFY
+// retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
+constexpr int kUdpReceiveBufferBytes = 4 << 20;
+
 // One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)), idle(socket.get_executor()) {}
@@ -86,6 +92,14 @@ class ListenerImpl final : public Listener {
     if (ec) {
       return core::Error::unavailable("sip: cannot listen on " + config_.host + ":" +
                                       std::to_string(config_.port) + ": " + ec.message());
+    }
+    udp_.set_option(asio::socket_base::receive_buffer_size(kUdpReceiveBufferBytes), ec);
+    asio::socket_base::receive_buffer_size granted;
+    udp_.get_option(granted, ec);
+    if (!ec && granted.value() < kUdpReceiveBufferBytes) {
+      spdlog::warn("sip: UDP receive buffer {} bytes, asked for {} (raise net.core.rmem_max): "
+                   "bursts of NOTIFY answers may be dropped and the NOTIFYs resent",
+                   granted.value(), kUdpReceiveBufferBytes);
     }
     const udp::endpoint bound = udp_.local_endpoint();
     subscriptions_.set_local(bound.address().to_string(), bound.port());
