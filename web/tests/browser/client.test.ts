@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contact, freshDir, launchChromium, Presenced, signIn } from './harness';
+
+const require = createRequire(import.meta.url);
+let browser: Browser;
+let server: Presenced;
+let data: ReturnType<typeof freshDir>;
+
+beforeAll(async () => {
+  data = freshDir('presenced-web-');
+  server = new Presenced(data.path);
+  await server.start();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  expect(await server?.stop()).toBe(0);
+  data?.remove();
+});
+
+describe('static files', () => {
+  it('serves the client with a strict CSP, nosniff and cache headers', async () => {
+    const index = await fetch(server.url + '/');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await index.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(server.url + script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toContain('text/javascript');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+  });
+
+  it('refuses paths outside the web root and answers 404 for unknown files', async () => {
+    for (const path of ['/../../etc/passwd', '/assets/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/nope.js', '/assets']) {
+      const response = await fetch(server.url + path);
+      const body = await response.text();
+      expect(body, path).not.toContain('root:');
+      expect([200, 404], path).toContain(response.status);
+      if (response.status === 200) expect(body, path).toContain('<!doctype html>');
+    }
+    expect((await fetch(server.url + '/nope.js')).status).toBe(404);
+  });
+});
+
+describe('web client', () => {
+  it('shows my change on a second user’s page live, with the explanation for me', async () => {
+    const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
+    await bob.page.waitForSelector(contact('alice', '[data-availability=Available]'));
+
+    await alice.page.selectOption('#me-state', 'Busy');
+    await alice.page.fill('#me-note', 'back at 3');
+    await alice.page.fill('#me-until', '2099-01-01T15:00');
+    await alice.page.click('#me-set');
+    await alice.page.waitForSelector('#me-current[data-availability=Busy]');
+    expect(await alice.page.textContent('#me-why')).toContain('chosen by hand');
+
+    const row = await bob.page.waitForSelector(contact('alice', '[data-availability=Busy][data-icon=busy]'), { timeout: 3_000 });
+    expect(await row.textContent()).toContain('back at 3');
+    expect(await row.textContent()).toContain('until');
+    expect(await row.$eval('svg', (svg) => svg.getAttribute('aria-label'))).toBe('Busy');
+
+    // An admin-defined state from GET /api/v1/states, then back to automatic.
+    await alice.page.fill('#me-note', '');
+    await alice.page.fill('#me-until', '');
+    await alice.page.selectOption('#me-state', 'lunch');
+    await alice.page.click('#me-set');
+    const lunch = await bob.page.waitForSelector(contact('alice', '[data-availability=Away][data-icon=away]'), { timeout: 3_000 });
+    expect(await lunch.textContent()).toContain('At lunch');
+    await alice.page.click('#me-clear');
+    await bob.page.waitForSelector(contact('alice', '[data-availability=Available]'), { timeout: 3_000 });
+    expect(await alice.page.textContent('#me-why')).toContain('signed in');
+
+    // The same page in German: every visible string changes.
+    await bob.page.selectOption('#language', 'de');
+    expect(await bob.page.textContent('#contacts-heading')).toBe('Kontakte');
+    expect(await bob.page.textContent(contact('alice'))).toContain('Verfügbar');
+    expect(await bob.page.getAttribute('html', 'lang')).toBe('de');
+
+    expect([...alice.problems, ...bob.problems]).toEqual([]);
+    await alice.context.close();
+    await bob.context.close();
+  });
+
+  it('shows a user who blocked me grey and unknown, without their note', async () => {
+    const dave = await server.token('dave');
+    await server.call('PUT', '/api/v1/users/dave/visibility/carol', dave, { level: 'blocked' });
+    await server.call('PUT', '/api/v1/users/dave/presence/manual', dave, { state: 'Busy', note: 'secret plans' });
+
+    const [carol, erin] = await Promise.all([signIn(browser, server, 'carol'), signIn(browser, server, 'erin')]);
+    const blocked = await carol.page.waitForSelector(contact('dave', '[data-availability=PresenceUnknown][data-icon=unknown]'));
+    expect(await blocked.textContent()).toContain('Unknown');
+    expect(await blocked.textContent()).not.toContain('secret');
+    expect(await blocked.$eval('svg', (svg) => getComputedStyle(svg.querySelector('circle')!).fill)).toBe('rgb(110, 119, 129)');
+    // Someone not blocked sees it.
+    const seen = await erin.page.waitForSelector(contact('dave', '[data-availability=Busy]'));
+    expect(await seen.textContent()).toContain('secret plans');
+
+    // A later change reaches erin but still tells carol nothing.
+    await server.call('PUT', '/api/v1/users/dave/presence/manual', dave, { state: 'DoNotDisturb', note: 'more secrets' });
+    await erin.page.waitForSelector(contact('dave', '[data-icon=do_not_disturb]'), { timeout: 3_000 });
+    expect(await carol.page.textContent(contact('dave'))).not.toContain('secret');
+    expect(await carol.page.getAttribute(contact('dave'), 'data-icon')).toBe('unknown');
+
+    await carol.context.close();
+    await erin.context.close();
+  });
+
+  it('says it is offline while the server restarts, then resumes and converges', async () => {
+    const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
+    const aliceToken = await server.token('alice');
+    await server.call('PUT', '/api/v1/users/alice/presence/manual', aliceToken, { state: 'Away', note: 'before restart' });
+    await bob.page.waitForSelector(contact('alice', '[data-availability=Away]'), { timeout: 3_000 });
+
+    const port = server.port;
+    expect(await server.stop()).toBe(0);
+    await bob.page.waitForSelector('#offline:not([hidden])', { timeout: 5_000 });
+    expect(await bob.page.textContent('#offline')).toContain('Offline');
+    await server.start(port);
+    // A change made right after the restart, whether before or after the page is back.
+    await server.call('PUT', '/api/v1/users/alice/presence/manual', aliceToken, { state: 'Busy', note: 'after restart' });
+
+    await bob.page.waitForSelector('#offline[hidden]', { state: 'attached', timeout: 20_000 });
+    const row = await bob.page.waitForSelector(contact('alice', '[data-availability=Busy]'), { timeout: 5_000 });
+    expect(await row.textContent()).toContain('after restart');
+    await alice.page.waitForSelector('#me-current[data-availability=Busy]', { timeout: 5_000 });
+
+    // Still live on the new connection.
+    await server.call('PUT', '/api/v1/users/alice/presence/manual', aliceToken, { state: 'BeRightBack' });
+    await bob.page.waitForSelector(contact('alice', '[data-availability=BeRightBack]'), { timeout: 3_000 });
+    await alice.context.close();
+    await bob.context.close();
+  }, 60_000);
+});
+
+describe('accessibility', () => {
+  // axe-core is injected by the test, so this context alone bypasses the page's CSP.
+  const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(`has no serious axe violations in the ${colorScheme} theme`, async () => {
+      const { context, page } = await signIn(browser, server, 'bob', { bypassCSP: true, colorScheme });
+      await page.waitForSelector(contact('alice'));
+      await page.fill('#search', 'a');
+      await page.waitForSelector('#search-results li');
+      expect(await page.evaluate(() => document.documentElement.dataset.theme ?? 'system')).toBe('system');
+      await page.addScriptTag({ content: axeSource });
+      const violations = await page.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run: (options: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe;
+        const result = await axe.run({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+        return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+      });
+      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      if (process.env.PRESENCED_SCREENSHOTS) {
+        await page.fill('#search', '');
+        await page.screenshot({ path: `${process.env.PRESENCED_SCREENSHOTS}/web-${colorScheme}.png`, fullPage: true });
+      }
+      await context.close();
+    });
+  }
+});
