@@ -460,22 +460,22 @@ class ServerImpl final : public Server {
 
   http::response<http::string_body> static_file(const http::request<http::string_body>& request) {
     std::string path(path_of(request.target()));
-    if (path.find("..") != std::string::npos) {
-      path = "/";
-    }
     if (path == "/" || path.empty()) {
       path = "/index.html";
     }
-    std::filesystem::path file = std::filesystem::path(service_.config().web_root) / path.substr(1);
+    // relative_path() drops every leading slash: "//etc/passwd" must not name an absolute path.
+    const std::filesystem::path relative = std::filesystem::path(path).relative_path();
+    const std::filesystem::path file = std::filesystem::path(service_.config().web_root) / relative;
     http::response<http::string_body> response{http::status::ok, request.version()};
     response.set(http::field::server, "presenced");
     response.set("X-Content-Type-Options", "nosniff");
     std::error_code ec;
     std::ifstream in;
-    if (std::filesystem::is_regular_file(file, ec)) {
+    if (path.find("..") == std::string::npos && !relative.empty() &&
+        std::filesystem::is_regular_file(file, ec)) {
       in.open(file, std::ios::binary);
     }
-    if (!in) {
+    if (!in.is_open()) {
       response.result(http::status::not_found);
       response.set(http::field::content_type, "application/json");
       response.body() = error_json(core::ErrorCode::NotFound, "no such file");

@@ -88,8 +88,9 @@ export class App {
   }
 
   private signOut(): void {
-    this.live?.stop();
+    const live = this.live;
     this.live = null;
+    live?.stop();
     sessionStorage.removeItem(tokenKey);
     this.api = new Api();
     this.me = null;
@@ -290,6 +291,12 @@ export class App {
     if (status === 'online' && this.idle) this.live?.reportInput('idle', this.lastInput);
     this.show('offline', status === 'offline');
     this.doc.body.dataset.link = status;
+    // A WebSocket refused for an expired token looks like any drop; ask once over REST.
+    if (status === 'offline' && this.live) {
+      this.api.me().catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) this.signOut();
+      });
+    }
   }
 
   private setLanguage(value: string): void {

@@ -21,6 +21,9 @@ export interface Timers {
 
 export type LinkStatus = 'connecting' | 'online' | 'offline';
 
+// Users per subscribe message: 200 ids of up to 128 bytes, each also in `since`, fit in 64 KiB.
+const subscribeChunk = 200;
+
 // Exponential backoff with jitter, so clients dropped together do not all come back at once.
 export class Backoff {
   private attempt = 0;
@@ -129,11 +132,15 @@ export class LiveConnection {
     };
   }
 
+  // In chunks, so a long list stays far below the server's 64 KiB message limit.
   private subscribe(users: string[]): void {
-    const since = this.options.store.lastSequences(users);
-    const message: Record<string, unknown> = { op: 'subscribe', users };
-    if (Object.keys(since).length > 0) message.since = since;
-    this.socket?.send(JSON.stringify(message));
+    for (let i = 0; i < users.length; i += subscribeChunk) {
+      const chunk = users.slice(i, i + subscribeChunk);
+      const since = this.options.store.lastSequences(chunk);
+      const message: Record<string, unknown> = { op: 'subscribe', users: chunk };
+      if (Object.keys(since).length > 0) message.since = since;
+      this.socket?.send(JSON.stringify(message));
+    }
   }
 
   private receive(text: string): void {

@@ -105,6 +105,18 @@ describe('LiveConnection', () => {
     expect(sockets[0].sent[1]).toEqual({ op: 'subscribe', users: ['carol'] });
   });
 
+  it('subscribes a long list in messages below the server limit of 64 KiB', () => {
+    const { sockets, store, live } = setup();
+    const users = Array.from({ length: 1000 }, (_, i) => `u${String(i).padStart(127, '0')}`);
+    for (const user of users) store.apply({ user, availability: 'Available', activity: 'Available', flags: [], sequence: 2 ** 52 });
+    live.watch(users);
+    live.start();
+    sockets[0].serverOpens();
+    expect(sockets[0].sent.length).toBeGreaterThan(1);
+    expect(sockets[0].sent.flatMap((m) => m.users as string[])).toEqual(users);
+    for (const message of sockets[0].sent) expect(JSON.stringify(message).length).toBeLessThan(64 * 1024);
+  });
+
   it('ignores errors, malformed text and binary data', () => {
     const { sockets, store, live } = setup();
     live.watch(['bob']);
