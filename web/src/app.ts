@@ -13,6 +13,8 @@ const searchLimit = 50;
 // After this long without keyboard or pointer input the page reports idle; the server's idle
 // minutes decide when that shows as Inactive.
 const idleAfterMs = 60_000;
+// Rules whose server detail adds to the translated reason (which call, on which device).
+const detailedRules = new Set(['call', 'call_protection', 'system_overrides_manual']);
 
 export class App {
   private readonly tr: Translator;
@@ -263,7 +265,7 @@ export class App {
     const whyLine = this.el('me-why');
     if (why?.rule) {
       let reason = this.tr.tOr(`rule.${why.rule}`, this.tr.t('rule.other', { rule: why.rule }));
-      if (why.detail) reason += ` (${why.detail})`;
+      if (why.detail && detailedRules.has(why.rule)) reason += ` (${why.detail})`;
       whyLine.textContent = this.tr.t('me.why', { reason });
     } else {
       whyLine.textContent = '';

@@ -122,7 +122,7 @@ export async function signIn(
   await page.goto(server.url + '/');
   await page.fill('#login-user', user);
   await page.fill('#login-password', 'demo');
-  await page.click('#login-form button[type=submit]');
+  await page.press('#login-password', 'Enter');
   await page.waitForSelector('#me:not([hidden])', { timeout: 10_000 });
   await page.waitForSelector('body[data-link=online]', { timeout: 10_000 });
   return { context, page, problems };
