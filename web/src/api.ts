@@ -6,6 +6,8 @@ export type User = components['schemas']['User'];
 export type State = components['schemas']['State'];
 export type ManualRequest = components['schemas']['Manual'];
 export type ErrorBody = components['schemas']['Error'];
+export type Profile = components['schemas']['Profile'];
+export type ProfileSelection = components['schemas']['ProfileSelection'];
 
 export class ApiError extends Error {
   constructor(
@@ -63,6 +65,23 @@ export class Api {
 
   clearManual(user: string): Promise<Presence> {
     return this.call('DELETE', `/api/v1/users/${enc(user)}/presence/manual`);
+  }
+
+  // The user's personal profiles, then the shared ones they may use.
+  async profiles(user: string): Promise<Profile[]> {
+    return (await this.call<{ profiles?: Profile[] }>('GET', `/api/v1/users/${enc(user)}/profiles`)).profiles ?? [];
+  }
+
+  selection(user: string): Promise<ProfileSelection> {
+    return this.call('GET', `/api/v1/users/${enc(user)}/profile`);
+  }
+
+  selectProfile(user: string, profile: string): Promise<ProfileSelection> {
+    return this.call('PUT', `/api/v1/users/${enc(user)}/profile`, { profile });
+  }
+
+  endProfile(user: string): Promise<ProfileSelection> {
+    return this.call('DELETE', `/api/v1/users/${enc(user)}/profile`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,9 +1,9 @@
 // Wires the page: sign-in, my presence, contacts and the directory, all fed by one store that
 // the REST answers and the WebSocket events write into.
-import { Api, ApiError, type Presence, type State, type User } from './api';
+import { Api, ApiError, type Presence, type Profile, type ProfileSelection, type State, type User } from './api';
 import { LiveConnection, type LinkStatus } from './connection';
 import { languages, pickLanguage, Translator, type Language, type MessageKey } from './i18n';
-import { renderPerson } from './person';
+import { formatTime, renderPerson } from './person';
 import { PresenceStore } from './store';
 import { applyTheme, effectiveTheme, loadTheme, saveTheme } from './theme';
 
@@ -28,6 +28,7 @@ export class App {
   private frame = 0;
   private searchTimer = 0;
   private searchSerial = 0;
+  private selection: ProfileSelection | null = null;
   private lastInput = new Date();
   private idle = false;
 
@@ -58,6 +59,11 @@ export class App {
       void this.setManual();
     });
     this.on('me-clear', 'click', () => void this.clearManual());
+    this.on('profile-form', 'submit', (event) => {
+      event.preventDefault();
+      void this.useProfile(() => this.api.selectProfile(this.myId(), this.input<HTMLSelectElement>('profile').value));
+    });
+    this.on('profile-end', 'click', () => void this.useProfile(() => this.api.endProfile(this.myId())));
     this.on('search', 'input', () => {
       window.clearTimeout(this.searchTimer);
       this.searchTimer = window.setTimeout(() => void this.search(), 200);
@@ -107,14 +113,18 @@ export class App {
     const me = await this.api.me();
     const id = me.id ?? '';
     this.me = me;
-    const [states, contacts, people] = await Promise.all([
+    const [states, contacts, people, profiles, selection] = await Promise.all([
       this.api.states(),
       this.api.contacts(id),
       this.api.directory(''),
+      this.api.profiles(id),
+      this.api.selection(id),
     ]);
     for (const user of people) if (user.id) this.names.set(user.id, user.display_name || user.id);
     this.names.set(id, me.display_name || id);
     this.fillStates(states);
+    this.fillProfiles(profiles);
+    this.selection = selection;
     this.showContacts(contacts);
     this.store.apply(await this.api.presence(id));
     this.show('login', false);
@@ -149,6 +159,49 @@ export class App {
           return option;
         }),
     );
+  }
+
+  private fillProfiles(profiles: Profile[]): void {
+    const select = this.input<HTMLSelectElement>('profile');
+    select.replaceChildren(
+      ...profiles
+        .filter((p) => p.id)
+        .map((p) => {
+          const option = this.doc.createElement('option');
+          option.value = p.id ?? '';
+          option.textContent = p.name || p.id || '';
+          return option;
+        }),
+    );
+    this.show('profile-form', profiles.length > 0);
+  }
+
+  private async useProfile(request: () => Promise<ProfileSelection>): Promise<void> {
+    const message = this.el('me-message');
+    message.classList.remove('message--error');
+    try {
+      await request();
+      // The selection changes the manual state; its event follows, this read is only sooner.
+      await this.refreshMe();
+      message.textContent = this.tr.t('me.saved');
+    } catch (error) {
+      message.classList.add('message--error');
+      message.textContent = this.tr.t('me.error', { message: this.errorText(error) });
+    }
+  }
+
+  private async refreshMe(): Promise<void> {
+    try {
+      const [presence, selection] = await Promise.all([this.api.presence(this.myId()), this.api.selection(this.myId())]);
+      this.selection = selection;
+      if (!this.store.apply(presence)) this.renderMe();
+    } catch {
+      // Offline: the next event or reconnect brings it.
+    }
+  }
+
+  private myId(): string {
+    return this.me?.id ?? '';
   }
 
   private stateName(id: string, builtIn: boolean, message?: string): string {
@@ -225,6 +278,7 @@ export class App {
     message.classList.remove('message--error');
     try {
       this.store.apply(await request());
+      await this.refreshMe();
       message.textContent = this.tr.t('me.saved');
     } catch (error) {
       message.classList.add('message--error');
@@ -236,8 +290,9 @@ export class App {
     const id = this.me?.id;
     const presence = this.store.get(user);
     // WebSocket events leave out the explanation; only the user's own read carries it.
+    // A profile may have ended with it (by its end time, or a state chosen by hand).
     if (user === id && presence && !presence.explanation) {
-      void this.api.presence(id).then((p) => this.store.apply(p), () => undefined);
+      void this.refreshMe();
     }
     this.dirty.add(user);
     if (this.frame === 0) this.frame = requestAnimationFrame(() => this.flush());
@@ -271,6 +326,17 @@ export class App {
       whyLine.textContent = '';
     }
     if (presence?.state) this.input<HTMLSelectElement>('me-state').value = presence.state;
+    const selected = this.selection?.profile;
+    let profileLine = '';
+    if (selected) {
+      const name = this.selection?.settings?.name || selected;
+      const until = this.selection?.until;
+      profileLine = until
+        ? this.tr.t('profile.currentUntil', { name, time: formatTime(this.tr, until) })
+        : this.tr.t('profile.current', { name });
+      this.input<HTMLSelectElement>('profile').value = selected;
+    }
+    this.el('profile-current').textContent = profileLine;
   }
 
   private active(): void {

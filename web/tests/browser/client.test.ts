@@ -3,7 +3,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contact, freshDir, launchChromium, Presenced, signIn } from './harness';
+import { adminPassword, contact, freshDir, launchChromium, Presenced, signIn } from './harness';
 
 const require = createRequire(import.meta.url);
 let browser: Browser;
@@ -149,6 +149,32 @@ describe('web client', () => {
 
     await carol.context.close();
     await erin.context.close();
+  });
+
+  it('applies a shared profile’s state and note, and restores the state before at its end', async () => {
+    const admin = await server.token('admin', adminPassword);
+    await server.call('PUT', '/api/v1/profiles/meeting', admin, {
+      state: 'Busy',
+      name: 'In a meeting',
+      note: 'Room 2',
+      duration_min: 60,
+    });
+    const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
+    await bob.page.waitForSelector(contact('alice', '[data-availability=Available]'));
+
+    await alice.page.selectOption('#profile', 'meeting');
+    await alice.page.click('#profile-select');
+    const row = await bob.page.waitForSelector(contact('alice', '[data-availability=Busy]'), { timeout: 3_000 });
+    expect(await row.textContent()).toContain('Room 2');
+    await alice.page.waitForSelector('#me-current[data-availability=Busy]');
+    expect(await alice.page.textContent('#profile-current')).toContain('Profile in use: In a meeting, until');
+
+    await alice.page.click('#profile-end');
+    await bob.page.waitForSelector(contact('alice', '[data-availability=Available]'), { timeout: 3_000 });
+    await alice.page.waitForFunction(() => document.getElementById('profile-current')?.textContent === '');
+    expect([...alice.problems, ...bob.problems]).toEqual([]);
+    await alice.context.close();
+    await bob.context.close();
   });
 
   it('says it is offline while the server restarts, then resumes and converges', async () => {
