@@ -46,9 +46,10 @@ const glyphs: Record<IconKind, string> = {
   inactive: 'M5 5L15 15',
 };
 
-export function presenceIcon(kind: IconKind, label: string): SVGSVGElement {
+// outOfOffice adds seed 004's overlay: a small ring in the lower right corner, on any state.
+export function presenceIcon(kind: IconKind, label: string, outOfOffice = false): SVGSVGElement {
   const svg = document.createElementNS(svgNs, 'svg');
-  svg.setAttribute('viewBox', '0 0 20 20');
+  svg.setAttribute('viewBox', '-1 -1 22 22');
   svg.setAttribute('class', `icon icon--${kind}`);
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
@@ -70,5 +71,13 @@ export function presenceIcon(kind: IconKind, label: string): SVGSVGElement {
   glyph.setAttribute('d', glyphs[kind]);
   glyph.setAttribute('class', 'icon__glyph');
   svg.append(glyph);
+  if (outOfOffice) {
+    const ring = document.createElementNS(svgNs, 'circle');
+    ring.setAttribute('cx', '15.5');
+    ring.setAttribute('cy', '15.5');
+    ring.setAttribute('r', '3.5');
+    ring.setAttribute('class', 'icon__away-overlay');
+    svg.append(ring);
+  }
   return svg;
 }

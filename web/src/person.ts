@@ -36,7 +36,18 @@ export function renderPerson(
   if (flags.length > 0) {
     stateLine.textContent += ` (${flags.map((f) => tr.tOr(`flag.${f}`, f)).join(', ')})`;
   }
-  const children: Node[] = [presenceIcon(kind, state), nameLine, stateLine];
+  const outOfOffice = flags.includes('out_of_office');
+  row.dataset.outOfOffice = String(outOfOffice);
+  const iconLabel = outOfOffice ? `${state}, ${tr.t('flag.out_of_office')}` : state;
+  const children: Node[] = [presenceIcon(kind, iconLabel, outOfOffice), nameLine, stateLine];
+  const subject = appointmentSubject(presence);
+  if (subject) {
+    const appointment = document.createElement('span');
+    appointment.className = 'person__appointment';
+    appointment.textContent = tr.t('contact.appointment', { subject });
+    details.push(appointment.textContent);
+    children.push(appointment);
+  }
   if (presence?.note) {
     const note = document.createElement('span');
     note.className = 'person__note';
@@ -53,4 +64,10 @@ export function renderPerson(
   }
   row.replaceChildren(...children);
   row.title = [tr.t('contact.label', { name, state: stateLine.textContent }), ...details].join('\n');
+}
+
+// The appointment is an untyped object in the OpenAPI document; only a text subject is shown.
+function appointmentSubject(presence: Presence | undefined): string {
+  const subject = (presence?.appointment as { subject?: unknown } | undefined)?.subject;
+  return typeof subject === 'string' ? subject : '';
 }

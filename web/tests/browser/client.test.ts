@@ -177,6 +177,47 @@ describe('web client', () => {
     await bob.context.close();
   });
 
+  it('shows the out-of-office overlay and appointment, and the logout state when a page closes', async () => {
+    const admin = await server.token('admin', adminPassword);
+    const now = Date.now();
+    await server.call('PUT', '/api/v1/users/erin/presence/calendar', admin, {
+      appointments: [
+        {
+          id: 'trip',
+          subject: 'Business trip',
+          start: new Date(now - 60_000).toISOString(),
+          end: new Date(now + 3_600_000).toISOString(),
+          kind: 'out_of_office',
+        },
+        {
+          id: 'fair',
+          subject: 'Trade fair',
+          start: new Date(now - 60_000).toISOString(),
+          end: new Date(now + 1_800_000).toISOString(),
+          kind: 'busy',
+        },
+      ],
+    });
+    await server.call('PATCH', '/api/v1/users/bob', admin, { logout_state: 'Away' });
+    const [carol, bob] = await Promise.all([signIn(browser, server, 'carol'), signIn(browser, server, 'bob')]);
+    const erin = await carol.page.waitForSelector(contact('erin', '[data-out-of-office=true]'), { timeout: 3_000 });
+    expect(await erin.$eval('svg', (svg) => svg.getAttribute('aria-label'))).toContain('out of office');
+    expect(await erin.$$('svg .icon__away-overlay')).toHaveLength(1);
+    expect(await erin.textContent()).toContain('out of office');
+    // carol is in erin's group: her visibility level shows the subject.
+    expect(await erin.textContent()).toContain('Appointment: Trade fair');
+    const own = await signIn(browser, server, 'erin');
+    expect(await own.page.textContent('#me-current')).toContain('Appointment: Trade fair');
+    expect(await own.page.textContent('#me-why')).toContain('in an appointment');
+    await own.context.close();
+
+    await carol.page.waitForSelector(contact('bob', '[data-availability=Available]'));
+    await bob.context.close();
+    await carol.page.waitForSelector(contact('bob', '[data-availability=Away]'), { timeout: 3_000 });
+    expect(carol.problems).toEqual([]);
+    await carol.context.close();
+  });
+
   it('says it is offline while the server restarts, then resumes and converges', async () => {
     const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
     const aliceToken = await server.token('alice');
