@@ -102,6 +102,7 @@ export class App {
     sessionStorage.removeItem(tokenKey);
     this.api = new Api();
     this.me = null;
+    this.selection = null;
     this.store.clear();
     this.rows.clear();
     this.el('contact-list').replaceChildren();
