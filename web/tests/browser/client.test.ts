@@ -218,6 +218,24 @@ describe('web client', () => {
     await carol.context.close();
   });
 
+  it('reports idle after a minute without input, so watchers see Inactive, and active again', async () => {
+    const [dave, carol] = await Promise.all([
+      signIn(browser, server, 'dave', {}, { clockStart: Date.now() - 10 * 60_000 }),
+      signIn(browser, server, 'carol'),
+    ]);
+    const daveToken = await server.token('dave');
+    await server.call('DELETE', '/api/v1/users/dave/presence/manual', daveToken);
+    await carol.page.waitForSelector(contact('dave', '[data-availability=Available]'), { timeout: 3_000 });
+    // The page's clock started ten minutes back: its last input is that old for the server too.
+    await dave.page.clock.fastForward(61_000);
+    await carol.page.waitForSelector(contact('dave', '[data-availability=AvailableIdle][data-icon=inactive]'), { timeout: 5_000 });
+    await dave.page.mouse.move(10, 10);
+    await dave.page.mouse.move(40, 40);
+    await carol.page.waitForSelector(contact('dave', '[data-availability=Available]'), { timeout: 5_000 });
+    await dave.context.close();
+    await carol.context.close();
+  });
+
   it('says it is offline while the server restarts, then resumes and converges', async () => {
     const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
     const aliceToken = await server.token('alice');

@@ -111,9 +111,12 @@ export async function signIn(
   server: Presenced,
   user: string,
   options: BrowserContextOptions = {},
+  { clockStart }: { clockStart?: number } = {},
 ): Promise<SignedIn> {
   const context = await browser.newContext({ locale: 'en-US', ...options });
   const page = await context.newPage();
+  // A page clock that runs from clockStart, so a test can move it on (idle reports).
+  if (clockStart !== undefined) await page.clock.install({ time: clockStart });
   const problems: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(message.text());
