@@ -58,7 +58,6 @@ std::string_view mime_type(std::string_view path) {
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".svg")) return "image/svg+xml";
   if (ends(".png")) return "image/png";
-  if (ends(".woff2")) return "font/woff2";
   if (ends(".json")) return "application/json";
   return "application/octet-stream";
 }
