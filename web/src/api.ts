@@ -67,6 +67,14 @@ export class Api {
     return this.call('DELETE', `/api/v1/users/${enc(user)}/presence/manual`);
   }
 
+  putState(id: string, body: { type: string; message?: string; order?: number }): Promise<State> {
+    return this.call('PUT', `/api/v1/states/${enc(id)}`, body);
+  }
+
+  async deleteState(id: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/states/${enc(id)}`);
+  }
+
   // The user's personal profiles, then the shared ones they may use.
   async profiles(user: string): Promise<Profile[]> {
     return (await this.call<{ profiles?: Profile[] }>('GET', `/api/v1/users/${enc(user)}/profiles`)).profiles ?? [];

@@ -1,6 +1,7 @@
 // Wires the page: sign-in, my presence, contacts and the directory, all fed by one store that
 // the REST answers and the WebSocket events write into.
 import { Api, ApiError, type Presence, type Profile, type ProfileSelection, type State, type User } from './api';
+import { AdminStates } from './admin-states';
 import { LiveConnection, type LinkStatus } from './connection';
 import { languages, pickLanguage, Translator, type Language, type MessageKey } from './i18n';
 import { formatTime, renderPerson } from './person';
@@ -29,6 +30,8 @@ export class App {
   private searchTimer = 0;
   private searchSerial = 0;
   private selection: ProfileSelection | null = null;
+  private states: State[] = [];
+  private readonly adminStates: AdminStates;
   private lastInput = new Date();
   private idle = false;
 
@@ -37,6 +40,7 @@ export class App {
     const language = languages.find((l) => l === saved) ?? pickLanguage(navigator.languages ?? []);
     this.tr = new Translator(language);
     this.store.subscribe((user) => this.changed(user));
+    this.adminStates = new AdminStates(doc, () => this.api, this.tr, (states) => this.statesChanged(states));
   }
 
   start(): void {
@@ -123,7 +127,8 @@ export class App {
     ]);
     for (const user of people) if (user.id) this.names.set(user.id, user.display_name || user.id);
     this.names.set(id, me.display_name || id);
-    this.fillStates(states);
+    this.statesChanged(states);
+    this.show('admin-states', me.role === 'admin');
     this.fillProfiles(profiles);
     this.selection = selection;
     this.showContacts(contacts);
@@ -160,6 +165,13 @@ export class App {
           return option;
         }),
     );
+  }
+
+  private statesChanged(states: State[]): void {
+    this.states = states;
+    this.fillStates(states);
+    if (this.me?.role === 'admin') this.adminStates.render(states);
+    this.renderMe();
   }
 
   private fillProfiles(profiles: Profile[]): void {
@@ -378,6 +390,7 @@ export class App {
     for (const option of select.options) {
       option.textContent = this.stateName(option.value, option.dataset.builtIn === 'true', option.dataset.message);
     }
+    if (this.me?.role === 'admin') this.adminStates.render(this.states);
     for (const user of this.rows.keys()) this.dirty.add(user);
     if (this.me?.id) {
       this.dirty.add(this.me.id);
@@ -404,7 +417,7 @@ export class App {
   }
 
   private showLogin(): void {
-    for (const section of ['me', 'contacts', 'directory', 'logout', 'offline']) this.show(section, false);
+    for (const section of ['me', 'contacts', 'directory', 'admin-states', 'logout', 'offline']) this.show(section, false);
     this.show('login', true);
     this.el('whoami').textContent = '';
     this.input<HTMLInputElement>('login-user').focus();

@@ -243,6 +243,43 @@ describe('web client', () => {
     await alice.context.close();
   });
 
+  it('lets the admin define a state, shows the server’s refusal, and a user picks the new state', async () => {
+    const admin = await signIn(browser, server, 'admin', {}, { password: adminPassword });
+    await admin.page.waitForSelector('#admin-states:not([hidden])');
+    await admin.page.waitForSelector('#admin-states-rows tr[data-state=lunch]');
+
+    // The server validates: an id with a space is refused, and its message is shown.
+    await admin.page.fill('#admin-state-id', 'bad id');
+    await admin.page.click('#admin-state-form button[type=submit]');
+    await admin.page.waitForSelector('#admin-state-result.message--error');
+    expect(await admin.page.textContent('#admin-state-result')).toMatch(/^The server refused it: .*id/);
+
+    await admin.page.fill('#admin-state-id', 'focus');
+    await admin.page.selectOption('#admin-state-type', 'dnd');
+    await admin.page.fill('#admin-state-message', 'Focus time');
+    await admin.page.fill('#admin-state-order', '70');
+    await admin.page.click('#admin-state-form button[type=submit]');
+    await admin.page.waitForSelector('#admin-states-rows tr[data-state=focus]');
+    expect(await admin.page.textContent('#admin-state-result')).toBe('State focus saved.');
+
+    const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
+    expect(await alice.page.isHidden('#admin-states')).toBe(true);
+    await alice.page.selectOption('#me-state', 'focus');
+    await alice.page.fill('#me-note', '');
+    await alice.page.click('#me-set');
+    const row = await bob.page.waitForSelector(contact('alice', '[data-availability=DoNotDisturb]'), { timeout: 10_000 });
+    expect(await row.textContent()).toContain('Focus time');
+
+    await admin.page.click('#admin-states-rows tr[data-state=focus] button');
+    await admin.page.waitForFunction(() => !document.querySelector('#admin-states-rows tr[data-state=focus]'));
+    await alice.page.click('#me-clear');
+    // The refused PUT is logged by the browser as a failed request; nothing else may be.
+    const refused = /status of 400/;
+    expect([...admin.problems.filter((p) => !refused.test(p)), ...alice.problems, ...bob.problems]).toEqual([]);
+    expect(admin.problems.filter((p) => refused.test(p))).toHaveLength(1);
+    for (const page of [admin, alice, bob]) await page.context.close();
+  });
+
   it('says it is offline while the server restarts, then resumes and converges', async () => {
     const [alice, bob] = await Promise.all([signIn(browser, server, 'alice'), signIn(browser, server, 'bob')]);
     const aliceToken = await server.token('alice');

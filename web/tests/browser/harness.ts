@@ -111,7 +111,7 @@ export async function signIn(
   server: Presenced,
   user: string,
   options: BrowserContextOptions = {},
-  { clockStart }: { clockStart?: number } = {},
+  { clockStart, password = 'demo' }: { clockStart?: number; password?: string } = {},
 ): Promise<SignedIn> {
   const context = await browser.newContext({ locale: 'en-US', ...options });
   const page = await context.newPage();
@@ -124,7 +124,7 @@ export async function signIn(
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(server.url + '/');
   await page.fill('#login-user', user);
-  await page.fill('#login-password', 'demo');
+  await page.fill('#login-password', password);
   await page.press('#login-password', 'Enter');
   await page.waitForSelector('#me:not([hidden])', { timeout: 10_000 });
   await page.waitForSelector('body[data-link=online]', { timeout: 10_000 });
