@@ -42,6 +42,13 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+// Scripts, styles and connections (the WebSocket included) only from this origin; no inline
+// script or style, no framing.
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+
 std::string_view mime_type(std::string_view path) {
   auto ends = [&](std::string_view ext) {
     return path.size() >= ext.size() && path.substr(path.size() - ext.size()) == ext;
@@ -454,23 +461,35 @@ class ServerImpl final : public Server {
 
   http::response<http::string_body> static_file(const http::request<http::string_body>& request) {
     std::string path(path_of(request.target()));
-    if (path.find("..") != std::string::npos) {
-      path = "/";
-    }
     if (path == "/" || path.empty()) {
       path = "/index.html";
     }
-    std::filesystem::path file = std::filesystem::path(service_.config().web_root) / path.substr(1);
-    std::ifstream in(file, std::ios::binary);
+    // relative_path() drops every leading slash: "//etc/passwd" must not name an absolute path.
+    const std::filesystem::path relative = std::filesystem::path(path).relative_path();
+    const std::filesystem::path file = std::filesystem::path(service_.config().web_root) / relative;
     http::response<http::string_body> response{http::status::ok, request.version()};
     response.set(http::field::server, "presenced");
-    if (!in) {
+    response.set("X-Content-Type-Options", "nosniff");
+    std::error_code ec;
+    std::ifstream in;
+    if (path.find("..") == std::string::npos && !relative.empty() &&
+        std::filesystem::is_regular_file(file, ec)) {
+      in.open(file, std::ios::binary);
+    }
+    if (!in.is_open()) {
       response.result(http::status::not_found);
       response.set(http::field::content_type, "application/json");
       response.body() = error_json(core::ErrorCode::NotFound, "no such file");
       return response;
     }
     response.set(http::field::content_type, mime_type(file.string()));
+    // The client's build names every file under /assets/ after its content hash, so those never
+    // change; anything else (index.html) is revalidated so a new build is picked up at once.
+    response.set(http::field::cache_control, path.starts_with("/assets/")
+                                                 ? "public, max-age=31536000, immutable"
+                                                 : "no-cache");
+    response.set("Content-Security-Policy", kContentSecurityPolicy);
+    response.set("Referrer-Policy", "no-referrer");
     response.body().assign(std::istreambuf_iterator<char>(in), {});
     return response;
   }
