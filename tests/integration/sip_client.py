@@ -294,16 +294,12 @@ class Watcher:
         answer, _ = self.publish_pidf_once(body, expires, authorization)
         return challenge, answer
 
-    def follow_dialog(self, answer, outbound_proxy=None):
+    def follow_dialog(self, answer):
         """Takes the route set (the Record-Route in reverse, RFC 3261 §12.1.2) and the remote
-        target (the Contact) from the 2xx that created the dialog, for the requests in it. A UA
-        with an outbound proxy (a SIP URI) routes them through it when the route set is empty,
-        as softphones configured with one do."""
+        target (the Contact) from the 2xx that created the dialog, for the requests in it."""
         self.route_set = tuple(reversed(
             [route.strip() for value in answer.headers.get("record-route", [])
              for route in value.split(",")]))
-        if not self.route_set and outbound_proxy:
-            self.route_set = ("<%s;lr>" % outbound_proxy,)
         self.remote_target = re.search(r"<([^>]+)>", answer.header("Contact")).group(1)
 
 

@@ -70,9 +70,8 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, requ
         assert answer.status == 200, answer
         # RFC 3261 §16.7 step 3: the proxy took its own Via off the response.
         assert via_hosts(answer) == ["127.0.0.1:%d" % alice.port], answer
-        # Requests in the dialog go through the proxy: by the route set, or as alice's
-        # outbound proxy while presenced's 2xx lacks the Record-Route (see the xfail below).
-        alice.follow_dialog(answer, outbound_proxy="sip:" + proxy_hop)
+        # Requests in the dialog go through the proxy, by the route set of the 2xx.
+        alice.follow_dialog(answer)
 
         # RFC 6665 §4.2.1: the first NOTIFY, sent by presenced through the proxy's route.
         notify = alice.wait_notify()
@@ -112,8 +111,6 @@ def test_subscription_through_the_proxy_keeps_the_proxy_on_its_path(system, requ
         alice.close()
 
 
-@pytest.mark.xfail(strict=True, reason="presenced does not copy the Record-Route of a "
-                   "SUBSCRIBE into its 2xx yet (RFC 3261 §12.1.1)")
 def test_the_2xx_names_the_proxy_in_its_record_route(system):
     # RFC 3261 §16.6 step 4 and §12.1.1: the UAS copies the Record-Route into the 2xx, so the
     # subscriber's requests in the dialog pass the proxy too.

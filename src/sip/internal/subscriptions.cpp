@@ -336,6 +336,9 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
   s.key = dialog_key(s.call_id, request.from.tag().value_or(""), local_tag, s.event_id);
 
   Message response = make_response(request, 200, "OK", local_tag);
+  // RFC 3261 §12.1.1: the 2xx that makes the dialog carries the Record-Route, so that the
+  // subscriber's requests in it pass the same proxies as our NOTIFYs.
+  response.record_routes = request.record_routes;
   response.expires = seconds;
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
