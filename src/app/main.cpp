@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string_view>
 
 namespace {
@@ -39,6 +40,7 @@ struct Options {
   std::size_t sip_max_connections = 10'000;
   int sip_idle_timeout_s = 600;
   int sip_nonce_lifetime_s = 300;
+  std::string sip_md5_only_user_agents;
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -187,6 +189,17 @@ int main(int argc, char** argv) {
                  "Seconds a digest nonce is good for (then answered as stale)")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 60 * 60));
+  app.add_option("--sip-md5-only-user-agents", options.sip_md5_only_user_agents,
+                 "Regular expression of SIP User-Agents whose 401 offers MD5 only "
+                 "(clients that give up on a SHA-256 challenge)")
+      ->check([](const std::string& value) -> std::string {
+        try {
+          (void)std::regex(value);
+          return {};
+        } catch (const std::regex_error& e) {
+          return std::string("not a regular expression: ") + e.what();
+        }
+      });
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -295,6 +308,7 @@ int main(int argc, char** argv) {
     sip_config.max_connections = options.sip_max_connections;
     sip_config.idle_timeout = std::chrono::seconds(options.sip_idle_timeout_s);
     sip_config.nonce_lifetime = std::chrono::seconds(options.sip_nonce_lifetime_s);
+    sip_config.md5_only_user_agents = options.sip_md5_only_user_agents;
     sip = presenced::sip::Listener::create((*server)->io_context(), sip_config, directory);
     auto sip_bound = sip->listen();
     if (!sip_bound) {

@@ -70,6 +70,9 @@ struct SipConfig {
   Limits limits;
   TransactionConfig transactions;
   std::chrono::seconds nonce_lifetime{300};
+  // An ECMAScript regular expression of User-Agent values whose 401s offer MD5 only (clients
+  // that give up on a SHA-256 challenge); empty: SHA-256 and MD5 for everyone.
+  std::string md5_only_user_agents;
   std::size_t max_connections = 10'000;       // TCP; more are closed at once
   std::chrono::seconds idle_timeout{600};     // a TCP connection silent this long is closed
   std::size_t max_queued_bytes = 1 << 20;     // per TCP connection; a slower peer is closed

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <deque>
+#include <regex>
 #include <unordered_map>
 
 namespace presenced::sip {
@@ -56,6 +57,9 @@ class ListenerImpl final : public Listener {
         publications_(publication_config(config_), directory),
         service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
     service_.set_publications(&publications_);
+    if (!config_.md5_only_user_agents.empty()) {
+      service_.set_md5_only(std::regex(config_.md5_only_user_agents));  // checked by the caller
+    }
     // The engine wakes a subscription from inside its own calls: send its NOTIFYs just after.
     subscriptions_.set_on_wake([this] {
       if (!drain_posted_) {

@@ -39,10 +39,11 @@ def login_password(user):
     return "pw-" + user + "-login"
 
 
-def start_presenced(data_dir, users):
+def start_presenced(data_dir, users, extra_args=()):
     """presenced with SIP on a free port for DOMAIN, and {user: sip_password} created;
     returns (server, admin client). server.sip_port is the SIP port."""
-    server = Presenced(data_dir, extra_args=["--sip", "127.0.0.1:0", "--domain", DOMAIN])
+    server = Presenced(data_dir, extra_args=["--sip", "127.0.0.1:0", "--domain", DOMAIN,
+                                             *extra_args])
     try:
         listening = next(re.search(r"listening on sip:127\.0\.0\.1:(\d+)", line)
                          for line in server.log if "listening on sip:" in line)

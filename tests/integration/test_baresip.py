@@ -3,10 +3,10 @@
 baresip runs with its own config dir (config, accounts, contacts files) on free ports, no
 audio modules and no registration (presenced answers REGISTER with 405, so regint=0); it is
 driven and read over ctrl_tcp (JSON in netstrings). Its account alice has bob as a contact with
-presence=p2p, so it subscribes to bob's presence; its outbound proxy is Kamailio with
-integrations/kamailio/presence-proxy.cfg in front of presenced, because libre 1.1 (baresip's SIP
-stack) gives up on a 401 whose first challenge is SHA-256 (see the xfail test), and the proxy's
-MD5_ONLY_UA leaves it the MD5 one.
+presence=p2p, so it subscribes to bob's presence. libre 1.1 (baresip's SIP stack) gives up on a
+401 that offers SHA-256 at all (first or not), so presenced runs with
+--sip-md5-only-user-agents '^baresip'. baresip reaches presenced both through Kamailio with
+integrations/kamailio/presence-proxy.cfg as its outbound proxy and directly.
 """
 
 import json
@@ -117,11 +117,11 @@ def system(tmp_path):
     """presenced with alice and bob, and the presence proxy in front of it for baresip."""
     require({"baresip (Debian baresip-core)": BARESIP, "kamailio": KAMAILIO})
     server, admin = start_presenced(tmp_path / "data", {"alice": SIP_PASSWORD,
-                                                        "bob": SIP_PASSWORD})
+                                                        "bob": SIP_PASSWORD},
+                                    ["--sip-md5-only-user-agents", "^baresip"])
     processes = []
     try:
-        processes.append(PresenceProxy(tmp_path / "kamailio", server.sip_port,
-                                       ['MD5_ONLY_UA="^baresip"']))
+        processes.append(PresenceProxy(tmp_path / "kamailio", server.sip_port))
         yield server, admin, processes[0], processes
     finally:
         for process in reversed(processes):
@@ -154,7 +154,6 @@ def test_baresip_subscribes_and_shows_rest_changes(system, tmp_path):
                                                  (time.monotonic() - changed_at) * 1000))
 
 
-@pytest.mark.skip(reason="needs PUBLISH (presenced answers 501 in this tree)")
 def test_baresip_publishes_its_own_state(system, tmp_path):
     server, admin, proxy, processes = system
     phone = Baresip(tmp_path / "baresip", proxy.sip_port, pubint=60)
@@ -173,8 +172,6 @@ def test_baresip_publishes_its_own_state(system, tmp_path):
     assert poll(alice, lambda a: a == "Offline", timeout=3) == "Offline", phone.log()
 
 
-@pytest.mark.xfail(strict=True, reason="libre 1.1 stops at the first challenge of a 401 when "
-                   "it is not MD5, and presenced offers SHA-256 first (RFC 8760 §2.4)")
 def test_baresip_subscribes_to_presenced_directly(system, tmp_path):
     server, _, _, processes = system
     phone = Baresip(tmp_path / "baresip", server.sip_port)

@@ -8,7 +8,9 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <span>
 #include <utility>
 
 namespace presenced::sip {
@@ -292,11 +294,16 @@ std::optional<DigestAuthenticator::NonceFields> DigestAuthenticator::open_nonce(
   return fields;
 }
 
+// RFC 7616 §3.7: a client takes the first challenge it supports, so the strongest comes first.
+constexpr std::array kAlgorithms{DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
+
 std::vector<Auth> DigestAuthenticator::challenge(TimePoint now, const NonceRandom& random,
-                                                 bool stale) const {
+                                                 bool stale, bool md5_only) const {
   const std::string nonce = make_nonce(micros(now), random);
   std::vector<Auth> out;
-  for (const DigestAlgorithm algorithm : {DigestAlgorithm::Sha256, DigestAlgorithm::Md5}) {
+  const std::span<const DigestAlgorithm> algorithms =
+      md5_only ? std::span(kAlgorithms).subspan(1) : std::span(kAlgorithms);
+  for (const DigestAlgorithm algorithm : algorithms) {
     Auth& auth = out.emplace_back();
     auth.scheme = "Digest";
     auth.params = {quoted("realm", config_.realm), quoted("nonce", nonce),

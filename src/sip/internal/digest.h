@@ -81,8 +81,10 @@ class DigestAuthenticator {
   DigestAuthenticator(DigestConfig config, const DigestSecret& secret);
 
   // The WWW-Authenticate values for a 401: SHA-256 first, then MD5 (RFC 8760 §2.4), sharing one
-  // nonce. `stale` marks a retry after DigestOutcome::Stale (RFC 7616 §3.3).
-  std::vector<Auth> challenge(TimePoint now, const NonceRandom& random, bool stale) const;
+  // nonce; `md5_only` leaves out SHA-256, for clients that give up on an algorithm they do not
+  // know. `stale` marks a retry after DigestOutcome::Stale (RFC 7616 §3.3).
+  std::vector<Auth> challenge(TimePoint now, const NonceRandom& random, bool stale,
+                              bool md5_only = false) const;
 
   // The username of the first Digest Authorization for our realm, so that the server can look up
   // its sip_password; nullopt when there is none (verify() then says Missing).

@@ -155,7 +155,10 @@ std::optional<Message> Service::authenticated(const Message& request, const std:
 Message Service::challenge(const Message& request, std::chrono::system_clock::time_point now,
                            const NonceRandom& random, bool stale) const {
   Message response = make_response(request, 401, "Unauthorized");
-  response.www_authenticate = authenticator_.challenge(now, random, stale);
+  const auto user_agent = request.header("User-Agent");
+  const bool md5_only = md5_only_ && user_agent &&
+                        std::regex_search(user_agent->begin(), user_agent->end(), *md5_only_);
+  response.www_authenticate = authenticator_.challenge(now, random, stale, md5_only);
   return response;
 }
 

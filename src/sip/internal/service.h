@@ -15,6 +15,8 @@
 
 #include <array>
 #include <chrono>
+#include <optional>
+#include <regex>
 #include <cstdint>
 #include <string_view>
 
@@ -44,6 +46,10 @@ class Service {
               std::chrono::system_clock::time_point now, TimePoint steady,
               const NonceRandom& random, Subscriptions::Answer answer);
 
+  // A 401 to a request whose User-Agent matches `user_agents` offers MD5 only: some clients
+  // know only MD5 and give up on a 401 that offers anything else (libre 1.1, sipp 3.6).
+  void set_md5_only(std::regex user_agents) { md5_only_ = std::move(user_agents); }
+
   // Takes presence PUBLISHes from now on; without it they get 501 (it must outlive us).
   void set_publications(Publications* publications) { publications_ = publications; }
 
@@ -70,6 +76,7 @@ class Service {
   Subscriptions* subscriptions_;
   std::uint64_t auth_failures_ = 0;
   Publications* publications_ = nullptr;
+  std::optional<std::regex> md5_only_;
 };
 
 }  // namespace presenced::sip

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <regex>
 
 namespace presenced::sip {
 namespace {
@@ -123,6 +124,24 @@ TEST_F(ServiceTest, WrongCredentialsAreCountedAsAuthFailures) {
   // A missing Authorization is a challenge, not a failure.
   (void)service_.handle(subscribe, kNow, kRandom);
   EXPECT_EQ(service_.auth_failures(), 1u);
+}
+
+TEST_F(ServiceTest, ListedUserAgentsAreOfferedMd5Only) {
+  service_.set_md5_only(std::regex("^baresip"));
+  const auto algorithms = [&](std::string_view user_agent) {
+    std::vector<std::string> out;
+    const Message challenge =
+        service_.handle(request(test::subscribe({user_agent})), kNow, kRandom);
+    for (const Auth& offer : challenge.www_authenticate) {
+      out.emplace_back(offer.param("algorithm").value_or(""));
+    }
+    return out;
+  };
+  const std::vector<std::string> md5_only{"MD5"};
+  const std::vector<std::string> sha256_first{"SHA-256", "MD5"};
+  EXPECT_EQ(algorithms("User-Agent: baresip v1.0.0 (x86_64/linux)"), md5_only);
+  EXPECT_EQ(algorithms("User-Agent: Yealink SIP-T54W 96.86"), sha256_first);
+  EXPECT_EQ(algorithms("Subject: no User-Agent"), sha256_first);
 }
 
 // A device with its own secret signs in as "user-device" and acts as its user (docs/sip.md,
