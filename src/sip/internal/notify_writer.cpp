@@ -153,8 +153,8 @@ void DialogText::set_remote_target(const Uri& target) {
   if (written == remote_target_text()) {
     return;
   }
-  const auto old_size = static_cast<std::int64_t>(target_.size);
-  const auto shift = static_cast<std::uint32_t>(static_cast<std::int64_t>(written.size()) - old_size);
+  const auto shift = static_cast<std::uint32_t>(static_cast<std::int64_t>(written.size()) -
+                                                static_cast<std::int64_t>(target_.size));
   text_.replace(0, target_.size, written);
   text_.shrink_to_fit();
   target_.size = static_cast<std::uint32_t>(written.size());

@@ -58,7 +58,8 @@ class DialogText {
     std::uint32_t size = 0;
   };
   std::string_view view(Span span) const {
-    return span.size == 0 ? std::string_view() : std::string_view(text_).substr(span.offset, span.size);
+    return span.size == 0 ? std::string_view()
+                          : std::string_view(text_).substr(span.offset, span.size);
   }
   std::string_view header_value(std::string_view name) const;  // From or To
 
@@ -75,7 +76,8 @@ class DialogText {
 
 // The key of a dialog in a hash map: Call-ID, both tags and the Event id (RFC 6665 §4.1.2).
 std::uint64_t dialog_hash(std::string_view call_id, std::string_view remote_tag,
-                          std::string_view local_tag, const std::optional<std::string_view>& event_id);
+                          std::string_view local_tag,
+                          const std::optional<std::string_view>& event_id);
 
 // What changes from one NOTIFY to the next.
 struct NotifyLine {

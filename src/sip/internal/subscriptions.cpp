@@ -474,10 +474,9 @@ std::uint64_t Subscriptions::dialog_hash_of(const Subscription& s) {
                      s.dialog.event_id());
 }
 
-Subscriptions::Subscription* Subscriptions::find_dialog(std::string_view call_id,
-                                                        std::string_view remote_tag,
-                                                        std::string_view local_tag,
-                                                        const std::optional<std::string>& event_id) {
+Subscriptions::Subscription* Subscriptions::find_dialog(
+    std::string_view call_id, std::string_view remote_tag, std::string_view local_tag,
+    const std::optional<std::string>& event_id) {
   const auto [first, last] = by_dialog_.equal_range(dialog_hash(
       call_id, remote_tag, local_tag,
       event_id ? std::optional<std::string_view>(*event_id) : std::nullopt));

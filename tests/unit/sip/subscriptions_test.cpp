@@ -142,9 +142,10 @@ TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
       200);
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
-  EXPECT_NE(test::read_back(notifies[0].bytes).body.find("<basic>closed</basic>"), std::string::npos);
-  EXPECT_EQ(test::read_back(notifies[0].bytes).body.find("secret"), std::string::npos);
-  EXPECT_EQ(test::read_back(notifies[0].bytes).body.find("rpid:busy"), std::string::npos);
+  const std::string body = test::read_back(notifies[0].bytes).body;
+  EXPECT_NE(body.find("<basic>closed</basic>"), std::string::npos);
+  EXPECT_EQ(body.find("secret"), std::string::npos);
+  EXPECT_EQ(body.find("rpid:busy"), std::string::npos);
 }
 
 TEST_F(SubscriptionsTest, ExpiresBelowTheMinimumIs423AboveTheMaximumIsCut) {
@@ -235,11 +236,12 @@ TEST_F(SubscriptionsTest, NotifyAnswered481Or408EndsTheSubscription) {
 TEST_F(SubscriptionsTest, NotifyBytesAreTheDialogsHeadersInSerializeOrder) {
   Message request = subscribe("bob", "600");
   request.from.display_name = "Bob \"B\" Smith";
-  request.record_routes = {test::parse_datagram(lines({"OPTIONS sip:x SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK-x",
-                                                       "From: <sip:a@h>;tag=1", "To: <sip:b@h>", "Call-ID: c",
-                                                       "CSeq: 1 OPTIONS", "Record-Route: <sip:p1.example.com;lr>, <sip:192.0.2.30;lr;x=1>",
-                                                       "", ""}))
-                               ->record_routes};
+  const auto routed = test::parse_datagram(lines(
+      {"OPTIONS sip:x SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK-x", "From: <sip:a@h>;tag=1",
+       "To: <sip:b@h>", "Call-ID: c", "CSeq: 1 OPTIONS",
+       "Record-Route: <sip:p1.example.com;lr>, <sip:192.0.2.30;lr;x=1>", "", ""}));
+  ASSERT_TRUE(routed);
+  request.record_routes = routed->record_routes;
   request.event->id = "7";
   const Message ok = answer(request, udp_source(), "bob", kNow);
   ASSERT_EQ(ok.status, 200);

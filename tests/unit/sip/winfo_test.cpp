@@ -147,7 +147,8 @@ TEST_F(WinfoTest, AWatcherWhoseNotifyFailsEndsAsRejected) {
   auto batch = subscriptions_->take_outbox();
   for (OutgoingNotify& n : batch) {
     // RFC 6665 §4.2.2: the subscriber answers 481: the subscription is gone
-    subscriptions_->on_response(n.subscription, test::read_back(n.bytes).event->package == "presence" ? 481 : 200,
+    const bool presence = test::read_back(n.bytes).event->package == "presence";
+    subscriptions_->on_response(n.subscription, presence ? 481 : 200,
                                 kNow);
   }
   const auto sent = notifies("presence.winfo");
