@@ -1,9 +1,9 @@
 // What one NOTIFY costs on the fan-out path (docs/benchmarks.md, "SIP NOTIFY fan-out"): a manual
 // state set in the engine, aggregated, projected and encoded as PIDF once per visibility level,
-// queued to every subscription watching that user; Subscriptions::drain turns each woken queue
-// into a NOTIFY and the message is serialized, as the listener does before sending. With
-// `transactions:1` the NOTIFY also starts a UDP client transaction (RFC 3261 §17.1.2) and the
-// subscriber's 200 OK is parsed and matched, so the transaction layer's share shows too.
+// queued to every subscription watching that user; Subscriptions::drain writes each woken
+// queue's NOTIFY as bytes. With `transactions:1` the NOTIFY also starts a UDP client transaction
+// (RFC 3261 §17.1.2; the layer takes a Message, so the bytes are parsed back first, as the
+// listener does) and the subscriber's 200 OK is parsed and matched, so that share shows too.
 //
 // And what one subscription holds in memory: the bytes allocated and not freed across 10,000
 // SUBSCRIBEs (their first NOTIFYs sent and answered), counted by the global operator new below
@@ -155,7 +155,7 @@ struct Fixture {
   std::vector<core::UserIndex> presentities;
 };
 
-// args: subscriptions, presentities, transactions (0: drain and serialize; 1: also the client
+// args: subscriptions, presentities, transactions (0: drain, the NOTIFY written; 1: also the client
 // transaction and the subscriber's 200 OK parsed and matched).
 void BM_NotifyFanOut(benchmark::State& state) {
   const auto subscription_count = static_cast<std::size_t>(state.range(0));
@@ -174,6 +174,7 @@ void BM_NotifyFanOut(benchmark::State& state) {
   Transactions layer{transaction_config};
   const auto per_change = std::chrono::nanoseconds(20'000 * subscription_count / presentity_count);
   std::vector<std::string> answers;
+  std::vector<Message> requests;
   std::uint64_t n = 0;
   std::uint64_t notifies = 0;
   std::uint64_t bytes = 0;
@@ -186,27 +187,32 @@ void BM_NotifyFanOut(benchmark::State& state) {
     std::vector<OutgoingNotify> outbox = fixture.subscriptions.take_outbox();
     if (!with_transactions) {
       for (const OutgoingNotify& notify : outbox) {
-        const std::string wire = serialize(notify.request);
-        bytes += wire.size();
-        benchmark::DoNotOptimize(wire.data());
+        bytes += notify.bytes.size();
+        benchmark::DoNotOptimize(notify.bytes.data());
         fixture.subscriptions.on_response(notify.subscription, 200, now);
       }
       notifies += outbox.size();
       return;
     }
     (void)layer.advance(now);
+    requests.clear();
     for (const OutgoingNotify& notify : outbox) {
-      auto started = layer.send_request(notify.request, notify.destination, now);
+      // As the listener does: the transaction layer takes the NOTIFY read back as a Message.
+      auto request = parse(notify.bytes, Framing::Datagram, kLimits);
+      auto started = request ? layer.send_request(*request, notify.destination, now)
+                             : boost::system::result<ClientStart, TransactionRefusal>(
+                                   TransactionRefusal{});
       if (!started) {
         std::abort();
       }
       bytes += std::get<SendAction>(started->actions.actions.front()).bytes->size();
+      requests.push_back(std::move(*request));
     }
     // The subscribers' 200 OKs, as bytes on the wire: their making is not ours to time.
     if (timed) state.PauseTiming();
     answers.clear();
-    for (const OutgoingNotify& notify : outbox) {
-      answers.push_back(serialize(make_response(notify.request, 200, "OK")));
+    for (const Message& request : requests) {
+      answers.push_back(serialize(make_response(request, 200, "OK")));
     }
     if (timed) state.ResumeTiming();
     for (std::size_t i = 0; i < outbox.size(); ++i) {

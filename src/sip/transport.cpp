@@ -14,6 +14,7 @@
 
 #include <array>
 #include <deque>
+#include <limits>
 #include <regex>
 #include <unordered_map>
 
@@ -32,6 +33,9 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 // usual default (212,992 bytes) holds ~160 answers, and each one dropped costs a NOTIFY
 // retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
 constexpr int kUdpReceiveBufferBytes = 4 << 20;
+// Our own NOTIFYs are read back without the bounds put on what others send.
+constexpr std::size_t kNoBound = std::numeric_limits<std::size_t>::max();
+const Limits kOwnMessages{kNoBound, kNoBound, kNoBound, kNoBound, kNoBound, kNoBound};
 
 // One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
 struct Connection {
@@ -132,7 +136,7 @@ class ListenerImpl final : public Listener {
     }
     out.subscriptions = {{"presence", subscriptions_.size()}};
     static constexpr const char* kNotifyOutcomes[] = {"accepted", "rejected", "timeout",
-                                                      "transport_error"};
+                                                      "transport_error", "deferred"};
     for (std::size_t i = 0; i < notifies_by_outcome_.size(); ++i) {
       out.notifies.emplace_back(kNotifyOutcomes[i], notifies_by_outcome_[i]);
     }
@@ -367,7 +371,8 @@ class ListenerImpl final : public Listener {
     rearm();
   }
 
-  enum class NotifyOutcome : std::uint8_t { Accepted, Rejected, Timeout, TransportError };
+  // Deferred: not started, our client-transaction table was full; the subscription stays.
+  enum class NotifyOutcome : std::uint8_t { Accepted, Rejected, Timeout, TransportError, Deferred };
 
   void notify_answered(ClientTransactionId id, int status, NotifyOutcome outcome) {
     if (status < 200) {
@@ -392,10 +397,20 @@ class ListenerImpl final : public Listener {
       }
       for (OutgoingNotify& notify : outbox) {
         const auto now = std::chrono::steady_clock::now();
-        auto started = transactions_.send_request(notify.request, notify.destination, now);
+        // The transaction layer takes a Message: our own bytes, read back.
+        auto request = parse(notify.bytes, Framing::Datagram, kOwnMessages);
+        auto started = request ? transactions_.send_request(*request, notify.destination, now)
+                               : boost::system::result<ClientStart, TransactionRefusal>(
+                                     TransactionRefusal{RefusalKind::NotRequest,
+                                                        request.error().detail});
         if (!started) {
           spdlog::debug("sip: NOTIFY not sent: {}", started.error().detail);
-          subscriptions_.on_response(notify.subscription, 503, now);
+          if (started.error().kind == RefusalKind::Full) {
+            ++notifies_by_outcome_[static_cast<std::size_t>(NotifyOutcome::Deferred)];
+            subscriptions_.on_not_started(notify.subscription, now);
+          } else {
+            subscriptions_.on_response(notify.subscription, 503, now);
+          }
           continue;
         }
         notifies_.emplace(started->id.value, notify.subscription);
@@ -526,7 +541,7 @@ class ListenerImpl final : public Listener {
   std::uint64_t next_connection_ = 1;
   bool stopping_ = false;
   std::array<std::uint64_t, static_cast<std::size_t>(Method::Other) + 1> requests_{};
-  std::array<std::uint64_t, 4> notifies_by_outcome_{};
+  std::array<std::uint64_t, 5> notifies_by_outcome_{};
 };
 
 }  // namespace

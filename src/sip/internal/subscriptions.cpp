@@ -2,6 +2,7 @@
 
 #include "sip/internal/branch.h"
 #include "sip/internal/dialog_info.h"
+#include "sip/internal/grammar.h"
 #include "sip/internal/pidf.h"
 
 #include <algorithm>
@@ -132,15 +133,6 @@ std::optional<std::string> numeric_host(std::string_view host) {
   return ipv4 ? std::optional<std::string>(host) : std::nullopt;
 }
 
-std::string dialog_key(std::string_view call_id, std::string_view remote_tag,
-                       std::string_view local_tag, const std::optional<std::string>& event_id) {
-  std::string key;
-  key.reserve(call_id.size() + remote_tag.size() + local_tag.size() + 8);
-  key.append(call_id).append("\n").append(remote_tag).append("\n").append(local_tag);
-  key.append("\n").append(event_id.value_or(""));
-  return key;
-}
-
 // NOTIFY CSeqs are stored only every this many (and at each SUBSCRIBE): after a restart they go
 // on above the stored bound.
 constexpr std::uint32_t kCSeqReserve = 1000;
@@ -159,7 +151,8 @@ std::uint32_t seconds_left(TimePoint expires_at, TimePoint now) {
 
 }  // namespace
 
-// One dialog (RFC 3261 §12, RFC 6665 §4.1.2) and its engine watcher. The engine calls wake()
+// One dialog (RFC 3261 §12, RFC 6665 §4.1.2) and its engine watcher, kept compact: the dialog
+// as the header text of its NOTIFYs, the subscriber as its engine index. The engine calls wake()
 // when the watcher's queue goes from empty to non-empty.
 struct Subscriptions::Subscription final : core::WatcherSink {
   Subscription(Subscriptions& subscriptions, SubscriptionId subscription_id)
@@ -168,34 +161,32 @@ struct Subscriptions::Subscription final : core::WatcherSink {
 
   Subscriptions& owner;
   SubscriptionId id;
-  EventPackage package = EventPackage::Presence;
-  std::uint32_t version = 0;  // of the next dialog-info or watcherinfo document
-  TimePoint created_at;       // for the watcher list's duration-subscribed
+  // Our side is From with our tag, the subscriber's To; the remote target is its Contact, the
+  // route set the SUBSCRIBE's Record-Route as received (§12.1.1).
+  DialogText dialog;
+  Peer peer;         // where the SUBSCRIBE came from, on which transport
+  Peer destination;  // where NOTIFYs go: destination(), kept
+  TimePoint created_at;  // for the watcher list's duration-subscribed
+  TimePoint expires_at;
+  WallTime expires_wall;  // expires_at and created_at on the wall clock, as stored
+  WallTime created_wall;
+  std::shared_ptr<const std::string> pending;  // newest content not yet sent
   core::WatcherId watcher = 0;
   core::UserIndex presentity = 0;
   core::UserIndex subscriber = 0;
-  std::string subscriber_id;
-  std::string key;
-  std::string call_id;
-  NameAddr local;   // the SUBSCRIBE's To, with our tag: NOTIFY's From
-  NameAddr remote;  // the SUBSCRIBE's From: NOTIFY's To
-  std::optional<std::string> event_id;
-  Uri remote_target;               // the subscriber's Contact
-  std::vector<NameAddr> route_set;  // Record-Route as received (§12.1.1)
+  std::uint32_t version = 0;  // of the next dialog-info or watcherinfo document
   std::uint32_t local_cseq = 0;
   std::uint32_t local_cseq_bound = kCSeqReserve;  // as stored
-  bool stored = false;  // has a record in the store
-  WallTime expires_wall;  // expires_at and created_at on the wall clock, as stored
-  WallTime created_wall;
   std::uint32_t remote_cseq = 0;
-  Peer peer;  // where the SUBSCRIBE came from, on which transport
-  TimePoint expires_at;
+  EventPackage package = EventPackage::Presence;
+  bool stored = false;  // has a record in the store
   bool in_flight = false;
-  std::shared_ptr<const std::string> pending;  // newest content not yet sent
+  bool not_started = false;  // its last NOTIFY found no client transaction: retried
 };
 
 Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable)
     : config_(std::move(config)), engine_(engine), durable_(durable) {
+  set_local(local_host_, local_port_);
   pidf_format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
   dialog_format_ = engine_.add_format(std::make_unique<DialogEncoder>(config_.domain, engine_));
 }
@@ -211,6 +202,10 @@ Subscriptions::~Subscriptions() {
 void Subscriptions::set_local(std::string host, std::uint16_t port) {
   local_host_ = std::move(host);
   local_port_ = port;
+  const std::string sent_by = serialize(contact().uri).substr(4);  // after "sip:"
+  via_udp_ = "Via: SIP/2.0/UDP " + sent_by + ";branch=";
+  via_tcp_ = "Via: SIP/2.0/TCP " + sent_by + ";branch=";
+  contact_line_ = "Contact: " + serialize(contact()) + "\r\n";
 }
 
 void Subscriptions::set_on_wake(std::function<void()> on_wake) {
@@ -319,21 +314,16 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
   s.created_at = now;
   s.presentity = *presentity;
   s.subscriber = *watcher_user;
-  s.subscriber_id = std::string(subscriber);
-  s.call_id = request.call_id;
-  s.local = request.to;
   const std::string local_tag = make_tag();
-  s.local.params.push_back(Param{"tag", local_tag});
-  s.remote = request.from;
-  s.event_id = request.event ? request.event->id : std::nullopt;
-  s.remote_target = request.contacts.addresses.front().uri;
-  s.route_set = request.record_routes;
+  s.dialog = DialogText(request.contacts.addresses.front().uri, request.record_routes, request.to,
+                        local_tag, request.from, request.call_id, to_string(package),
+                        request.event->id);
   s.remote_cseq = request.cseq.number;
   s.peer = source;
+  s.destination = destination(s);
   s.expires_at = now + std::chrono::seconds(seconds);
   s.created_wall = wall_now();
   s.expires_wall = s.created_wall + std::chrono::seconds(seconds);
-  s.key = dialog_key(s.call_id, request.from.tag().value_or(""), local_tag, s.event_id);
 
   Message response = make_response(request, 200, "OK", local_tag);
   // RFC 3261 §12.1.1: the 2xx that makes the dialog carries the Record-Route, so that the
@@ -343,14 +333,9 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
   response.contacts.addresses.push_back(contact());
   if (seconds == 0) {
     // RFC 6665 §4.4.3: a fetch: the current state in a NOTIFY that ends the subscription.
-    SubscriptionState state;
-    state.state = "terminated";
-    state.reason = "timeout";
-    std::string content = current_content(s, now);
-    std::string fetched = body(s, content);
-    Message final_notify = notify(s, std::move(state), std::move(fetched));
+    const std::string fetched = body(s, current_content(s, now));
     answer(std::move(response));
-    outbox_.push_back(OutgoingNotify{id, std::move(final_notify), destination(s)});
+    notify(s, "terminated", "timeout", std::nullopt, fetched);
     return;
   }
   if (durable_ == nullptr) {
@@ -389,20 +374,20 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
 
 void Subscriptions::answer_refresh(const Message& request, const Peer& source,
                                    std::string_view subscriber, TimePoint now, Answer answer) {
-  const auto found = by_dialog_.find(
-      dialog_key(request.call_id, request.from.tag().value_or(""), request.to.tag().value_or(""),
-                 request.event ? request.event->id : std::nullopt));
-  if (found == by_dialog_.end()) {
+  Subscription* found =
+      find_dialog(request.call_id, request.from.tag().value_or(""), request.to.tag().value_or(""),
+                  request.event->id);
+  if (found == nullptr) {
     // RFC 6665 §4.2.1.2: a refresh of a subscription we do not (or no longer) hold.
     answer(make_response(request, 481, "Subscription Does Not Exist"));
     return;
   }
-  Subscription& s = *subscriptions_.at(found->second);
+  Subscription& s = *found;
   if (to_string(s.package) != request.event->package) {
     answer(make_response(request, 481, "Subscription Does Not Exist"));  // another package
     return;
   }
-  if (subscriber != s.subscriber_id) {
+  if (subscriber != engine_.id_of(s.subscriber).value) {
     answer(make_response(request, 403, "Forbidden"));
     return;
   }
@@ -420,8 +405,9 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
   s.peer = source;
   // RFC 6665 §4.1.2.2: a SUBSCRIBE in the dialog is a target refresh request.
   if (request.contacts.addresses.size() == 1 && request.contacts.addresses.front().uri.is_sip()) {
-    s.remote_target = request.contacts.addresses.front().uri;
+    s.dialog.set_remote_target(request.contacts.addresses.front().uri);
   }
+  s.destination = destination(s);
   Message response = make_response(request, 200, "OK");
   response.expires = seconds;
   response.contacts.addresses.push_back(contact());
@@ -483,8 +469,28 @@ void Subscriptions::activate(Subscription& s, TimePoint now) {
   }
 }
 
+std::uint64_t Subscriptions::dialog_hash_of(const Subscription& s) {
+  return dialog_hash(s.dialog.call_id(), s.dialog.remote_tag(), s.dialog.local_tag(),
+                     s.dialog.event_id());
+}
+
+Subscriptions::Subscription* Subscriptions::find_dialog(
+    std::string_view call_id, std::string_view remote_tag, std::string_view local_tag,
+    const std::optional<std::string>& event_id) {
+  const auto [first, last] = by_dialog_.equal_range(dialog_hash(
+      call_id, remote_tag, local_tag,
+      event_id ? std::optional<std::string_view>(*event_id) : std::nullopt));
+  for (auto it = first; it != last; ++it) {
+    Subscription& s = *subscriptions_.at(it->second);
+    if (s.dialog.same_dialog(call_id, remote_tag, local_tag, event_id)) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
 void Subscriptions::index(Subscription& s) {
-  by_dialog_.emplace(s.key, s.id);
+  by_dialog_.emplace(dialog_hash_of(s), s.id);
   by_presentity_.emplace(s.presentity, s.id);
   expiries_.emplace(s.expires_at, s.id);
 }
@@ -500,14 +506,16 @@ void Subscriptions::start(Subscription& s, TimePoint now) {
 void Subscriptions::persist(const Subscription& s, std::function<void(bool)> done) {
   StoredSubscription stored;
   stored.package = std::string(to_string(s.package));
-  stored.subscriber = s.subscriber_id;
+  stored.subscriber = engine_.id_of(s.subscriber).value;
   stored.presentity = engine_.id_of(s.presentity).value;
-  stored.call_id = s.call_id;
-  stored.local = s.local;
-  stored.remote = s.remote;
-  stored.event_id = s.event_id;
-  stored.remote_target = s.remote_target;
-  stored.route_set = s.route_set;
+  stored.call_id = std::string(s.dialog.call_id());
+  stored.local = s.dialog.local();
+  stored.remote = s.dialog.remote();
+  if (const auto event_id = s.dialog.event_id()) {
+    stored.event_id = std::string(*event_id);
+  }
+  stored.remote_target = s.dialog.remote_target();
+  stored.route_set = s.dialog.route_set();
   stored.remote_cseq = s.remote_cseq;
   stored.local_cseq_bound = s.local_cseq_bound;
   stored.expires_at = s.expires_wall;
@@ -517,8 +525,8 @@ void Subscriptions::persist(const Subscription& s, std::function<void(bool)> don
   stored.port = s.peer.port;
   StoredRecord record;
   record.kind = std::string(kSubscriptionKind);
-  record.id = std::string(s.local.tag().value_or(""));
-  record.owner = s.subscriber_id;
+  record.id = std::string(s.dialog.local_tag());
+  record.owner = stored.subscriber;
   record.body = encode_subscription(stored);
   durable_->save({std::move(record)}, std::move(done));
 }
@@ -547,13 +555,11 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
     s.package = *package;
     s.presentity = *presentity;
     s.subscriber = *subscriber;
-    s.subscriber_id = stored->subscriber;
-    s.call_id = stored->call_id;
-    s.local = stored->local;
-    s.remote = stored->remote;
-    s.event_id = stored->event_id;
-    s.remote_target = stored->remote_target;
-    s.route_set = stored->route_set;
+    NameAddr local = stored->local;
+    const std::string local_tag(local.tag().value_or(""));
+    std::erase_if(local.params, [](const Param& p) { return grammar::iequals(p.name, "tag"); });
+    s.dialog = DialogText(stored->remote_target, stored->route_set, local, local_tag,
+                          stored->remote, stored->call_id, stored->package, stored->event_id);
     s.remote_cseq = stored->remote_cseq;
     // Every NOTIFY so far had a CSeq (and a version) at or below the bound.
     s.local_cseq = stored->local_cseq_bound;
@@ -567,10 +573,10 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
     s.peer.address = stored->address;
     s.peer.port = stored->port;
     s.peer.connection = 0;  // a TCP connection of the earlier run is gone
+    s.destination = destination(s);
     s.stored = true;
-    s.key = dialog_key(s.call_id, s.remote.tag().value_or(""), s.local.tag().value_or(""),
-                       s.event_id);
-    if (by_dialog_.contains(s.key)) {
+    if (find_dialog(s.dialog.call_id(), s.dialog.remote_tag(), s.dialog.local_tag(),
+                    stored->event_id) != nullptr) {
       continue;
     }
     subscriptions_.emplace(id, std::move(owned));
@@ -619,9 +625,10 @@ std::string Subscriptions::watcher_list(core::UserIndex presentity, const Subscr
   std::vector<Watcher> watchers;
   const auto entry = [now](const Subscription& s, WatcherStatus status, WatcherEvent event) {
     Watcher w;
-    w.id = std::string(s.local.tag().value_or(""));
-    w.uri = serialize(s.remote.uri);
-    w.display_name = s.remote.display_name;
+    NameAddr remote = s.dialog.remote();
+    w.id = std::string(s.dialog.local_tag());
+    w.uri = serialize(remote.uri);
+    w.display_name = std::move(remote.display_name);
     w.status = status;
     w.event = event;
     w.duration_subscribed = static_cast<std::uint32_t>(
@@ -680,13 +687,13 @@ void Subscriptions::send_state(Subscription& s, std::shared_ptr<const std::strin
     s.pending = std::move(content);  // sent when the NOTIFY in flight is answered
     return;
   }
-  SubscriptionState state;
-  state.state = "active";
-  state.expires = seconds_left(s.expires_at, now);
   s.in_flight = true;
-  std::string document = body(s, *content);
-  outbox_.push_back(
-      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
+  s.not_started = false;
+  if (s.package == EventPackage::Presence) {
+    notify(s, "active", {}, seconds_left(s.expires_at, now), *content);  // PIDF as encoded
+    return;
+  }
+  notify(s, "active", {}, seconds_left(s.expires_at, now), body(s, *content));
 }
 
 // What the engine would encode for this subscriber now, for the NOTIFYs we write ourselves
@@ -738,7 +745,44 @@ void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoi
   }
 }
 
+void Subscriptions::on_not_started(SubscriptionId subscription, TimePoint now) {
+  const auto it = subscriptions_.find(subscription);
+  if (it == subscriptions_.end() || !it->second->in_flight) {
+    return;
+  }
+  Subscription& s = *it->second;
+  s.in_flight = false;
+  // Never sent: the next NOTIFY takes its CSeq and document version again.
+  --s.local_cseq;
+  if (s.package != EventPackage::Presence) {
+    --s.version;
+  }
+  if (!s.not_started) {
+    s.not_started = true;
+    not_started_.push_back(subscription);
+  }
+  if (!retry_at_) {
+    retry_at_ = now + kRetryDelay;
+  }
+}
+
 void Subscriptions::advance(TimePoint now) {
+  if (retry_at_ && *retry_at_ <= now) {
+    retry_at_.reset();
+    for (const SubscriptionId id : std::exchange(not_started_, {})) {
+      const auto it = subscriptions_.find(id);
+      if (it == subscriptions_.end() || !it->second->not_started || it->second->in_flight) {
+        continue;  // ended, or a newer state went out since
+      }
+      Subscription& s = *it->second;
+      s.not_started = false;
+      if (s.pending) {
+        send_state(s, std::exchange(s.pending, nullptr), now);
+      } else {
+        resend(s, now);  // the current state
+      }
+    }
+  }
   while (!expiries_.empty() && expiries_.begin()->first <= now) {
     const SubscriptionId id = expiries_.begin()->second;
     // RFC 6665 §4.2.2: expiry without refresh ends with terminated;reason=timeout.
@@ -747,10 +791,11 @@ void Subscriptions::advance(TimePoint now) {
 }
 
 std::optional<TimePoint> Subscriptions::next_deadline() const {
-  if (expiries_.empty()) {
-    return std::nullopt;
+  std::optional<TimePoint> next = retry_at_;
+  if (!expiries_.empty() && (!next || expiries_.begin()->first < *next)) {
+    next = expiries_.begin()->first;
   }
-  return expiries_.begin()->first;
+  return next;
 }
 
 std::vector<OutgoingNotify> Subscriptions::take_outbox() {
@@ -761,12 +806,7 @@ std::vector<OutgoingNotify> Subscriptions::take_outbox() {
 
 void Subscriptions::terminate(Subscription& s, std::string_view reason, TimePoint now,
                               std::function<void(bool)> erased) {
-  SubscriptionState state;
-  state.state = "terminated";
-  state.reason = std::string(reason);
-  std::string document = body(s, current_content(s, now));
-  outbox_.push_back(
-      OutgoingNotify{s.id, notify(s, std::move(state), std::move(document)), destination(s)});
+  notify(s, "terminated", reason, std::nullopt, body(s, current_content(s, now)));
   erase(s.id, WatcherEvent::Timeout, now, std::move(erased));
 }
 
@@ -780,7 +820,13 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now,
   if (s.package != EventPackage::WatcherInfo) {
     engine_.remove_watcher(s.watcher);
   }
-  by_dialog_.erase(s.key);
+  const auto [same_hash, end] = by_dialog_.equal_range(dialog_hash_of(s));
+  for (auto entry = same_hash; entry != end; ++entry) {
+    if (entry->second == id) {
+      by_dialog_.erase(entry);
+      break;
+    }
+  }
   expiries_.erase({s.expires_at, s.id});
   const auto [first, last] = by_presentity_.equal_range(s.presentity);
   for (auto entry = first; entry != last; ++entry) {
@@ -797,7 +843,7 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now,
     // goes then.
     StoredRecord record;
     record.kind = std::string(kSubscriptionKind);
-    record.id = std::string(s.local.tag().value_or(""));
+    record.id = std::string(s.dialog.local_tag());
     record.erase = true;
     durable_->save({std::move(record)}, erased ? std::move(erased) : [](bool) {});
     erased = nullptr;
@@ -808,39 +854,26 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now,
   }
 }
 
-// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3).
-Message Subscriptions::notify(Subscription& s, SubscriptionState state, std::string body) {
-  Message m;
-  m.method = Method::Notify;
-  m.request_uri = s.remote_target;
-  Via via;
-  via.transport = s.peer.transport == Transport::Udp ? "UDP" : "TCP";
-  via.host = local_host_.find(':') != std::string::npos ? "[" + local_host_ + "]" : local_host_;
-  via.port = local_port_;
-  via.params.push_back(Param{"branch", make_branch()});
-  m.vias.push_back(std::move(via));
-  // Loose routing only (RFC 3261 §16.12): the route set as it came, the target unchanged.
-  m.routes = s.route_set;
-  m.from = s.local;
-  m.to = s.remote;
-  m.call_id = s.call_id;
-  m.cseq.number = ++s.local_cseq;
+// A NOTIFY within the dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2, RFC 3856 §6.7, RFC 4235 §3):
+// loose routing only (RFC 3261 §16.12), the route set as it came, the target unchanged.
+void Subscriptions::notify(Subscription& s, std::string_view state, std::string_view reason,
+                           std::optional<std::uint32_t> expires, std::string_view body) {
+  const std::string branch = make_branch();
+  NotifyLine line;
+  line.via = s.peer.transport == Transport::Udp ? via_udp_ : via_tcp_;
+  line.branch = branch;
+  line.cseq = ++s.local_cseq;
+  line.contact = contact_line_;
+  line.state = state;
+  line.reason = reason;
+  line.expires = expires;
+  line.content_subtype = body_subtype(s.package);
+  outbox_.push_back(OutgoingNotify{s.id, write_notify(s.dialog, line, body), s.destination});
   if (s.stored && s.local_cseq + kCSeqReserve / 2 > s.local_cseq_bound) {
     // Half the reserve left: store the next bound, long before a NOTIFY needs it.
     s.local_cseq_bound += kCSeqReserve;
     persist(s, [](bool) {});
   }
-  m.cseq.method = Method::Notify;
-  m.max_forwards = 70;
-  m.contacts.addresses.push_back(contact());
-  Event event;
-  event.package = std::string(to_string(s.package));
-  event.id = s.event_id;
-  m.event = std::move(event);
-  m.subscription_state = std::move(state);
-  m.content_type = MediaType{"application", std::string(body_subtype(s.package)), {}};
-  m.body = std::move(body);
-  return m;
 }
 
 // UDP: to the first route or the remote target when its host is numeric, else back to where the
@@ -849,7 +882,7 @@ Peer Subscriptions::destination(const Subscription& s) const {
   if (s.peer.transport != Transport::Udp) {
     return s.peer;
   }
-  const Uri& next = s.route_set.empty() ? s.remote_target : s.route_set.front().uri;
+  const Uri next = s.dialog.next_hop();
   Peer peer = s.peer;
   if (const auto host = numeric_host(next.host)) {
     peer.address = *host;

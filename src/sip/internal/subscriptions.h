@@ -16,6 +16,7 @@
 #include "core/engine.h"
 #include "sip/internal/dialog_info.h"
 #include "sip/internal/message.h"
+#include "sip/internal/notify_writer.h"
 #include "sip/internal/subscription_record.h"
 #include "sip/internal/transactions.h"
 #include "sip/sip.h"
@@ -50,10 +51,11 @@ enum class EventPackage : std::uint8_t { Presence, Dialog, WatcherInfo };
 std::optional<EventPackage> parse_event_package(std::string_view name);
 std::string_view to_string(EventPackage package);
 
-// A NOTIFY to send in a new client transaction; its final answer goes to on_response().
+// A NOTIFY to send in a new client transaction, as written; its final answer goes to
+// on_response(), or on_not_started() when no transaction could take it.
 struct OutgoingNotify {
   SubscriptionId subscription = 0;
-  Message request;
+  std::string bytes;
   Peer destination;
 };
 
@@ -90,7 +92,12 @@ class Subscriptions {
   // The final answer to a NOTIFY (408 for timer F, 503 for a transport error). A 2xx lets the
   // next NOTIFY go; anything else ends the subscription (RFC 6665 §4.2.2).
   void on_response(SubscriptionId subscription, int status, TimePoint now);
-  // Ends the subscriptions whose time ran out, with a final NOTIFY.
+  // The NOTIFY never left: our own client-transaction table was full. The subscription stays,
+  // and its newest state goes on its next change or after kRetryDelay, whichever comes first.
+  void on_not_started(SubscriptionId subscription, TimePoint now);
+  static constexpr std::chrono::milliseconds kRetryDelay{500};
+  // Ends the subscriptions whose time ran out, with a final NOTIFY; retries NOTIFYs that did not
+  // start.
   void advance(TimePoint now);
   std::optional<TimePoint> next_deadline() const;
   std::vector<OutgoingNotify> take_outbox();
@@ -131,9 +138,14 @@ class Subscriptions {
                         TimePoint now);
   std::string watcher_list(core::UserIndex presentity, const Subscription* ended,
                            WatcherEvent why, TimePoint now) const;
-  Message notify(Subscription& s, SubscriptionState state, std::string body);
+  // Writes a NOTIFY into the outbox; `expires` only with the active state.
+  void notify(Subscription& s, std::string_view state, std::string_view reason,
+              std::optional<std::uint32_t> expires, std::string_view body);
   Peer destination(const Subscription& s) const;
   NameAddr contact() const;
+  Subscription* find_dialog(std::string_view call_id, std::string_view remote_tag,
+                            std::string_view local_tag, const std::optional<std::string>& event_id);
+  static std::uint64_t dialog_hash_of(const Subscription& s);
 
   SubscriptionConfig config_;
   core::Engine& engine_;
@@ -142,16 +154,23 @@ class Subscriptions {
   core::FormatId dialog_format_ = 0;
   std::string local_host_ = "127.0.0.1";
   std::uint16_t local_port_ = 5060;
+  // Written once per set_local(): every NOTIFY's Via (up to its branch) and Contact line.
+  std::string via_udp_;
+  std::string via_tcp_;
+  std::string contact_line_;
   std::function<void()> on_wake_;
   SubscriptionId next_id_ = 1;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subscriptions_;
   // New ones waiting for their first write to be durable.
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> unsaved_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for store callbacks
-  std::unordered_map<std::string, SubscriptionId> by_dialog_;
+  // By dialog_hash of the dialog's own fields; a hit is checked against them.
+  std::unordered_multimap<std::uint64_t, SubscriptionId> by_dialog_;
   std::unordered_multimap<core::UserIndex, SubscriptionId> by_presentity_;
   std::set<std::pair<TimePoint, SubscriptionId>> expiries_;
   std::vector<SubscriptionId> woken_;
+  std::vector<SubscriptionId> not_started_;  // retried at retry_at_
+  std::optional<TimePoint> retry_at_;
   std::vector<OutgoingNotify> outbox_;
 };
 

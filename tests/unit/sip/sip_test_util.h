@@ -4,6 +4,8 @@
 
 #include "sip/internal/message.h"
 
+#include <gtest/gtest.h>
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -57,6 +59,18 @@ inline Limits loose_limits() {
   limits.list_items = 1u << 16;
   limits.uri_bytes = 1u << 20;
   return limits;
+}
+
+// A NOTIFY as Subscriptions writes it, read with the message parser. Serializing what was read
+// must give the same bytes: the writer's NOTIFY is the one serialize() makes of those fields.
+inline Message read_back(std::string_view bytes) {
+  auto parsed = parse(bytes, Framing::Datagram, loose_limits());
+  if (!parsed) {
+    ADD_FAILURE() << "NOTIFY does not parse: " << parsed.error().detail << "\n" << bytes;
+    return Message{};
+  }
+  EXPECT_EQ(serialize(*parsed), bytes);
+  return std::move(*parsed);
 }
 
 }  // namespace presenced::sip::test

@@ -124,7 +124,7 @@ class SubscriptionStoreTest : public testing::Test {
         break;
       }
       for (OutgoingNotify& n : batch) {
-        out.push_back(n.request);
+        out.push_back(test::read_back(n.bytes));
         subscriptions_->on_response(n.subscription, 200, kNow);
       }
     }

@@ -94,7 +94,7 @@ TEST_F(SubscriptionsTest, SubscribeGets200ThenANotifyInTheDialog) {
 
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
-  const Message& notify = notifies[0].request;
+  const Message notify = test::read_back(notifies[0].bytes);
   EXPECT_EQ(notify.method, Method::Notify);
   // RFC 3261 §12.2.1.1: remote target as Request-URI, route set from Record-Route
   EXPECT_EQ(serialize(notify.request_uri), "sip:bob@192.0.2.20:5080");
@@ -127,10 +127,11 @@ TEST_F(SubscriptionsTest, AChangeIsOneNotifyAndWaitsForTheOneInFlight) {
   subscriptions_->on_response(first[0].subscription, 200, kNow + std::chrono::seconds(10));
   const auto second = outbox();
   ASSERT_EQ(second.size(), 1u);
-  EXPECT_NE(second[0].request.body.find("<rpid:busy/>"), std::string::npos);
-  EXPECT_NE(second[0].request.body.find("<note>focus</note>"), std::string::npos);
-  EXPECT_EQ(second[0].request.cseq.number, first[0].request.cseq.number + 1);
-  EXPECT_EQ(second[0].request.subscription_state->expires, 590u);
+  const Message changed = test::read_back(second[0].bytes);
+  EXPECT_NE(changed.body.find("<rpid:busy/>"), std::string::npos);
+  EXPECT_NE(changed.body.find("<note>focus</note>"), std::string::npos);
+  EXPECT_EQ(changed.cseq.number, test::read_back(first[0].bytes).cseq.number + 1);
+  EXPECT_EQ(changed.subscription_state->expires, 590u);
 }
 
 TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
@@ -141,9 +142,10 @@ TEST_F(SubscriptionsTest, BlockedWatcherGetsANeutralClosedDocument) {
       200);
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
-  EXPECT_NE(notifies[0].request.body.find("<basic>closed</basic>"), std::string::npos);
-  EXPECT_EQ(notifies[0].request.body.find("secret"), std::string::npos);
-  EXPECT_EQ(notifies[0].request.body.find("rpid:busy"), std::string::npos);
+  const std::string body = test::read_back(notifies[0].bytes).body;
+  EXPECT_NE(body.find("<basic>closed</basic>"), std::string::npos);
+  EXPECT_EQ(body.find("secret"), std::string::npos);
+  EXPECT_EQ(body.find("rpid:busy"), std::string::npos);
 }
 
 TEST_F(SubscriptionsTest, ExpiresBelowTheMinimumIs423AboveTheMaximumIsCut) {
@@ -176,8 +178,8 @@ TEST_F(SubscriptionsTest, UnsubscribeEndsWithATerminatedNotify) {
   EXPECT_EQ(bye.expires, 0u);
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
-  EXPECT_EQ(notifies[0].request.subscription_state->state, "terminated");
-  EXPECT_EQ(notifies[0].request.subscription_state->reason, "timeout");
+  EXPECT_EQ(test::read_back(notifies[0].bytes).subscription_state->state, "terminated");
+  EXPECT_EQ(test::read_back(notifies[0].bytes).subscription_state->reason, "timeout");
   EXPECT_EQ(subscriptions_->size(), 0u);
   // The dialog is gone: RFC 6665 §4.2.1.2
   EXPECT_EQ(
@@ -200,8 +202,8 @@ TEST_F(SubscriptionsTest, RefreshExtendsAndExpiryEndsWithTimeout) {
   subscriptions_->advance(later + std::chrono::seconds(600));
   const auto notifies = outbox();
   ASSERT_EQ(notifies.size(), 1u);
-  EXPECT_EQ(notifies[0].request.subscription_state->state, "terminated");
-  EXPECT_EQ(notifies[0].request.subscription_state->reason, "timeout");
+  EXPECT_EQ(test::read_back(notifies[0].bytes).subscription_state->state, "terminated");
+  EXPECT_EQ(test::read_back(notifies[0].bytes).subscription_state->reason, "timeout");
   EXPECT_EQ(subscriptions_->size(), 0u);
 }
 
@@ -227,6 +229,111 @@ TEST_F(SubscriptionsTest, NotifyAnswered481Or408EndsTheSubscription) {
     subscriptions_->drain(kNow);
     EXPECT_TRUE(outbox().empty()) << status;
   }
+}
+
+// The NOTIFY is written from the dialog's header text, not from a Message: its bytes are what
+// serialize() writes for the same fields, in the same order.
+TEST_F(SubscriptionsTest, NotifyBytesAreTheDialogsHeadersInSerializeOrder) {
+  Message request = subscribe("bob", "600");
+  request.from.display_name = "Bob \"B\" Smith";
+  const auto routed = test::parse_datagram(lines(
+      {"OPTIONS sip:x SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK-x", "From: <sip:a@h>;tag=1",
+       "To: <sip:b@h>", "Call-ID: c", "CSeq: 1 OPTIONS",
+       "Record-Route: <sip:p1.example.com;lr>, <sip:192.0.2.30;lr;x=1>", "", ""}));
+  ASSERT_TRUE(routed);
+  request.record_routes = routed->record_routes;
+  request.event->id = "7";
+  const Message ok = answer(request, udp_source(), "bob", kNow);
+  ASSERT_EQ(ok.status, 200);
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  const Message notify = test::read_back(notifies[0].bytes);
+  const std::string head =
+      lines({"NOTIFY sip:bob@192.0.2.20:5080 SIP/2.0",
+             "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=" + std::string(*notify.vias.at(0).branch()),
+             "Route: <sip:p1.example.com;lr>", "Route: <sip:192.0.2.30;lr;x=1>",
+             "From: <sip:alice@example.com>;tag=" + std::string(*ok.to.tag()),
+             "To: \"Bob \\\"B\\\" Smith\" <sip:bob@example.com>;tag=w1",
+             "Call-ID: sub-1@192.0.2.10", "CSeq: 1 NOTIFY", "Max-Forwards: 70",
+             "Contact: <sip:192.0.2.1:5060>", "Event: presence;id=7",
+             "Subscription-State: active;expires=600", "Content-Type: application/pidf+xml",
+             "Content-Length: " + std::to_string(notify.body.size()), "", ""});
+  EXPECT_EQ(notifies[0].bytes.substr(0, head.size()), head);
+  EXPECT_EQ(notifies[0].bytes.size(), head.size() + notify.body.size());
+  EXPECT_TRUE(notify.vias.at(0).branch()->starts_with("z9hG4bK"));
+  // The first route's host is a name: back to where the SUBSCRIBE came from.
+  EXPECT_EQ(notifies[0].destination, udp_source());
+
+  // A refresh in the dialog (event id 7) with a new Contact moves the Request-URI and finds the
+  // dialog again by its tags afterwards.
+  Message refresh = subscribe("bob", "600", 2, *ok.to.tag());
+  refresh.event->id = "7";
+  refresh.contacts.addresses.at(0).uri.host = "[2001:db8::5]";
+  subscriptions_->on_response(notifies[0].subscription, 200, kNow);
+  ASSERT_EQ(answer(refresh, udp_source(), "bob", kNow).status, 200);
+  const auto refreshed = outbox();
+  ASSERT_EQ(refreshed.size(), 1u);
+  const Message again = test::read_back(refreshed[0].bytes);
+  EXPECT_EQ(serialize(again.request_uri), "sip:bob@[2001:db8::5]:5080");
+  EXPECT_EQ(again.to, notify.to);
+  EXPECT_EQ(again.from, notify.from);
+  EXPECT_EQ(again.routes, notify.routes);
+  EXPECT_EQ(again.event, notify.event);
+  EXPECT_EQ(again.cseq.number, 2u);
+  Message unsubscribe = subscribe("bob", "0", 3, *ok.to.tag());
+  unsubscribe.event->id = "7";
+  subscriptions_->on_response(refreshed[0].subscription, 200, kNow);
+  EXPECT_EQ(answer(unsubscribe, udp_source(), "bob", kNow).status, 200);
+  const auto last = outbox();
+  ASSERT_EQ(last.size(), 1u);
+  const Message terminated = test::read_back(last[0].bytes);
+  EXPECT_EQ(terminated.subscription_state->state, "terminated");
+  EXPECT_EQ(terminated.subscription_state->reason, "timeout");
+  EXPECT_FALSE(terminated.subscription_state->expires);
+  EXPECT_EQ(subscriptions_->size(), 0u);
+}
+
+// Another event id is another dialog (RFC 6665 §4.1.2): the refresh of one with the tags of the
+// other is 481.
+TEST_F(SubscriptionsTest, TheEventIdIsPartOfTheDialog) {
+  const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  Message other = subscribe("bob", "600", 2, *ok.to.tag());
+  other.event->id = "9";
+  EXPECT_EQ(answer(other, udp_source(), "bob", kNow).status, 481);
+  EXPECT_EQ(answer(subscribe("bob", "600", 2, *ok.to.tag()), udp_source(), "bob", kNow).status,
+            200);
+}
+
+// A NOTIFY that never started (our client-transaction table full) keeps the subscription: the
+// state goes again after the retry delay, with the same CSeq, or with the next change.
+TEST_F(SubscriptionsTest, ANotifyThatDidNotStartIsSentAgainLater) {
+  ASSERT_EQ(answer(subscribe("bob", "600"), udp_source(), "bob", kNow).status, 200);
+  const auto first = outbox();
+  ASSERT_EQ(first.size(), 1u);
+  subscriptions_->on_not_started(first[0].subscription, kNow);
+  EXPECT_EQ(subscriptions_->size(), 1u);
+  EXPECT_TRUE(outbox().empty());
+  EXPECT_EQ(subscriptions_->next_deadline(), kNow + Subscriptions::kRetryDelay);
+  subscriptions_->advance(kNow + Subscriptions::kRetryDelay / 2);
+  EXPECT_TRUE(outbox().empty());
+  subscriptions_->advance(kNow + Subscriptions::kRetryDelay);
+  const auto retried = outbox();
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(test::read_back(retried[0].bytes).cseq.number,
+            test::read_back(first[0].bytes).cseq.number);
+  EXPECT_EQ(test::read_back(retried[0].bytes).subscription_state->state, "active");
+
+  // Refused again; a change comes before the delay: it goes at once, and only once.
+  subscriptions_->on_not_started(retried[0].subscription, kNow);
+  set_manual("Busy", "later");
+  subscriptions_->drain(kNow);
+  const auto changed = outbox();
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_NE(test::read_back(changed[0].bytes).body.find("<note>later</note>"), std::string::npos);
+  subscriptions_->on_response(changed[0].subscription, 200, kNow);
+  subscriptions_->advance(kNow + Subscriptions::kRetryDelay);
+  EXPECT_TRUE(outbox().empty());
+  EXPECT_EQ(subscriptions_->size(), 1u);
 }
 
 TEST_F(SubscriptionsTest, AcceptWithoutPidfIs406) {

@@ -75,8 +75,8 @@ class WinfoTest : public testing::Test {
         break;
       }
       for (OutgoingNotify& n : batch) {
-        if (n.request.event->package == event) {
-          out.push_back(n.request);
+        if (test::read_back(n.bytes).event->package == event) {
+          out.push_back(test::read_back(n.bytes));
         }
         subscriptions_->on_response(n.subscription, 200, kNow);
       }
@@ -147,7 +147,8 @@ TEST_F(WinfoTest, AWatcherWhoseNotifyFailsEndsAsRejected) {
   auto batch = subscriptions_->take_outbox();
   for (OutgoingNotify& n : batch) {
     // RFC 6665 §4.2.2: the subscriber answers 481: the subscription is gone
-    subscriptions_->on_response(n.subscription, n.request.event->package == "presence" ? 481 : 200,
+    const bool presence = test::read_back(n.bytes).event->package == "presence";
+    subscriptions_->on_response(n.subscription, presence ? 481 : 200,
                                 kNow);
   }
   const auto sent = notifies("presence.winfo");
