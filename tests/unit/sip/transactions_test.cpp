@@ -616,6 +616,43 @@ TEST(ClientTransaction, RefusedWithoutCookieWhenFullOrOnABranchInUse) {
   EXPECT_EQ(in_use.error().kind, RefusalKind::BranchInUse);
 }
 
+// The ring and its index through growth (rehashes) while the front moves: every held key is
+// found, every expired or forgotten one is not.
+ClientKey numbered_key(int n) {
+  ClientKey key;
+  key.branch.fill('0');
+  for (std::size_t i = 0; n > 0; ++i, n /= 16) {
+    key.branch[key.branch.size() - 1 - i] = "0123456789abcdef"[n % 16];
+  }
+  key.size = static_cast<std::uint8_t>(key.branch.size());
+  key.method = Method::Notify;
+  return key;
+}
+
+TEST(CompletedClients, KeysExpireOldestFirstAndTheRestStayFindable) {
+  CompletedClients completed{30'000};
+  EXPECT_EQ(completed.next_deadline(), std::nullopt);
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(completed.add(numbered_key(i), at(i)));
+  }
+  completed.expire(at(9'999));
+  EXPECT_EQ(completed.size(), 10'000u);
+  EXPECT_EQ(completed.next_deadline(), at(10'000));
+  for (int i = 20'000; i < 50'000; ++i) {  // 10,000 past the bound: the oldest go first
+    EXPECT_EQ(completed.add(numbered_key(i), at(i)), i < 40'000);
+  }
+  EXPECT_EQ(completed.size(), 30'000u);
+  for (int i = 0; i < 50'000; ++i) {
+    ASSERT_EQ(completed.contains(numbered_key(i)), i >= 20'000) << i;
+  }
+  ClientKey subscribe = numbered_key(30'000);
+  subscribe.method = Method::Subscribe;  // §17.1.3: the method is part of the key
+  EXPECT_FALSE(completed.contains(subscribe));
+  completed.expire(at(50'000));
+  EXPECT_EQ(completed.size(), 0u);
+  EXPECT_FALSE(completed.contains(numbered_key(49'999)));
+}
+
 // ---- identifiers ----
 
 TEST(Branch, BranchesCarryTheCookieAndDoNotRepeat) {
