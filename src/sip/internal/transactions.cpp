@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <functional>
 #include <iterator>
 #include <stdexcept>
 
@@ -77,6 +78,8 @@ std::size_t ClientKeyHash::operator()(const ClientKey& key) const {
 CompletedClients::CompletedClients(std::size_t capacity)
     : capacity_(capacity), index_(0, PositionHash{{this}}, PositionEqual{{this}}) {}
 
+// forget_at never decreases (T4 is constant, the transport's clock steady), so the ring stays in
+// deadline order and expire() looks only at its front.
 bool CompletedClients::add(const ClientKey& key, TimePoint forget_at) {
   assert(!contains(key));
   if (capacity_ == 0) {
