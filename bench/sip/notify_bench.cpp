@@ -129,9 +129,10 @@ struct Fixture {
 
   // Subscribes subscriber i to presentity i % presentities; answers the first NOTIFY.
   void add(const Message& request, std::size_t subscriber, TimePoint now) {
-    const Message ok =
-        subscriptions.subscribe(request, source_of(subscriber), subscriber_id(subscriber), now);
-    if (ok.status != 200) {
+    Message ok;
+    subscriptions.subscribe(request, source_of(subscriber), subscriber_id(subscriber), now,
+                            [&ok](Message answer) { ok = std::move(answer); });
+    if (ok.status != 200) {  // without a Directory the answer comes at once
       std::abort();
     }
     for (const OutgoingNotify& notify : subscriptions.take_outbox()) {
