@@ -14,7 +14,6 @@
 
 #include <array>
 #include <deque>
-#include <limits>
 #include <regex>
 #include <unordered_map>
 
@@ -33,9 +32,6 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 // usual default (212,992 bytes) holds ~160 answers, and each one dropped costs a NOTIFY
 // retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
 constexpr int kUdpReceiveBufferBytes = 4 << 20;
-// Our own NOTIFYs are read back without the bounds put on what others send.
-constexpr std::size_t kNoBound = std::numeric_limits<std::size_t>::max();
-const Limits kOwnMessages{kNoBound, kNoBound, kNoBound, kNoBound, kNoBound, kNoBound};
 
 // One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
 struct Connection {
@@ -397,12 +393,8 @@ class ListenerImpl final : public Listener {
       }
       for (OutgoingNotify& notify : outbox) {
         const auto now = std::chrono::steady_clock::now();
-        // The transaction layer takes a Message: our own bytes, read back.
-        auto request = parse(notify.bytes, Framing::Datagram, kOwnMessages);
-        auto started = request ? transactions_.send_request(*request, notify.destination, now)
-                               : boost::system::result<ClientStart, TransactionRefusal>(
-                                     TransactionRefusal{RefusalKind::NotRequest,
-                                                        request.error().detail});
+        auto started = transactions_.send_request(std::move(notify.bytes), notify.branch,
+                                                  Method::Notify, notify.destination, now);
         if (!started) {
           spdlog::debug("sip: NOTIFY not sent: {}", started.error().detail);
           if (started.error().kind == RefusalKind::Full) {

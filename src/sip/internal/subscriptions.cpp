@@ -868,7 +868,8 @@ void Subscriptions::notify(Subscription& s, std::string_view state, std::string_
   line.reason = reason;
   line.expires = expires;
   line.content_subtype = body_subtype(s.package);
-  outbox_.push_back(OutgoingNotify{s.id, write_notify(s.dialog, line, body), s.destination});
+  outbox_.push_back(
+      OutgoingNotify{s.id, write_notify(s.dialog, line, body), s.destination, branch});
   if (s.stored && s.local_cseq + kCSeqReserve / 2 > s.local_cseq_bound) {
     // Half the reserve left: store the next bound, long before a NOTIFY needs it.
     s.local_cseq_bound += kCSeqReserve;

@@ -57,6 +57,7 @@ struct OutgoingNotify {
   SubscriptionId subscription = 0;
   std::string bytes;
   Peer destination;
+  std::string branch;  // of its Via, for the client transaction's key
 };
 
 class Subscriptions {

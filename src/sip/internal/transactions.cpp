@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <functional>
 #include <iterator>
 #include <stdexcept>
 
@@ -16,11 +17,6 @@ namespace presenced::sip {
 namespace {
 
 constexpr char kKeySeparator = '\x1f';  // cannot occur in a token, host or method
-
-std::string_view cseq_method(const Message& message) {
-  return message.cseq.method == Method::Other ? std::string_view(message.cseq.extension_method)
-                                              : to_string(message.cseq.method);
-}
 
 bool has_cookie(std::optional<std::string_view> branch) {
   return branch && branch->size() > kBranchCookie.size() && branch->starts_with(kBranchCookie);
@@ -49,11 +45,20 @@ std::string server_key(const Message& request) {
   return key;
 }
 
-// §17.1.3: the branch of the top Via and the CSeq method.
-std::string client_key(std::string_view branch, std::string_view method) {
-  std::string key(branch);
-  key += kKeySeparator;
-  key += method;
+// §17.1.3: the branch of the top Via and the CSeq method; nullopt for a key no client
+// transaction can have.
+std::optional<ClientKey> client_key(std::optional<std::string_view> branch, Method method) {
+  if (!has_cookie(branch) || method == Method::Other) {
+    return std::nullopt;
+  }
+  const std::string_view digits = branch->substr(kBranchCookie.size());
+  if (digits.size() > kMaxClientBranchDigits) {
+    return std::nullopt;
+  }
+  ClientKey key;
+  std::ranges::copy(digits, key.branch.begin());
+  key.size = static_cast<std::uint8_t>(digits.size());
+  key.method = method;
   return key;
 }
 
@@ -62,6 +67,53 @@ std::shared_ptr<const std::string> bytes_of(const Message& message) {
 }
 
 }  // namespace
+
+std::size_t ClientKeyHash::operator()(const ClientKey& key) const {
+  const std::size_t digits = std::hash<std::string_view>{}({key.branch.data(), key.size});
+  return digits ^ (static_cast<std::size_t>(key.method) * 0x9e3779b97f4a7c15ULL);
+}
+
+// ---- completed client transactions ----
+
+CompletedClients::CompletedClients(std::size_t capacity)
+    : capacity_(capacity), index_(0, PositionHash{{this}}, PositionEqual{{this}}) {}
+
+// forget_at never decreases (T4 is constant, the transport's clock steady), so the ring stays in
+// deadline order and expire() looks only at its front.
+bool CompletedClients::add(const ClientKey& key, TimePoint forget_at) {
+  assert(!contains(key));
+  if (capacity_ == 0) {
+    return false;
+  }
+  bool kept_all = true;
+  if (ring_.size() >= capacity_) {
+    drop_oldest();
+    kept_all = false;
+  }
+  ring_.push_back(Entry{key, forget_at});
+  index_.insert(front_position_ + ring_.size() - 1);
+  return kept_all;
+}
+
+void CompletedClients::expire(TimePoint now) {
+  while (!ring_.empty() && ring_.front().forget_at <= now) {
+    drop_oldest();
+  }
+}
+
+std::optional<TimePoint> CompletedClients::next_deadline() const {
+  if (ring_.empty()) {
+    return std::nullopt;
+  }
+  return ring_.front().forget_at;
+}
+
+// The index entry first: erasing it hashes the key, which is read from the ring.
+void CompletedClients::drop_oldest() {
+  index_.erase(front_position_);
+  ring_.pop_front();
+  ++front_position_;
+}
 
 void throw_exception_from_error(const TransactionRefusal& error, const boost::source_location&) {
   throw std::runtime_error(error.detail);
@@ -85,13 +137,15 @@ Message make_response(const Message& request,
   return response;
 }
 
-Transactions::Transactions(TransactionConfig config) : config_(config) {}
+Transactions::Transactions(TransactionConfig config)
+    : config_(config), completed_clients_(config.max_completed_client_transactions) {}
 
 std::optional<TimePoint> Transactions::next_deadline() const {
-  if (timers_.empty()) {
-    return std::nullopt;
+  std::optional<TimePoint> next = completed_clients_.next_deadline();
+  if (!timers_.empty() && (!next || timers_.begin()->first < *next)) {
+    next = timers_.begin()->first;
   }
-  return timers_.begin()->first;
+  return next;
 }
 
 Actions Transactions::finish(Actions out) const {
@@ -226,26 +280,62 @@ Transactions::send_request(const Message& request, Peer destination, TimePoint n
     return TransactionRefusal{RefusalKind::NotRequest, "send_request: not a request with a Via"};
   }
   const auto branch = request.vias.front().branch();
+  if (auto refusal = client_refusal(branch, request.method, request.method_name())) {
+    return std::move(*refusal);
+  }
+  return start_client(*branch, request.method, bytes_of(request), std::move(destination), now);
+}
+
+boost::system::result<ClientStart, TransactionRefusal>
+Transactions::send_request(std::string bytes, std::string_view branch, Method method,
+                           Peer destination, TimePoint now) {
+  if (auto refusal = client_refusal(branch, method, to_string(method))) {
+    return std::move(*refusal);
+  }
+  return start_client(branch, method, std::make_shared<const std::string>(std::move(bytes)),
+                      std::move(destination), now);
+}
+
+std::optional<TransactionRefusal> Transactions::client_refusal(
+    std::optional<std::string_view> branch, Method method, std::string_view method_name) const {
   if (!has_cookie(branch)) {
     return TransactionRefusal{
         RefusalKind::NoBranch,
         fmt::format("Via branch: '{}' does not start with {}", branch.value_or(""), kBranchCookie)};
+  }
+  if (branch->size() - kBranchCookie.size() > kMaxClientBranchDigits) {
+    return TransactionRefusal{
+        RefusalKind::BranchTooLong,
+        fmt::format("Via branch: '{}' has {} characters after {}, limit {}", *branch,
+                    branch->size() - kBranchCookie.size(), kBranchCookie, kMaxClientBranchDigits)};
+  }
+  if (method == Method::Other) {
+    return TransactionRefusal{
+        RefusalKind::NotRequest,
+        fmt::format("send_request: extension method '{}' not supported", method_name)};
   }
   if (clients_.size() >= config_.max_client_transactions) {
     return TransactionRefusal{RefusalKind::Full,
                               fmt::format("client transactions: {} live, limit {}", clients_.size(),
                                           config_.max_client_transactions)};
   }
-  std::string key = client_key(*branch, request.method_name());
-  if (client_keys_.contains(key)) {
+  // The request's own method: §8.1.1.5 makes the CSeq method equal to it.
+  const ClientKey key = *client_key(branch, method);
+  if (client_keys_.contains(key) || completed_clients_.contains(key)) {
     return TransactionRefusal{RefusalKind::BranchInUse,
                               fmt::format("Via branch: '{}' already in use", *branch)};
   }
+  return std::nullopt;
+}
+
+ClientStart Transactions::start_client(std::string_view branch, Method method,
+                                       std::shared_ptr<const std::string> bytes,
+                                       Peer destination, TimePoint now) {
   const std::uint64_t id = next_id_++;
   Client& client = clients_[id];
-  client.key = std::move(key);
+  client.key = *client_key(branch, method);
   client.destination = std::move(destination);
-  client.request = bytes_of(request);
+  client.request = std::move(bytes);
   client.interval = config_.t1;
   client.retransmit_at = now + config_.t1;  // timer E, unreliable only
   client.give_up_at = now + 64 * config_.t1;
@@ -257,45 +347,41 @@ Transactions::send_request(const Message& request, Peer destination, TimePoint n
   return start;
 }
 
-// Keeps the one timers_ entry of a client at its earliest timer.
+// Keeps the one timers_ entry of a live client at its earliest timer.
 void Transactions::schedule_client(std::uint64_t id, Client& client) {
-  TimePoint at = client.forget_at;
-  if (client.state != State::Completed) {
-    at = client.give_up_at;
-    if (!is_reliable(client.destination.transport)) {
-      at = std::min(at, client.retransmit_at);
-    }
+  TimePoint at = client.give_up_at;
+  if (!is_reliable(client.destination.transport)) {
+    at = std::min(at, client.retransmit_at);
   }
   schedule(id, client.scheduled, at);
 }
 
 Actions Transactions::on_response(Message response, TimePoint now) {
   Actions out;
-  const auto branch = response.is_request() || response.vias.empty()
-                          ? std::nullopt
-                          : response.vias.front().branch();
-  const auto found =
-      branch ? client_keys_.find(client_key(*branch, cseq_method(response))) : client_keys_.end();
+  const auto key = response.is_request() || response.vias.empty()
+                       ? std::nullopt
+                       : client_key(response.vias.front().branch(), response.cseq.method);
+  const auto found = key ? client_keys_.find(*key) : client_keys_.end();
   if (found == client_keys_.end()) {
-    ++stats_.stray_responses;  // §18.1.2: silently discarded
+    if (key && completed_clients_.contains(*key)) {
+      ++stats_.absorbed_responses;
+    } else {
+      ++stats_.stray_responses;  // §18.1.2: silently discarded
+    }
     return finish(std::move(out));
   }
   const std::uint64_t id = found->second;
   Client& client = clients_.at(id);
-  if (client.state == State::Completed) {
-    ++stats_.absorbed_responses;
-    return finish(std::move(out));
-  }
   const int status = response.status;
   out.actions.emplace_back(ResponseAction{ClientTransactionId{id}, std::move(response)});
   if (status < 200) {
     client.state = State::Proceeding;
-  } else if (is_reliable(client.destination.transport)) {
-    erase_client(id);  // timer K is zero on a reliable transport
-  } else {
-    client.state = State::Completed;
-    client.forget_at = now + config_.t4;  // timer K
-    schedule_client(id, client);
+    return finish(std::move(out));
+  }
+  const bool reliable = is_reliable(client.destination.transport);
+  erase_client(id);  // on a reliable transport timer K is zero
+  if (!reliable && !completed_clients_.add(*key, now + config_.t4)) {  // timer K
+    ++stats_.forgotten_completed;
   }
   return finish(std::move(out));
 }
@@ -303,7 +389,7 @@ Actions Transactions::on_response(Message response, TimePoint now) {
 Actions Transactions::on_transport_error(ClientTransactionId cid, TimePoint) {
   Actions out;
   const auto found = clients_.find(cid.value);
-  if (found != clients_.end() && found->second.state != State::Completed) {
+  if (found != clients_.end()) {
     erase_client(cid.value);
     out.actions.emplace_back(ClientFailedAction{cid, ClientFailure::TransportError});
   }
@@ -312,11 +398,9 @@ Actions Transactions::on_transport_error(ClientTransactionId cid, TimePoint) {
 
 void Transactions::fire_client(std::uint64_t id, TimePoint now, Actions& out) {
   Client& client = clients_.at(id);
-  if (client.state == State::Completed || now >= client.give_up_at) {
-    if (client.state != State::Completed) {
-      out.actions.emplace_back(ClientFailedAction{ClientTransactionId{id}, ClientFailure::Timeout});
-    }
-    erase_client(id);  // timer K, or timer F
+  if (now >= client.give_up_at) {
+    out.actions.emplace_back(ClientFailedAction{ClientTransactionId{id}, ClientFailure::Timeout});
+    erase_client(id);  // timer F
     return;
   }
   // Timer E: resend; in Trying the interval doubles up to T2, in Proceeding it is T2.
@@ -336,6 +420,7 @@ void Transactions::erase_client(std::uint64_t id) {
 
 Actions Transactions::advance(TimePoint now) {
   Actions out;
+  completed_clients_.expire(now);  // timer K: nothing to tell anyone
   while (!timers_.empty() && timers_.begin()->first <= now) {
     const std::uint64_t id = timers_.begin()->second;
     if (servers_.contains(id)) {

@@ -12,15 +12,24 @@
 // answered 481 (§9.2: nothing to cancel) and an INVITE 501, each in a non-INVITE server
 // transaction of its own, so retransmissions get the same answer. docs/sip.md, "Transactions".
 //
+// A client transaction that has its final response over UDP waits T4 in Completed (timer K) to
+// absorb retransmissions of that response; at 50,000 NOTIFY/s that is 250,000 of them. Those are
+// kept apart from the live ones (Trying, Proceeding), as a key and a deadline each, in their own
+// larger bound.
+//
 // Thread-safety: none; one instance per shard, used only on that shard's thread.
 
 #include "sip/internal/message.h"
 
 #include <boost/system/result.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -60,7 +69,11 @@ struct TransactionConfig {
   // at 64*T1 (timer F), so an answer later than that reaches nobody.
   std::chrono::milliseconds answer_timeout{32'000};
   std::size_t max_server_transactions = 65'536;
-  std::size_t max_client_transactions = 65'536;
+  std::size_t max_client_transactions = 65'536;  // live: Trying and Proceeding
+  // Completed over UDP, waiting for timer K: 250,000 at 50,000 NOTIFY/s. At the bound the oldest
+  // is forgotten early; a late retransmission of its response is then dropped as stray, which is
+  // what timer K would have done a little later.
+  std::size_t max_completed_client_transactions = 1'000'000;
   std::uint32_t retry_after_s = 5;  // in the 503 sent when the server table is full
 };
 
@@ -126,14 +139,16 @@ struct TransactionStats {
   std::uint64_t dropped_acks = 0;
   std::uint64_t stray_responses = 0;  // matching no client transaction
   std::uint64_t late_answers = 0;     // respond() for a transaction that no longer exists
+  std::uint64_t forgotten_completed = 0;  // Completed client transactions dropped before timer K
   friend bool operator==(const TransactionStats&, const TransactionStats&) = default;
 };
 
 enum class RefusalKind : std::uint8_t {
   Full,         // max_client_transactions live transactions
   NoBranch,     // the request's top Via has no z9hG4bK branch
-  BranchInUse,  // a live client transaction has the same branch and method
-  NotRequest,
+  BranchTooLong,  // more than kMaxClientBranchDigits after the cookie
+  BranchInUse,    // a live or Completed client transaction has the same branch and method
+  NotRequest,     // or an extension method: client transactions are for methods we know
 };
 
 struct TransactionRefusal {
@@ -157,6 +172,73 @@ Message make_response(const Message& request,
                       std::string reason,
                       std::string_view to_tag = {});
 
+// A client transaction's key (§17.1.3): the top Via's branch after the cookie, held inline so
+// that a key costs no allocation, and the CSeq method. make_branch() writes 24 hex digits.
+inline constexpr std::size_t kMaxClientBranchDigits = 24;
+
+struct ClientKey {
+  std::array<char, kMaxClientBranchDigits> branch{};  // zero after `size` bytes
+  std::uint8_t size = 0;
+  Method method = Method::Other;
+  friend bool operator==(const ClientKey&, const ClientKey&) = default;
+};
+
+struct ClientKeyHash {
+  std::size_t operator()(const ClientKey& key) const;
+};
+
+// Completed client transactions (§17.1.2.2) as their keys and timer K deadlines. K is the same
+// for all, so the order of completion is the order of expiry: a ring, oldest first, plus an
+// index of ring positions hashed by the key the position holds (8 bytes a slot). About 60 bytes
+// per transaction (docs/benchmarks.md, "SIP transactions").
+class CompletedClients {
+ public:
+  explicit CompletedClients(std::size_t capacity);
+  // The index's hasher points into this object.
+  CompletedClients(const CompletedClients&) = delete;
+  CompletedClients& operator=(const CompletedClients&) = delete;
+
+  bool contains(const ClientKey& key) const { return index_.contains(key); }
+  // Adds a key not held yet; returns false when the oldest had to be forgotten to make room.
+  bool add(const ClientKey& key, TimePoint forget_at);
+  // Timer K: forgets every key whose deadline is `now` or earlier.
+  void expire(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+  std::size_t size() const { return ring_.size(); }
+
+ private:
+  struct Entry {
+    ClientKey key;
+    TimePoint forget_at;
+  };
+
+  // Index slots are positions in the ring, counted from the first key ever added, so they stay
+  // valid as the ring drops its front; hash and equality look the key up in the ring.
+  struct Lookup {
+    const CompletedClients* table;
+    using is_transparent = void;
+    const ClientKey& key_at(std::uint64_t position) const {
+      return table->ring_[position - table->front_position_].key;
+    }
+  };
+  struct PositionHash : Lookup {
+    std::size_t operator()(std::uint64_t position) const { return (*this)(key_at(position)); }
+    std::size_t operator()(const ClientKey& key) const { return ClientKeyHash{}(key); }
+  };
+  struct PositionEqual : Lookup {
+    bool operator()(std::uint64_t a, std::uint64_t b) const { return a == b; }
+    bool operator()(const ClientKey& key, std::uint64_t b) const { return key == key_at(b); }
+    bool operator()(std::uint64_t a, const ClientKey& key) const { return key_at(a) == key; }
+  };
+
+  void drop_oldest();
+
+  std::size_t capacity_;
+  std::deque<Entry> ring_;  // in order of forget_at
+  std::uint64_t front_position_ = 0;
+  boost::unordered_flat_set<std::uint64_t, PositionHash, PositionEqual> index_;
+};
+
 class Transactions {
  public:
   explicit Transactions(TransactionConfig config);
@@ -171,6 +253,11 @@ class Transactions {
   // Client side. The request carries its own top Via with a fresh branch (make_branch()).
   [[nodiscard]] boost::system::result<ClientStart, TransactionRefusal>
   send_request(const Message& request, Peer destination, TimePoint now);
+  // The same for a request we wrote ourselves (a NOTIFY from its dialog's header text), given
+  // as its bytes, its top Via branch and its method: nothing is parsed or written again.
+  [[nodiscard]] boost::system::result<ClientStart, TransactionRefusal>
+  send_request(std::string bytes, std::string_view branch, Method method, Peer destination,
+               TimePoint now);
   // A response read from the network: handed over, absorbed, or dropped as stray (§18.1.2).
   Actions on_response(Message response, TimePoint now);
   // The transport could not send this transaction's request (§17.1.4).
@@ -181,7 +268,8 @@ class Transactions {
   std::optional<TimePoint> next_deadline() const;
 
   std::size_t server_count() const { return servers_.size(); }
-  std::size_t client_count() const { return clients_.size(); }
+  std::size_t client_count() const { return clients_.size(); }  // live: Trying, Proceeding
+  std::size_t completed_client_count() const { return completed_clients_.size(); }
   const TransactionStats& stats() const { return stats_; }
 
  private:
@@ -195,18 +283,25 @@ class Transactions {
     TimePoint deadline;                                // answer timeout, then timer J
   };
 
+  // A live client transaction; in Completed only its key is kept, in completed_clients_.
   struct Client {
     State state = State::Trying;
-    std::string key;
+    ClientKey key;
     Peer destination;
     std::shared_ptr<const std::string> request;
     std::chrono::milliseconds interval{0};  // timer E's current value
     TimePoint retransmit_at;                // timer E; unused on reliable transports
     TimePoint give_up_at;                   // timer F
-    TimePoint forget_at;                    // timer K
     TimePoint scheduled;                    // the entry in timers_
   };
 
+  // Why a new client transaction for `branch` and `method` cannot start, if it cannot.
+  std::optional<TransactionRefusal> client_refusal(std::optional<std::string_view> branch,
+                                                   Method method,
+                                                   std::string_view method_name) const;
+  ClientStart start_client(std::string_view branch, Method method,
+                           std::shared_ptr<const std::string> bytes, Peer destination,
+                           TimePoint now);
   void refuse(const Message& request,
               const Peer& source,
               int status,
@@ -225,9 +320,10 @@ class Transactions {
   TransactionConfig config_;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Server> servers_;
-  std::unordered_map<std::uint64_t, Client> clients_;
+  boost::unordered_flat_map<std::uint64_t, Client> clients_;
   std::unordered_map<std::string, std::uint64_t> server_keys_;
-  std::unordered_map<std::string, std::uint64_t> client_keys_;
+  boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> client_keys_;
+  CompletedClients completed_clients_;
   std::set<std::pair<TimePoint, std::uint64_t>> timers_;  // ids of both kinds: one counter
   TransactionStats stats_;
 };

@@ -423,15 +423,147 @@ TEST(ClientTransaction, UdpCompletedAbsorbsUntilTimerK) {
   start(run, kUdpPeer);
   EXPECT_EQ(describe(run.layer.on_response(response_to(run.bytes, 200), at(200))),
             Lines{"response 200"});
+  EXPECT_EQ(run.layer.client_count(), 0u);  // no longer live
+  EXPECT_EQ(run.layer.completed_client_count(), 1u);
   const Actions again = run.layer.on_response(response_to(run.bytes, 200), at(300));
   EXPECT_EQ(describe(again), Lines{});
   EXPECT_EQ(again.next_deadline, at(5'200));
   EXPECT_EQ(run.layer.stats().absorbed_responses, 1u);
   EXPECT_EQ(describe(run.layer.advance(at(5'199))), Lines{});  // no E in Completed
-  EXPECT_EQ(describe(run.layer.advance(at(5'200))), Lines{});
-  EXPECT_EQ(run.layer.client_count(), 0u);
+  EXPECT_EQ(run.layer.completed_client_count(), 1u);
+  const Actions expired = run.layer.advance(at(5'200));
+  EXPECT_EQ(describe(expired), Lines{});
+  EXPECT_EQ(expired.next_deadline, std::nullopt);
+  EXPECT_EQ(run.layer.completed_client_count(), 0u);
   EXPECT_EQ(describe(run.layer.on_response(response_to(run.bytes, 200), at(5'300))), Lines{});
   EXPECT_EQ(run.layer.stats().stray_responses, 1u);
+}
+
+// In Completed only the key and timer K are kept: the request's bytes are released at the final
+// response, so the sender's copy is the last one.
+TEST(ClientTransaction, CompletedKeepsNoRequestBytes) {
+  Transactions layer{TransactionConfig{}};
+  auto started = layer.send_request(outgoing(), kUdpPeer, at(0));
+  ASSERT_TRUE(started);
+  const auto bytes = std::get<SendAction>(started->actions.actions.at(0)).bytes;
+  started->actions.actions.clear();
+  EXPECT_EQ(bytes.use_count(), 2);  // ours and the transaction's, for timer E
+  EXPECT_EQ(describe(layer.on_response(response_to(*bytes, 200), at(10))), Lines{"response 200"});
+  EXPECT_EQ(bytes.use_count(), 1);
+  EXPECT_EQ(describe(layer.advance(at(500))), Lines{});  // no timer E any more
+}
+
+// A request we wrote ourselves goes in as bytes with its branch and method: the same bytes go
+// out, and the response to them is matched by that branch.
+TEST(ClientTransaction, OwnBytesAreSentAsGivenAndMatchedByTheirBranch) {
+  Transactions layer{TransactionConfig{}};
+  const std::string written = serialize(outgoing("z9hG4bK-own1"));
+  auto started = layer.send_request(written, "z9hG4bK-own1", Method::Notify, kUdpPeer, at(0));
+  ASSERT_TRUE(started);
+  EXPECT_EQ(*std::get<SendAction>(started->actions.actions.at(0)).bytes, written);
+  EXPECT_EQ(describe(layer.on_response(response_to(written, 200), at(10))),
+            Lines{"response 200"});
+  // The branch stays taken through timer K, and the same rules refuse what they refuse.
+  EXPECT_FALSE(layer.send_request(written, "z9hG4bK-own1", Method::Notify, kUdpPeer, at(20)));
+  EXPECT_FALSE(layer.send_request(written, "no-cookie", Method::Notify, kUdpPeer, at(20)));
+  EXPECT_FALSE(layer.send_request(written, "z9hG4bK-own2", Method::Other, kUdpPeer, at(20)));
+}
+
+// Timer K and the live transactions' timers interleave: next_deadline is the earliest of both.
+TEST(ClientTransaction, TimerKAndTimerEShareTheNextDeadline) {
+  Transactions layer{TransactionConfig{}};
+  auto first = layer.send_request(outgoing("z9hG4bK-k1"), kUdpPeer, at(0));
+  ASSERT_TRUE(first);
+  const std::string bytes = *std::get<SendAction>(first->actions.actions.at(0)).bytes;
+  EXPECT_EQ(layer.on_response(response_to(bytes, 200), at(100)).next_deadline, at(5'100));
+  auto second = layer.send_request(outgoing("z9hG4bK-k2"), kUdpPeer, at(5'000));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->actions.next_deadline, at(5'100));  // K of the first before E at 5,500
+  EXPECT_EQ(describe(layer.advance(at(5'100))), Lines{});
+  EXPECT_EQ(layer.next_deadline(), at(5'500));
+  EXPECT_EQ(layer.completed_client_count(), 0u);
+  EXPECT_EQ(describe(layer.advance(at(5'500))), Lines{"send NOTIFY"});
+}
+
+// Completed transactions have their own bound; at it the oldest is forgotten before timer K. A
+// late retransmission of its response is then stray and dropped, as it would be after K.
+TEST(ClientTransaction, CompletedBoundForgetsTheOldest) {
+  TransactionConfig config;
+  config.max_completed_client_transactions = 2;
+  Transactions layer{config};
+  std::vector<std::string> sent;
+  for (const char* branch : {"z9hG4bK-o1", "z9hG4bK-o2", "z9hG4bK-o3"}) {
+    auto started = layer.send_request(outgoing(branch), kUdpPeer, at(0));
+    ASSERT_TRUE(started);
+    sent.push_back(*std::get<SendAction>(started->actions.actions.at(0)).bytes);
+    EXPECT_EQ(describe(layer.on_response(response_to(sent.back(), 200), at(10))),
+              Lines{"response 200"});
+  }
+  EXPECT_EQ(layer.completed_client_count(), 2u);
+  EXPECT_EQ(layer.stats().forgotten_completed, 1u);
+  EXPECT_EQ(describe(layer.on_response(response_to(sent[0], 200), at(20))), Lines{});
+  EXPECT_EQ(describe(layer.on_response(response_to(sent[1], 200), at(20))), Lines{});
+  EXPECT_EQ(describe(layer.on_response(response_to(sent[2], 200), at(20))), Lines{});
+  EXPECT_EQ(layer.stats().stray_responses, 1u);
+  EXPECT_EQ(layer.stats().absorbed_responses, 2u);
+  // The forgotten one's branch may be used again; the held ones' may not.
+  EXPECT_TRUE(layer.send_request(outgoing("z9hG4bK-o1"), kUdpPeer, at(30)));
+  const auto held = layer.send_request(outgoing("z9hG4bK-o3"), kUdpPeer, at(30));
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error().kind, RefusalKind::BranchInUse);
+}
+
+// The live bound counts Trying and Proceeding only: completed transactions do not use it up, so
+// UDP is not capped at max_client_transactions / T4.
+TEST(ClientTransaction, LiveBoundIgnoresCompletedTransactions) {
+  TransactionConfig config;
+  config.max_client_transactions = 2;
+  Transactions layer{config};
+  for (int i = 0; i < 100; ++i) {
+    const std::string branch = "z9hG4bK-n" + std::to_string(i);
+    auto started = layer.send_request(outgoing(branch), kUdpPeer, at(i));
+    ASSERT_TRUE(started) << started.error().detail;
+    const std::string bytes = *std::get<SendAction>(started->actions.actions.at(0)).bytes;
+    EXPECT_EQ(describe(layer.on_response(response_to(bytes, 200), at(i))), Lines{"response 200"});
+  }
+  EXPECT_EQ(layer.completed_client_count(), 100u);
+  EXPECT_EQ(layer.client_count(), 0u);
+  ASSERT_TRUE(layer.send_request(outgoing("z9hG4bK-l1"), kUdpPeer, at(200)));
+  ASSERT_TRUE(layer.send_request(outgoing("z9hG4bK-l2"), kUdpPeer, at(200)));
+  const auto full = layer.send_request(outgoing("z9hG4bK-l3"), kUdpPeer, at(200));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().kind, RefusalKind::Full);
+  EXPECT_EQ(full.error().detail, "client transactions: 2 live, limit 2");
+  EXPECT_EQ(layer.stats().forgotten_completed, 0u);
+}
+
+// A make_branch() branch (24 hex digits after the cookie) is the longest a client key holds.
+TEST(ClientTransaction, BranchLengthAndMethodLimits) {
+  Transactions layer{TransactionConfig{}};
+  const std::string ours = make_branch();
+  auto started = layer.send_request(outgoing(ours), kUdpPeer, at(0));
+  ASSERT_TRUE(started);
+  const std::string bytes = *std::get<SendAction>(started->actions.actions.at(0)).bytes;
+  EXPECT_EQ(describe(layer.on_response(response_to(bytes, 200), at(1))), Lines{"response 200"});
+  EXPECT_EQ(describe(layer.on_response(response_to(bytes, 200), at(2))), Lines{});
+  EXPECT_EQ(layer.stats().absorbed_responses, 1u);
+
+  const std::string too_long = ours + "0";
+  const auto refused = layer.send_request(outgoing(too_long), kUdpPeer, at(0));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, RefusalKind::BranchTooLong);
+  EXPECT_EQ(refused.error().detail,
+            "Via branch: '" + too_long + "' has 25 characters after z9hG4bK, limit 24");
+  // A response with such a branch can match nothing.
+  Message long_response = response_to(bytes, 200);
+  long_response.vias.front().params = {Param{"branch", too_long}};
+  EXPECT_EQ(describe(layer.on_response(long_response, at(3))), Lines{});
+  EXPECT_EQ(layer.stats().stray_responses, 1u);
+
+  const auto extension = layer.send_request(request("FOO", "Via: SIP/2.0/UDP h;branch=z9hG4bK-x"),
+                                            kUdpPeer, at(0));
+  ASSERT_FALSE(extension);
+  EXPECT_EQ(extension.error().kind, RefusalKind::NotRequest);
 }
 
 // Reliable transports: no retransmission, timer F only, timer K zero.
@@ -445,6 +577,7 @@ TEST(ClientTransaction, TcpSendsOnceAndEndsWithTheFinalResponse) {
   EXPECT_EQ(describe(run.layer.on_response(response_to(run.bytes, 404), at(200))),
             Lines{"response 404"});
   EXPECT_EQ(run.layer.client_count(), 0u);
+  EXPECT_EQ(run.layer.completed_client_count(), 0u);
   EXPECT_EQ(run.layer.next_deadline(), std::nullopt);
 }
 
@@ -497,6 +630,43 @@ TEST(ClientTransaction, RefusedWithoutCookieWhenFullOrOnABranchInUse) {
   const auto in_use = roomy.send_request(outgoing("z9hG4bK-a"), kUdpPeer, at(0));
   ASSERT_FALSE(in_use);
   EXPECT_EQ(in_use.error().kind, RefusalKind::BranchInUse);
+}
+
+// The ring and its index through growth (rehashes) while the front moves: every held key is
+// found, every expired or forgotten one is not.
+ClientKey numbered_key(int n) {
+  ClientKey key;
+  key.branch.fill('0');
+  for (std::size_t i = 0; n > 0; ++i, n /= 16) {
+    key.branch[key.branch.size() - 1 - i] = "0123456789abcdef"[n % 16];
+  }
+  key.size = static_cast<std::uint8_t>(key.branch.size());
+  key.method = Method::Notify;
+  return key;
+}
+
+TEST(CompletedClients, KeysExpireOldestFirstAndTheRestStayFindable) {
+  CompletedClients completed{30'000};
+  EXPECT_EQ(completed.next_deadline(), std::nullopt);
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(completed.add(numbered_key(i), at(i)));
+  }
+  completed.expire(at(9'999));
+  EXPECT_EQ(completed.size(), 10'000u);
+  EXPECT_EQ(completed.next_deadline(), at(10'000));
+  for (int i = 20'000; i < 50'000; ++i) {  // 10,000 past the bound: the oldest go first
+    EXPECT_EQ(completed.add(numbered_key(i), at(i)), i < 40'000);
+  }
+  EXPECT_EQ(completed.size(), 30'000u);
+  for (int i = 0; i < 50'000; ++i) {
+    ASSERT_EQ(completed.contains(numbered_key(i)), i >= 20'000) << i;
+  }
+  ClientKey subscribe = numbered_key(30'000);
+  subscribe.method = Method::Subscribe;  // §17.1.3: the method is part of the key
+  EXPECT_FALSE(completed.contains(subscribe));
+  completed.expire(at(50'000));
+  EXPECT_EQ(completed.size(), 0u);
+  EXPECT_FALSE(completed.contains(numbered_key(49'999)));
 }
 
 // ---- identifiers ----
