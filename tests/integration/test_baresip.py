@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from presenced_fixture import poll
-from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, require, set_manual,
-                            signed_in, start_presenced, stop_group)
+from kamailio_process import KAMAILIO, stop_group
+from presence_proxy import (DOMAIN, PresenceProxy, require, set_manual, signed_in,
+                            start_presenced)
 from sip_client import free_port
 
 BARESIP = shutil.which("baresip")

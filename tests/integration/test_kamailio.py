@@ -10,23 +10,20 @@ sip/phone_*.xml. Kamailio reports every call to presenced's telephony events.
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from kamailio_process import KAMAILIO, KamailioProcess, stop_group
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, poll
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "integrations" / "kamailio" / "kamailio.cfg"
 SCRIPT = ROOT / "integrations" / "kamailio" / "presenced.js"
 SCENARIOS = Path(__file__).resolve().parent / "sip"
-KAMAILIO = shutil.which("kamailio") or (
-    "/usr/sbin/kamailio" if os.access("/usr/sbin/kamailio", os.X_OK) else None)
 SIPP = shutil.which("sipp")
 PASSWORD = "pw-kamailio-test"
 
@@ -64,73 +61,13 @@ def free_media_port():
                 continue
 
 
-def stop_group(process, timeout=5):
-    """SIGTERM to the process group started for process, SIGKILL if it lingers."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
-
-
-class Kamailio:
-    """Kamailio in the foreground with its own runtime dir, pid file and UDP port."""
+class Kamailio(KamailioProcess):
+    """Kamailio with kamailio.cfg on a free UDP port, asking presenced at presenced_url."""
 
     def __init__(self, workdir, presenced_url, token):
-        self.port = free_port()
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.workdir / "kamailio.log"
-        command = [
-            KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
-            "-l", "udp:127.0.0.1:%d" % self.port,
-            "-Y", str(self.workdir), "-P", str(self.workdir / "kamailio.pid"),
-            "-w", str(self.workdir), "-m", "64", "-M", "8",
-            "-A", 'PRESENCED_URL="%s"' % presenced_url,
-            "-A", 'PRESENCED_TOKEN="%s"' % token,
-            "-A", 'SCRIPT="%s"' % SCRIPT,
-            "-A", 'SIP_DOMAIN="127.0.0.1"',
-            "-A", "WITH_DEBUG",
-        ]
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ready()
-
-    def wait_ready(self, timeout=10):
-        """Until Kamailio answers an OPTIONS on its port."""
-        deadline = time.monotonic() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            probe.settimeout(0.2)
-            local = probe.getsockname()[1]
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    break
-                options = ("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"
-                           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ready-%f\r\n"
-                           "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
-                           "Call-ID: ready-%f\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
-                           "Content-Length: 0\r\n\r\n" % (self.port, local, time.time(),
-                                                          time.time()))
-                probe.sendto(options.encode(), ("127.0.0.1", self.port))
-                try:
-                    if probe.recv(4096).startswith(b"SIP/2.0 200"):
-                        return
-                except socket.timeout:
-                    continue
-        self.stop()
-        raise RuntimeError("Kamailio did not start:\n" + self.log())
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        stop_group(self.process)
+        super().__init__(workdir, CONFIG, free_port(), [
+            'PRESENCED_URL="%s"' % presenced_url, 'PRESENCED_TOKEN="%s"' % token,
+            'SCRIPT="%s"' % SCRIPT, 'SIP_DOMAIN="127.0.0.1"', "WITH_DEBUG"], shm_mb=64)
 
 
 MESSAGE_HEAD = re.compile(r"^-{47} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n(UDP message (sent|received)"

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from presence_proxy import (DOMAIN, KAMAILIO, PresenceProxy, require, set_manual,
-                            signed_in, start_presenced)
+from kamailio_process import KAMAILIO
+from presence_proxy import (DOMAIN, PresenceProxy, require, set_manual, signed_in,
+                            start_presenced)
 from sip_client import SIPP, Watcher, pidf_activities, run_sipp
 
 SIP_PASSWORD = "sip-secret-proxy"

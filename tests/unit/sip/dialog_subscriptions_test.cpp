@@ -3,7 +3,7 @@
 
 #include "sip/internal/subscriptions.h"
 
-#include "sip_test_util.h"
+#include "subscription_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -14,16 +14,9 @@ namespace {
 
 using test::lines;
 
-const core::TimePoint kT0 = core::TimePoint(std::chrono::milliseconds(1'800'000'000'000));
-const TimePoint kNow = TimePoint(std::chrono::hours(1));
-
-Peer udp_source() {
-  Peer peer;
-  peer.transport = Transport::Udp;
-  peer.address = "192.0.2.10";
-  peer.port = 5070;
-  return peer;
-}
+using test::kNow;
+using test::kT0;
+using test::udp_source;
 
 class DialogSubscriptionsTest : public testing::Test {
  protected:
@@ -75,21 +68,7 @@ class DialogSubscriptionsTest : public testing::Test {
   }
 
   // The NOTIFYs of the changes so far, each answered 200 so that the next one may go.
-  std::vector<Message> notifies() {
-    subscriptions_->drain(kNow);
-    std::vector<Message> out;
-    for (int round = 0; round < 8; ++round) {
-      auto batch = subscriptions_->take_outbox();
-      if (batch.empty()) {
-        break;
-      }
-      for (OutgoingNotify& n : batch) {
-        out.push_back(test::read_back(n.bytes));
-        subscriptions_->on_response(n.subscription, 200, kNow);
-      }
-    }
-    return out;
-  }
+  std::vector<Message> notifies() { return test::answered_notifies(*subscriptions_, kNow); }
 
   static bool has(const Message& m, std::string_view text) {
     return m.body.find(text) != std::string::npos;

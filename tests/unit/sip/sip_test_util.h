@@ -2,7 +2,11 @@
 
 // Helpers for SIP message tests: messages are written as lines, as the RFCs print them.
 
+#include "core/model.h"
 #include "sip/internal/message.h"
+#include "sip/internal/transactions.h"
+
+#include <chrono>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +15,19 @@
 #include <string_view>
 
 namespace presenced::sip::test {
+
+// The subscription tests' clocks: the engine's (wall) time and the transactions' steady time.
+inline const core::TimePoint kT0 = core::TimePoint(std::chrono::milliseconds(1'800'000'000'000));
+inline const TimePoint kNow = TimePoint(std::chrono::hours(1));
+
+// Where the subscription tests' SUBSCRIBEs come from.
+inline Peer udp_source() {
+  Peer peer;
+  peer.transport = Transport::Udp;
+  peer.address = "192.0.2.10";
+  peer.port = 5070;
+  return peer;
+}
 
 // Joins lines with CRLF: {"INVITE ...", "Via: ...", "", "body"} is a message whose headers end
 // at the empty line and whose body is the last element.

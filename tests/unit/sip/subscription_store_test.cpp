@@ -6,7 +6,7 @@
 #include "sip/internal/subscriptions.h"
 
 #include "memory_directory.h"
-#include "sip_test_util.h"
+#include "subscription_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -17,19 +17,12 @@ namespace {
 
 using test::lines;
 
-const core::TimePoint kT0 = core::TimePoint(std::chrono::milliseconds(1'800'000'000'000));
-const TimePoint kNow = TimePoint(std::chrono::hours(1));
+using test::kNow;
+using test::kT0;
+using test::udp_source;
 
 WallTime wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-Peer udp_source() {
-  Peer peer;
-  peer.transport = Transport::Udp;
-  peer.address = "192.0.2.10";
-  peer.port = 5070;
-  return peer;
 }
 
 StoredSubscription sample() {
@@ -115,21 +108,7 @@ class SubscriptionStoreTest : public testing::Test {
                               [this](Message m) { answers_.push_back(std::move(m)); });
   }
 
-  std::vector<Message> notifies() {
-    std::vector<Message> out;
-    for (int round = 0; round < 8; ++round) {
-      subscriptions_->drain(kNow);
-      auto batch = subscriptions_->take_outbox();
-      if (batch.empty()) {
-        break;
-      }
-      for (OutgoingNotify& n : batch) {
-        out.push_back(test::read_back(n.bytes));
-        subscriptions_->on_response(n.subscription, 200, kNow);
-      }
-    }
-    return out;
-  }
+  std::vector<Message> notifies() { return test::answered_notifies(*subscriptions_, kNow); }
 
   std::size_t records() const {
     return directory_.stored(kSubscriptionKind).size();

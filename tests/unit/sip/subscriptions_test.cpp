@@ -14,16 +14,9 @@ namespace {
 
 using test::lines;
 
-const core::TimePoint kT0 = core::TimePoint(std::chrono::milliseconds(1'800'000'000'000));
-const TimePoint kNow = TimePoint(std::chrono::hours(1));
-
-Peer udp_source() {
-  Peer peer;
-  peer.transport = Transport::Udp;
-  peer.address = "192.0.2.10";
-  peer.port = 5070;
-  return peer;
-}
+using test::kNow;
+using test::kT0;
+using test::udp_source;
 
 class SubscriptionsTest : public testing::Test {
  protected:
