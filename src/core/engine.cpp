@@ -127,6 +127,9 @@ Result<void> Engine::remove_user(UserIndex user) {
   if (!exists(user)) {
     return Error::not_found("no such user");
   }
+  for (ChangeListener* listener : listeners_) {
+    listener->on_remove(user);
+  }
   UserState& state = user_state(user);
   // Watchers of this user see it go: a last "unknown" state, then no more events.
   Presence gone;
@@ -621,6 +624,10 @@ std::size_t Engine::subscription_count(WatcherId watcher) const {
 }
 
 void Engine::add_listener(ChangeListener* listener) { listeners_.push_back(listener); }
+
+void Engine::remove_listener(ChangeListener* listener) {
+  listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
+}
 
 // ---- Time ----
 

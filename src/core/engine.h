@@ -76,6 +76,8 @@ class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
   virtual void on_change(UserIndex user, const Presence& presence, std::uint64_t sequence) = 0;
+  // Told before a user is removed, while its id, layers and watchers are still there.
+  virtual void on_remove(UserIndex user) { (void)user; }
 };
 
 struct EngineConfig {
@@ -199,6 +201,7 @@ class Engine {
   std::size_t subscription_count(WatcherId watcher) const;
 
   void add_listener(ChangeListener* listener);
+  void remove_listener(ChangeListener* listener);
 
   // ---- Time ----
   // The earliest instant at which some user's presence may change by itself.

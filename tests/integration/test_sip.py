@@ -311,6 +311,24 @@ def test_subscribe_to_an_unknown_user_gets_404(sip, admin, transport):
         bob.close()
 
 
+def test_a_deleted_presentity_ends_the_subscription_with_noresource(sip, admin, transport):
+    # RFC 6665 §4.2.2: deleting the user through the REST API ends the SIP subscriptions to it.
+    name = "gone-" + transport.lower()
+    admin.add_user(name)
+    bob = Watcher(sip, transport, "bob", SIP_PASSWORD)
+    try:
+        assert bob.subscribe(name).status == 200
+        assert bob.wait_notify() is not None
+        answer = admin.delete("/api/v1/users/" + name)
+        assert answer.status_code in (200, 204), answer.text
+        last = bob.wait_notify(timeout=2)
+        assert last is not None, "no final NOTIFY"
+        assert last.header("Subscription-State").startswith("terminated;reason=noresource"), last
+        assert last.body == ""
+    finally:
+        bob.close()
+
+
 def test_expires_below_the_minimum_gets_423_with_min_expires(sip, admin, transport):
     # RFC 6665 §4.2.1.1, RFC 3261 §21.4.17
     bob = Watcher(sip, transport, "bob", SIP_PASSWORD)

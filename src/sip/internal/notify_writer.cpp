@@ -217,8 +217,10 @@ std::string write_notify(const DialogText& dialog, const NotifyLine& line, std::
       sink.put(";expires=");
       writer::number(sink, *line.expires);
     }
-    sink.put("\r\nContent-Type: application/");
-    sink.put(line.content_subtype);
+    if (!body.empty()) {  // a final NOTIFY may carry no document (RFC 6665 §4.2.2)
+      sink.put("\r\nContent-Type: application/");
+      sink.put(line.content_subtype);
+    }
     sink.put("\r\nContent-Length: ");
     writer::number(sink, body.size());
     sink.put("\r\n\r\n");

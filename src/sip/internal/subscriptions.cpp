@@ -184,14 +184,30 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   bool not_started = false;  // its last NOTIFY found no client transaction: retried
 };
 
+// Hears of user removals from the engine.
+class Subscriptions::Removals final : public core::ChangeListener {
+ public:
+  explicit Removals(Subscriptions& owner) : owner_(owner) {}
+  void on_change(core::UserIndex, const core::Presence&, std::uint64_t) override {}
+  void on_remove(core::UserIndex user) override { owner_.on_user_removed(user); }
+
+ private:
+  Subscriptions& owner_;
+};
+
 Subscriptions::Subscriptions(SubscriptionConfig config, core::Engine& engine, Directory* durable)
-    : config_(std::move(config)), engine_(engine), durable_(durable) {
+    : config_(std::move(config)),
+      engine_(engine),
+      durable_(durable),
+      removals_(std::make_unique<Removals>(*this)) {
+  engine_.add_listener(removals_.get());
   set_local(local_host_, local_port_);
   pidf_format_ = engine_.add_format(std::make_unique<PidfEncoder>(config_.domain));
   dialog_format_ = engine_.add_format(std::make_unique<DialogEncoder>(config_.domain, engine_));
 }
 
 Subscriptions::~Subscriptions() {
+  engine_.remove_listener(removals_.get());
   for (auto& [id, s] : subscriptions_) {
     if (s->package != EventPackage::WatcherInfo) {
       engine_.remove_watcher(s->watcher);
@@ -230,6 +246,7 @@ std::string_view to_string(EventPackage package) {
 
 void Subscriptions::subscribe(const Message& request, const Peer& source,
                               std::string_view subscriber, TimePoint now, Answer answer) {
+  last_now_ = now;
   const std::optional<EventPackage> package =
       request.event ? parse_event_package(request.event->package) : std::nullopt;
   if (!package) {
@@ -663,7 +680,30 @@ void Subscriptions::outbox_ready() {
   }
 }
 
+void Subscriptions::on_user_removed(core::UserIndex user) {
+  std::vector<SubscriptionId> ending;
+  for (const auto& [id, s] : subscriptions_) {
+    if (s->presentity == user || s->subscriber == user) {
+      ending.push_back(id);
+    }
+  }
+  for (const SubscriptionId id : ending) {
+    const auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end()) {
+      continue;
+    }
+    Subscription& s = *it->second;
+    // No document: there is nobody left to describe.
+    notify(s, "terminated", s.presentity == user ? "noresource" : "rejected", std::nullopt, {});
+    erase(id, WatcherEvent::Rejected, last_now_);
+  }
+  if (!ending.empty()) {
+    outbox_ready();
+  }
+}
+
 void Subscriptions::drain(TimePoint now) {
+  last_now_ = now;
   std::vector<SubscriptionId> woken = std::move(woken_);
   woken_.clear();
   for (const SubscriptionId id : woken) {
@@ -728,6 +768,7 @@ std::string Subscriptions::body(Subscription& s, std::string_view content) {
 }
 
 void Subscriptions::on_response(SubscriptionId subscription, int status, TimePoint now) {
+  last_now_ = now;
   const auto it = subscriptions_.find(subscription);
   if (it == subscriptions_.end() || status < 200) {
     return;
@@ -767,6 +808,7 @@ void Subscriptions::on_not_started(SubscriptionId subscription, TimePoint now) {
 }
 
 void Subscriptions::advance(TimePoint now) {
+  last_now_ = now;
   if (retry_at_ && *retry_at_ <= now) {
     retry_at_.reset();
     for (const SubscriptionId id : std::exchange(not_started_, {})) {

@@ -107,7 +107,11 @@ class Subscriptions {
 
  private:
   struct Subscription;
+  class Removals;
 
+  // A user is being removed: subscriptions to them end with reason noresource, those looking
+  // through their eyes with rejected (RFC 6665 §4.2.2), while the engine can still name them.
+  void on_user_removed(core::UserIndex user);
   void answer_new(const Message& request, const Peer& source, std::string_view subscriber,
                   TimePoint now, Answer answer);
   void answer_refresh(const Message& request, const Peer& source, std::string_view subscriber,
@@ -151,6 +155,8 @@ class Subscriptions {
   SubscriptionConfig config_;
   core::Engine& engine_;
   Directory* durable_;
+  std::unique_ptr<Removals> removals_;
+  TimePoint last_now_{};  // the latest time passed in, for ends the engine causes
   core::FormatId pidf_format_ = 0;
   core::FormatId dialog_format_ = 0;
   std::string local_host_ = "127.0.0.1";

@@ -180,6 +180,36 @@ TEST_F(SubscriptionsTest, UnsubscribeEndsWithATerminatedNotify) {
       481);
 }
 
+TEST_F(SubscriptionsTest, ARemovedPresentityEndsItsSubscriptionsWithNoresource) {
+  // RFC 6665 §4.2.2: the resource is gone; the final NOTIFY carries no document.
+  const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
+  ASSERT_EQ(ok.status, 200);
+  (void)outbox();
+  ASSERT_TRUE(engine_.remove_user(alice_));
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  const Message last = test::read_back(notifies[0].bytes);
+  EXPECT_EQ(last.subscription_state->state, "terminated");
+  EXPECT_EQ(last.subscription_state->reason, "noresource");
+  EXPECT_TRUE(last.body.empty());
+  EXPECT_FALSE(last.content_type.has_value());
+  EXPECT_EQ(subscriptions_->size(), 0u);
+  EXPECT_GT(wakes_, 0);  // the transport is asked to send it
+  // A refresh in the old dialog finds nothing (and reads nothing of the removed user).
+  EXPECT_EQ(answer(subscribe("bob", "600", 2, *ok.to.tag()), udp_source(), "bob", kNow).status,
+            481);
+}
+
+TEST_F(SubscriptionsTest, ARemovedSubscriberEndsItsSubscriptionsWithRejected) {
+  ASSERT_EQ(answer(subscribe("bob", "600"), udp_source(), "bob", kNow).status, 200);
+  (void)outbox();
+  ASSERT_TRUE(engine_.remove_user(bob_));
+  const auto notifies = outbox();
+  ASSERT_EQ(notifies.size(), 1u);
+  EXPECT_EQ(test::read_back(notifies[0].bytes).subscription_state->reason, "rejected");
+  EXPECT_EQ(subscriptions_->size(), 0u);
+}
+
 TEST_F(SubscriptionsTest, RefreshExtendsAndExpiryEndsWithTimeout) {
   const Message ok = answer(subscribe("bob", "600"), udp_source(), "bob", kNow);
   const std::string tag(*ok.to.tag());
