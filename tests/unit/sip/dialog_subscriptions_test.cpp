@@ -52,10 +52,7 @@ class DialogSubscriptionsTest : public testing::Test {
   }
 
   Message answer(const Message& request, std::string_view subscriber, TimePoint now = kNow) {
-    Message answered;
-    subscriptions_->subscribe(request, udp_source(), subscriber, now,
-                              [&answered](Message m) { answered = std::move(m); });
-    return answered;
+    return test::answer_at_once(*subscriptions_, request, udp_source(), subscriber, now);
   }
 
   void call(std::string id, core::CallState state) {

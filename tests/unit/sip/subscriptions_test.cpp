@@ -3,7 +3,7 @@
 
 #include "sip/internal/subscriptions.h"
 
-#include "sip_test_util.h"
+#include "subscription_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -63,10 +63,7 @@ class SubscriptionsTest : public testing::Test {
   // The answer, given at once without a store.
   Message answer(const Message& request, const Peer& source, std::string_view subscriber,
                  TimePoint now) {
-    Message answered;
-    subscriptions_->subscribe(request, source, subscriber, now,
-                              [&answered](Message m) { answered = std::move(m); });
-    return answered;
+    return test::answer_at_once(*subscriptions_, request, source, subscriber, now);
   }
 
   core::Engine engine_;

@@ -3,7 +3,7 @@
 
 #include "sip/internal/subscriptions.h"
 
-#include "sip_test_util.h"
+#include "subscription_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -52,10 +52,7 @@ class WinfoTest : public testing::Test {
   }
 
   Message answer(const Message& request, std::string_view subscriber, TimePoint now = kNow) {
-    Message answered;
-    subscriptions_->subscribe(request, udp_source(), subscriber, now,
-                              [&answered](Message m) { answered = std::move(m); });
-    return answered;
+    return test::answer_at_once(*subscriptions_, request, udp_source(), subscriber, now);
   }
 
   // The NOTIFYs sent so far for `event`, each answered 200.
