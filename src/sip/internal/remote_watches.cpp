@@ -1,6 +1,7 @@
 #include "sip/internal/remote_watches.h"
 
 #include "sip/internal/branch.h"
+#include "sip/internal/grammar.h"
 
 #include <algorithm>
 #include <cctype>
@@ -62,9 +63,7 @@ void RemoteWatches::set_local(std::string host, std::uint16_t port) {
 
 const PresencePeer* RemoteWatches::peer_for(std::string_view domain) const {
   for (const PresencePeer& peer : peers_) {
-    if (peer.domain.size() == domain.size() &&
-        std::equal(domain.begin(), domain.end(), peer.domain.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (grammar::iequals(peer.domain, domain)) {
       return &peer;
     }
   }
