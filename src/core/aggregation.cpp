@@ -245,10 +245,34 @@ void apply_idle(Presence& p) {
   }
 }
 
+// A remote presentity shows what its server says, or unknown (offline, grey) until it says
+// anything; no local rule applies to it.
+Presence remote_presence(const RemotePresence& remote) {
+  Presence p;
+  if (!remote.known) {
+    set_base(p, Availability::Offline, Activity::Offline, Layer::Remote, "remote_unknown",
+             "no answer from " + remote.address);
+  } else {
+    set_base(p, remote.availability, remote.activity, Layer::Remote, "remote_presence",
+             "reported by " + remote.address);
+    p.note = remote.note;
+  }
+  if (p.availability == Availability::Offline) {
+    p.flags.set(Flag::Offline);
+  }
+  if (!p.note.empty()) {
+    p.flags.set(Flag::Note);
+  }
+  return p;
+}
+
 }  // namespace
 
 Aggregated aggregate(const Layers& layers, const UserSettings& settings,
                      const StateCatalog& states, const RuleConfig& rules, TimePoint now) {
+  if (layers.remote) {
+    return {remote_presence(*layers.remote), std::nullopt};
+  }
   NextChange next(now);
   const ManualInForce manual = manual_in_force(layers, states, now, next);
   const Published published = live_publications(layers.published, now, next);

@@ -68,7 +68,8 @@ struct Engine::UserState {
 };
 
 struct Engine::Watcher {
-  UserIndex user = 0;
+  UserIndex user = 0;  // whose eyes it looks through, unless it is a peer
+  std::optional<VisibilityLevel> peer_level;  // set for a peer watcher (another server)
   FormatId format = 0;
   bool live = false;
   WatcherSink* sink = nullptr;
@@ -328,6 +329,11 @@ void Engine::set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now)
   reaggregate(user, now);
 }
 
+void Engine::set_remote(UserIndex user, std::optional<RemotePresence> remote, TimePoint now) {
+  user_state(user).layers.remote = std::move(remote);
+  reaggregate(user, now);
+}
+
 // A session with a lease is gone once the lease runs out, whether or not a timer ran since.
 static bool lapsed(const Session& session, TimePoint now) {
   return session.lease_until && *session.lease_until <= now;
@@ -471,7 +477,9 @@ void Engine::set_policy(VisibilityPolicy policy) {
     }
     std::vector<UserIndex> watcher_users;
     for (const Subscriber& s : users_[u]->subscribers) {
-      watcher_users.push_back(watchers_[s.watcher].user);
+      if (!watchers_[s.watcher].peer_level) {
+        watcher_users.push_back(watchers_[s.watcher].user);
+      }
     }
     std::sort(watcher_users.begin(), watcher_users.end());
     watcher_users.erase(std::unique(watcher_users.begin(), watcher_users.end()),
@@ -490,19 +498,27 @@ void Engine::refresh_levels(UserIndex owner, UserIndex watcher_user) {
   UserState& state = user_state(owner);
   const VisibilityLevel level = level_for(owner, watcher_user);
   for (Subscriber& s : state.subscribers) {
-    Watcher& w = watchers_[s.watcher];
-    if (w.user != watcher_user || s.level == level) {
-      continue;
-    }
-    s.level = level;
-    const bool was_empty = w.queue.empty();
-    w.queue.push({owner, sequence(owner), encode_for(owner, s.format, level)});
-    ++stats_.deliveries;
-    if (was_empty && w.sink != nullptr) {
-      w.sink->wake();
+    const Watcher& w = watchers_[s.watcher];
+    if (!w.peer_level && w.user == watcher_user && s.level != level) {
+      deliver_at_level(s, owner, level);
     }
   }
   std::fill(encode_cache_.begin(), encode_cache_.end(), nullptr);
+}
+
+void Engine::deliver_at_level(Subscriber& subscriber, UserIndex owner, VisibilityLevel level) {
+  Watcher& w = watchers_[subscriber.watcher];
+  subscriber.level = level;
+  const bool was_empty = w.queue.empty();
+  w.queue.push({owner, sequence(owner), encode_for(owner, subscriber.format, level)});
+  ++stats_.deliveries;
+  if (was_empty && w.sink != nullptr) {
+    w.sink->wake();
+  }
+}
+
+VisibilityLevel Engine::watcher_level(const Watcher& watcher, UserIndex user) const {
+  return watcher.peer_level ? *watcher.peer_level : level_for(user, watcher.user);
 }
 
 // ---- Contacts ----
@@ -534,6 +550,7 @@ WatcherId Engine::add_watcher(UserIndex watcher_user, FormatId format, WatcherSi
   }
   Watcher& w = watchers_[id];
   w.user = watcher_user;
+  w.peer_level.reset();
   w.format = format;
   w.live = true;
   w.sink = sink;
@@ -541,6 +558,31 @@ WatcherId Engine::add_watcher(UserIndex watcher_user, FormatId format, WatcherSi
   w.subscriptions.clear();
   ++stats_.watchers;
   return id;
+}
+
+WatcherId Engine::add_peer_watcher(VisibilityLevel level, FormatId format, WatcherSink* sink) {
+  const WatcherId id = add_watcher(0, format, sink);
+  watchers_[id].peer_level = level;
+  return id;
+}
+
+void Engine::set_peer_level(WatcherId watcher, VisibilityLevel level) {
+  Watcher& w = watchers_[watcher];
+  if (!w.live || !w.peer_level || *w.peer_level == level) {
+    return;
+  }
+  w.peer_level = level;
+  for (UserIndex user : w.subscriptions) {
+    if (!exists(user)) {
+      continue;
+    }
+    for (Subscriber& s : user_state(user).subscribers) {
+      if (s.watcher == watcher) {
+        deliver_at_level(s, user, level);
+      }
+    }
+    std::fill(encode_cache_.begin(), encode_cache_.end(), nullptr);  // it holds one user's
+  }
 }
 
 void Engine::remove_watcher(WatcherId watcher) {
@@ -572,7 +614,7 @@ void Engine::subscribe(WatcherId watcher, UserIndex user, std::optional<std::uin
     return;
   }
   UserState& state = user_state(user);
-  const VisibilityLevel level = level_for(user, w.user);
+  const VisibilityLevel level = watcher_level(w, user);
   const bool already =
       std::find(w.subscriptions.begin(), w.subscriptions.end(), user) != w.subscriptions.end();
   if (!already) {

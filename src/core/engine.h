@@ -144,6 +144,9 @@ class Engine {
   // move a call forward change anything (docs/presence-rules.md, "Call events").
   CallOutcome apply_call(UserIndex user, Call call, TimePoint now);
   void set_calendar(UserIndex user, CalendarLayer calendar, TimePoint now);
+  // Makes `user` a remote presentity showing what its server reported (rule remote_presence);
+  // nullopt makes it an ordinary user again.
+  void set_remote(UserIndex user, std::optional<RemotePresence> remote, TimePoint now);
   // Returns true when this is the user's first session (login).
   bool open_session(UserIndex user, Session session, TimePoint now);
   // Returns true when this was the user's last session (logout).
@@ -192,6 +195,11 @@ class Engine {
   FormatId add_format(std::unique_ptr<PresenceEncoder> encoder);
   // `watcher_user` is whose eyes the watcher looks through (visibility).
   WatcherId add_watcher(UserIndex watcher_user, FormatId format, WatcherSink* sink);
+  // A watcher that is another server (a federated domain): it sees every user it subscribes to
+  // at `level`, whatever the users' own lists say.
+  WatcherId add_peer_watcher(VisibilityLevel level, FormatId format, WatcherSink* sink);
+  // Changes a peer watcher's level; its subscriptions get the state as they may now see it.
+  void set_peer_level(WatcherId watcher, VisibilityLevel level);
   void remove_watcher(WatcherId watcher);
   // Subscribes and queues the user's current state, unless `since` is at or above its sequence
   // (a resuming client already has it).
@@ -228,6 +236,8 @@ class Engine {
   void forget_ended_calls(UserState& state, TimePoint now) const;
   void publish(UserIndex user);
   void refresh_levels(UserIndex owner, UserIndex watcher_user);
+  VisibilityLevel watcher_level(const Watcher& watcher, UserIndex user) const;
+  void deliver_at_level(Subscriber& subscriber, UserIndex owner, VisibilityLevel level);
   void schedule(UserIndex user, std::optional<TimePoint> at);
   std::shared_ptr<const std::string> encode_for(UserIndex user, FormatId format,
                                                 VisibilityLevel level);

@@ -204,17 +204,31 @@ struct PublishedLayer {
   std::vector<Publication> publications;  // live ones; the engine drops them at expires_at
 };
 
+// The presence another server reports for one of its users (a remote presentity seen over
+// SIP or XMPP federation). That server has already applied its own visibility rules.
+struct RemotePresence {
+  std::string address;  // "sip:bob@example.org", "xmpp:bob@example.org": where it comes from
+  bool known = false;   // false until the peer has said anything, or once it stops answering
+  Availability availability = Availability::Offline;
+  Activity activity = Activity::Offline;
+  std::string note;
+  TimePoint updated_at{};
+  friend bool operator==(const RemotePresence&, const RemotePresence&) = default;
+};
+
 struct Layers {
   std::optional<ManualLayer> manual;
   TelephonyLayer telephony;
   CalendarLayer calendar;
   SessionLayer sessions;
   PublishedLayer published;
+  // Set only for a remote presentity: then it is the whole presence (rule remote_presence).
+  std::optional<RemotePresence> remote;
 };
 
 // ---- What watchers see. ----
 
-enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip };
+enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip, Remote };
 
 // Why the user shows what they show: which layer won and by which rule.
 struct Explanation {

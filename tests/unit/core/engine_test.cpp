@@ -381,6 +381,84 @@ TEST_F(EngineTest, RaisingThePolicyMinimumRequeuesBlockedWatchers) {
   EXPECT_EQ(drain(w), Strings{"alice:Offline:1:public"});
 }
 
+// ---- Peer watchers (another server) and remote presentities ----
+
+TEST_F(EngineTest, PeerWatcherSeesEveryUserAtItsLevelWhateverTheUsersLists) {
+  const UserIndex alice = add("alice");
+  const UserIndex bob = add("bob");  // user 0 is alice: the peer must not borrow her eyes
+  engine_.set_visibility(alice, alice, VisibilityLevel::Blocked);
+  engine_.set_visibility(bob, alice, VisibilityLevel::Blocked);
+  engine_.open_session(alice, session("ws-1"), kT0);
+  engine_.open_session(bob, session("ws-2"), kT0);
+  sinks_.push_back(std::make_unique<CountingSink>());
+  const WatcherId peer =
+      engine_.add_peer_watcher(VisibilityLevel::Public, json_, sinks_.back().get());
+  engine_.subscribe(peer, alice);
+  engine_.subscribe(peer, bob);
+  EXPECT_EQ(drain(peer), (Strings{"alice:Available:2:public", "bob:Available:2:public"}));
+
+  // A pair level or a policy change is about users' eyes, not the peer's.
+  engine_.set_visibility(bob, alice, std::nullopt);
+  engine_.set_policy({VisibilityLevel::Business, VisibilityLevel::Blocked});
+  EXPECT_TRUE(engine_.queue(peer).empty());
+
+  engine_.set_peer_level(peer, VisibilityLevel::Blocked);
+  EXPECT_EQ(drain(peer), (Strings{"alice:PresenceUnknown:2:blocked",
+                                  "bob:PresenceUnknown:2:blocked"}));
+  engine_.set_peer_level(peer, VisibilityLevel::Blocked);
+  EXPECT_TRUE(engine_.queue(peer).empty());
+
+  engine_.set_manual(bob, manual("Busy", kT0 + seconds(1)), kT0 + seconds(1));
+  EXPECT_EQ(drain(peer), Strings{"bob:PresenceUnknown:3:blocked"});
+}
+
+TEST_F(EngineTest, PeerWatcherSlotIsAnOrdinaryWatcherOnceReused) {
+  const UserIndex alice = add("alice");
+  const UserIndex bob = add("bob");
+  engine_.set_visibility(alice, bob, VisibilityLevel::Blocked);
+  const WatcherId peer = engine_.add_peer_watcher(VisibilityLevel::Personal, json_, nullptr);
+  engine_.remove_watcher(peer);
+  const WatcherId w = watch(bob);
+  ASSERT_EQ(w, peer);
+  engine_.subscribe(w, alice);
+  EXPECT_EQ(drain(w), Strings{"alice:PresenceUnknown:1:blocked"});
+}
+
+TEST_F(EngineTest, RemotePresentityShowsWhatItsServerReports) {
+  const UserIndex remote = add("sip:carol@example.org");
+  const UserIndex bob = add("bob");
+  const WatcherId w = watch(bob);
+  engine_.subscribe(w, remote);
+  drain(w);
+
+  RemotePresence reported;
+  reported.address = "sip:carol@example.org";
+  engine_.set_remote(remote, reported, kT0);
+  EXPECT_EQ(engine_.presence(remote).explanation.rule, "remote_unknown");
+  EXPECT_TRUE(engine_.presence(remote).flags.has(Flag::Offline));
+  EXPECT_EQ(drain(w), Strings{"sip:carol@example.org:Offline:2:business"});  // a new reason
+
+  reported.known = true;
+  reported.availability = Availability::Busy;
+  reported.activity = Activity::InACall;
+  reported.note = "on the phone";
+  // Local layers do not count for a remote presentity.
+  engine_.open_session(remote, session("ws-1"), kT0);
+  engine_.set_remote(remote, reported, kT0 + seconds(1));
+  const Presence& p = engine_.presence(remote);
+  EXPECT_EQ(p.availability, Availability::Busy);
+  EXPECT_EQ(p.activity, Activity::InACall);
+  EXPECT_EQ(p.note, "on the phone");
+  EXPECT_TRUE(p.flags.has(Flag::Note));
+  EXPECT_EQ(p.explanation.layer, Layer::Remote);
+  EXPECT_EQ(p.explanation.rule, "remote_presence");
+  EXPECT_EQ(drain(w), Strings{"sip:carol@example.org:Busy:3:business"});
+  EXPECT_EQ(engine_.next_deadline(), std::nullopt);
+
+  engine_.set_remote(remote, std::nullopt, kT0 + seconds(2));
+  EXPECT_EQ(engine_.presence(remote).explanation.rule, "logged_in");
+}
+
 TEST_F(EngineTest, WakeOnlyWhenTheQueueGoesFromEmptyToNonEmpty) {
   const UserIndex alice = add("alice");
   const UserIndex bob = add("bob");
