@@ -3,18 +3,15 @@
 // still shares one fsync. WAL checkpoints run on the writer thread between batches, after the
 // batch's completions, and preferably when no submit waits: never inside a commit.
 
+#include "store/internal/commit_queue.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
 
 #include <fmt/format.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <future>
 #include <map>
 #include <mutex>
-#include <thread>
 
 namespace presenced::store {
 namespace {
@@ -96,25 +93,13 @@ std::int64_t as_int(E value) {
   return static_cast<std::int64_t>(value);
 }
 
-struct Pending {
-  std::vector<Mutation> mutations;
-  Completion done;
-};
-
 class SqliteStore final : public Store {
  public:
-  SqliteStore(Database db, SqliteConfig config) : db_(std::move(db)), config_(std::move(config)) {}
-
-  ~SqliteStore() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    if (writer_.joinable()) {
-      writer_.join();
-    }
-  }
+  SqliteStore(Database db, SqliteConfig config)
+      : db_(std::move(db)),
+        config_(std::move(config)),
+        queue_(static_cast<std::size_t>(config_.max_batch),
+               [this](std::vector<Pending>& batch) { commit_batch(batch); }) {}
 
   core::Result<void> migrate() {
     for (const char* pragma :
@@ -318,30 +303,17 @@ class SqliteStore final : public Store {
     if (!r) {
       return r.error();
     }
-    start_writer();
+    queue_.start();
     return s;
   }
 
   void submit(std::vector<Mutation> mutations, Completion done) override {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back({std::move(mutations), std::move(done)});
-    }
-    wake_.notify_one();
+    queue_.submit(std::move(mutations), std::move(done));
   }
 
-  void flush() override {
-    std::promise<void> flushed;
-    auto future = flushed.get_future();
-    submit({}, [&flushed](core::Result<void>) { flushed.set_value(); });
-    start_writer();
-    future.wait();
-  }
+  void flush() override { queue_.flush(); }
 
  private:
-  void start_writer() {
-    std::call_once(writer_started_, [this] { writer_ = std::thread([this] { write_loop(); }); });
-  }
 
   // The WAL is copied back into the database once it holds kCheckpointPages (SQLite's own
   // default threshold) and no submit is waiting, or at kWalPagesLimit regardless. A checkpoint
@@ -358,11 +330,8 @@ class SqliteStore final : public Store {
     if (wal_pages_ < kCheckpointPages) {
       return;
     }
-    if (wal_pages_ < kWalPagesLimit) {
-      std::lock_guard lock(mutex_);
-      if (!queue_.empty()) {
-        return;  // the next batch first; its commit asks again
-      }
+    if (wal_pages_ < kWalPagesLimit && !queue_.idle()) {
+      return;  // the next batch first; its commit asks again
     }
     db_lock.lock();
     // A failure (e.g. SQLITE_BUSY during a load) only postpones it to the next batch.
@@ -370,28 +339,6 @@ class SqliteStore final : public Store {
       wal_pages_ = 0;
     }
     db_lock.unlock();
-  }
-
-  void write_loop() {
-    for (;;) {
-      std::vector<Pending> batch;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) {
-          return;  // stopping, and everything submitted is done
-        }
-        std::size_t count = 0;
-        while (!queue_.empty() &&
-               (batch.empty() ||
-                count + queue_.front().mutations.size() <= static_cast<std::size_t>(config_.max_batch))) {
-          count += queue_.front().mutations.size();
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      commit_batch(batch);
-    }
   }
 
   void commit_batch(std::vector<Pending>& batch) {
@@ -594,13 +541,8 @@ class SqliteStore final : public Store {
   SqliteConfig config_;
   std::map<std::string, Statement, std::less<>> statements_;
   std::mutex db_mutex_;  // the connection: writer thread vs. a repeated load()
-  std::mutex mutex_;     // the queue
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
-  std::once_flag writer_started_;
-  std::thread writer_;
   std::atomic<int> wal_pages_ = 0;  // WAL size after the last commit (load() commits too)
+  CommitQueue queue_;  // last: its writer stops before the connection goes
 };
 
 }  // namespace
