@@ -20,6 +20,7 @@ namespace {
 
 struct Options {
   std::string data_dir = "./data";
+  std::string postgres;  // libpq conninfo of the shared store; empty: SQLite in data_dir
   std::string http = "127.0.0.1:8080";
   std::string sip;
   std::string domain = "localhost";
@@ -133,6 +134,17 @@ class UserDirectory final : public presenced::sip::Directory {
   presenced::api::Server& server_;
 };
 
+presenced::core::Result<std::unique_ptr<presenced::store::Store>> open_store(
+    const Options& options) {
+  if (!options.postgres.empty()) {
+    return presenced::store::open_postgres({options.postgres});
+  }
+  presenced::store::SqliteConfig config;
+  config.path = (std::filesystem::path(options.data_dir) / "presenced.db").string();
+  config.synchronous_full = !options.fast_sync;
+  return presenced::store::open_sqlite(config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,6 +152,9 @@ int main(int argc, char** argv) {
   CLI::App app{"presenced: presence server for unified communications"};
   app.add_option("--data-dir", options.data_dir, "Directory of the embedded store")
       ->capture_default_str();
+  app.add_option("--postgres", options.postgres,
+                 "Shared store on PostgreSQL (libpq conninfo or postgresql:// URL) instead of "
+                 "the embedded one");
   app.add_option("--http", options.http, "HTTP and WebSocket listener, HOST:PORT")
       ->capture_default_str();
   app.add_option("--sip", options.sip, "SIP listener (UDP and TCP), HOST:PORT");
@@ -236,10 +251,7 @@ int main(int argc, char** argv) {
     spdlog::error("--data-dir: cannot create {}: {}", options.data_dir, ec.message());
     return 2;
   }
-  presenced::store::SqliteConfig store_config;
-  store_config.path = (std::filesystem::path(options.data_dir) / "presenced.db").string();
-  store_config.synchronous_full = !options.fast_sync;
-  auto store = presenced::store::open_sqlite(store_config);
+  auto store = open_store(options);
   if (!store) {
     spdlog::error("store: {}", store.error().message);
     return 1;

@@ -1,7 +1,7 @@
 #pragma once
 
 // Durable storage behind one narrow interface. The embedded default is SQLite (WAL); a
-// PostgreSQL backend will implement the same interface.
+// PostgreSQL backend (for several nodes sharing one store) implements the same interface.
 //
 // Thread-safety: submit() may be called from any thread. Completions run on the store's own
 // thread; callers post them back to their executor. Mutations submitted in one order commit and
@@ -161,5 +161,13 @@ struct SqliteConfig {
 
 // Opens (creating and migrating as needed) an SQLite store.
 Result<std::unique_ptr<Store>> open_sqlite(const SqliteConfig& config);
+
+struct PostgresConfig {
+  std::string conninfo;  // libpq: "postgresql://user@host:port/db" or "host=... dbname=..."
+  int max_batch = 512;   // mutations per group commit at most
+};
+
+// Connects and creates or migrates the schema (nodes starting together take turns).
+Result<std::unique_ptr<Store>> open_postgres(const PostgresConfig& config);
 
 }  // namespace presenced::store

@@ -3,6 +3,7 @@
 import pytest
 
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced
+from postgres_server import PostgresServer
 
 
 @pytest.fixture
@@ -29,3 +30,19 @@ def shared(tmp_path_factory, request):
 def root(shared):
     """The admin of the module's shared server."""
     return Client(shared.url).login("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session, started on first use."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_args(request):
+    """presenced's flags for each store: the embedded one, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return []
+    return ["--postgres", request.getfixturevalue("postgres").new_database()]

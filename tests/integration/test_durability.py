@@ -1,6 +1,7 @@
 """Nothing acknowledged is lost: every change presenced answered with 2xx is still there after
-SIGKILL (or SIGTERM) and a restart on the same data dir, with the same values, and presence
-sequences keep growing across the restart.
+SIGKILL (or SIGTERM) and a restart on the same store, with the same values, and presence
+sequences keep growing across the restart. Each test runs on the embedded SQLite store and on a
+real PostgreSQL (`--postgres`).
 """
 
 import datetime
@@ -378,8 +379,8 @@ def build_everything(model):
     return users
 
 
-def test_sigkill_right_after_the_last_answer_loses_nothing(tmp_path):
-    server = Presenced(tmp_path / "data")
+def test_sigkill_right_after_the_last_answer_loses_nothing(tmp_path, store_args):
+    server = Presenced(tmp_path / "data", extra_args=store_args)
     try:
         model = Model(server)
         users = build_everything(model)
@@ -405,8 +406,8 @@ def test_sigkill_right_after_the_last_answer_loses_nothing(tmp_path):
         server.kill()
 
 
-def test_sequences_grow_across_restarts(tmp_path):
-    server = Presenced(tmp_path / "data")
+def test_sequences_grow_across_restarts(tmp_path, store_args):
+    server = Presenced(tmp_path / "data", extra_args=store_args)
     try:
         admin = Client(server.url).login("admin", ADMIN_PASSWORD)
         admin.add_user("alice", password=PASSWORD)
@@ -434,8 +435,8 @@ def test_sequences_grow_across_restarts(tmp_path):
         server.kill()
 
 
-def test_password_change_survives_restart(tmp_path):
-    server = Presenced(tmp_path / "data")
+def test_password_change_survives_restart(tmp_path, store_args):
+    server = Presenced(tmp_path / "data", extra_args=store_args)
     try:
         model = Model(server)
         model.add_user("carol", "Carol")
@@ -544,9 +545,11 @@ def read_current(url, token, users):
 
 
 @pytest.mark.parametrize("sync", ["full", "fast"])
-def test_concurrent_changes_survive_sigkill_at_a_random_moment(tmp_path, sync):
+def test_concurrent_changes_survive_sigkill_at_a_random_moment(tmp_path, sync, store_args):
+    if sync == "fast" and store_args:
+        pytest.skip("--fast-sync is a setting of the embedded store")
     extra = ["--fast-sync"] if sync == "fast" else []
-    server = Presenced(tmp_path / "data", extra_args=extra)
+    server = Presenced(tmp_path / "data", extra_args=extra + store_args)
     try:
         admin = Client(server.url).login("admin", ADMIN_PASSWORD)
         users = ["worker%d" % i for i in range(6)]
@@ -572,8 +575,8 @@ def test_concurrent_changes_survive_sigkill_at_a_random_moment(tmp_path, sync):
 
 # ---- SIGTERM ----
 
-def test_sigterm_keeps_everything_and_exits_0_within_5s(tmp_path):
-    server = Presenced(tmp_path / "data")
+def test_sigterm_keeps_everything_and_exits_0_within_5s(tmp_path, store_args):
+    server = Presenced(tmp_path / "data", extra_args=store_args)
     try:
         model = Model(server)
         build_everything(model)
@@ -611,10 +614,10 @@ def test_sigterm_keeps_everything_and_exits_0_within_5s(tmp_path):
         server.kill()
 
 
-def test_sigterm_during_concurrent_changes(tmp_path):
+def test_sigterm_during_concurrent_changes(tmp_path, store_args):
     """SIGTERM while clients keep changing presence: every acknowledged change is kept, and the
     daemon still exits 0 within 5 s."""
-    server = Presenced(tmp_path / "data")
+    server = Presenced(tmp_path / "data", extra_args=store_args)
     try:
         admin = Client(server.url).login("admin", ADMIN_PASSWORD)
         users = ["worker%d" % i for i in range(6)]

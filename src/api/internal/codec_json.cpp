@@ -178,6 +178,11 @@ std::optional<std::string> FieldReader::text(std::string_view key, std::size_t m
     fail(key, fmt::format("{} bytes, limit {}", value->size(), max_bytes));
     return std::nullopt;
   }
+  if (as_view(*value).find('\0') != std::string_view::npos) {
+    // Free text may hold line breaks, but a NUL ends strings in C, SIP and PostgreSQL alike.
+    fail(key, "has a NUL character (\\u0000)");
+    return std::nullopt;
+  }
   return std::string(as_view(*value));
 }
 

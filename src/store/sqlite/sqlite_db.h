@@ -37,6 +37,7 @@ class Statement {
   void reset();
 
   std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool boolean(int column) const { return int64(column) != 0; }
   std::optional<std::int64_t> optional_int64(int column) const;
   std::string text(int column) const;
 

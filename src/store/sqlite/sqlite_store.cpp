@@ -4,6 +4,7 @@
 // batch's completions, and preferably when no submit waits: never inside a commit.
 
 #include "store/internal/commit_queue.h"
+#include "store/internal/records.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
 
@@ -80,18 +81,8 @@ ALTER TABLE devices ADD COLUMN sip_password TEXT NOT NULL DEFAULT '';
 )SQL",
 };
 
-std::int64_t millis(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_millis(std::int64_t ms) { return TimePoint(core::Duration(ms)); }
-std::optional<std::int64_t> millis(const std::optional<TimePoint>& t) {
-  return t ? std::optional(millis(*t)) : std::nullopt;
-}
-std::optional<TimePoint> from_millis(std::optional<std::int64_t> ms) {
-  return ms ? std::optional(from_millis(*ms)) : std::nullopt;
-}
-template <typename E>
-std::int64_t as_int(E value) {
-  return static_cast<std::int64_t>(value);
-}
+using records::as_int;
+using records::millis;
 
 class SqliteStore final : public Store {
  public:
@@ -175,32 +166,12 @@ class SqliteStore final : public Store {
       r = read(
           "SELECT id, display_name, role, password_hash, sip_password, idle_minutes, login_state, "
           "logout_state, dnd_protection FROM users ORDER BY id",
-          [&](Statement& q) {
-            UserRecord u;
-            u.id = q.text(0);
-            u.display_name = q.text(1);
-            u.role = static_cast<Role>(q.int64(2));
-            u.password_hash = q.text(3);
-            u.sip_password = q.text(4);
-            u.settings.idle_after = std::chrono::minutes(q.int64(5));
-            u.settings.login_state = q.text(6);
-            u.settings.logout_state = q.text(7);
-            u.settings.dnd_protection = q.int64(8) != 0;
-            s.users.push_back(std::move(u));
-          });
+          [&](Statement& q) { s.users.push_back(records::user(q)); });
     }
     if (r) {
-      // Users are sorted by id, and so are memberships: merge them in one pass.
-      std::size_t i = 0;
-      r = read("SELECT user, grp FROM user_groups ORDER BY user, grp", [&](Statement& q) {
-        const std::string user = q.text(0);
-        while (i < s.users.size() && s.users[i].id < user) {
-          ++i;
-        }
-        if (i < s.users.size() && s.users[i].id == user) {
-          s.users[i].groups.push_back(q.text(1));
-        }
-      });
+      std::size_t cursor = 0;
+      r = read("SELECT user, grp FROM user_groups ORDER BY user, grp",
+               [&](Statement& q) { records::add_membership(q, s.users, cursor); });
     }
     if (r) {
       r = read("SELECT id, display_name FROM groups", [&](Statement& q) {
@@ -214,27 +185,15 @@ class SqliteStore final : public Store {
     }
     if (r) {
       r = read("SELECT id, type, message, availability, activity, ord FROM states",
-               [&](Statement& q) {
-                 core::StateDefinition d;
-                 d.id = q.text(0);
-                 d.type = static_cast<core::StateType>(q.int64(1));
-                 d.message = q.text(2);
-                 d.availability = static_cast<core::Availability>(q.int64(3));
-                 d.activity = static_cast<core::Activity>(q.int64(4));
-                 d.order = static_cast<int>(q.int64(5));
-                 s.states.push_back(std::move(d));
-               });
+               [&](Statement& q) { s.states.push_back(records::state(q)); });
     }
     if (r) {
-      r = read("SELECT owner, watcher, level FROM visibility", [&](Statement& q) {
-        s.visibility.push_back(
-            {q.text(0), q.text(1), static_cast<core::VisibilityLevel>(q.int64(2))});
-      });
+      r = read("SELECT owner, watcher, level FROM visibility",
+               [&](Statement& q) { s.visibility.push_back(records::visibility(q)); });
     }
     if (r) {
-      r = read("SELECT hash, user, expires_at, label FROM tokens", [&](Statement& q) {
-        s.tokens.push_back({q.text(0), q.text(1), from_millis(q.int64(2)), q.text(3)});
-      });
+      r = read("SELECT hash, user, expires_at, label FROM tokens",
+               [&](Statement& q) { s.tokens.push_back(records::token(q)); });
     }
     if (r) {
       r = read("SELECT owner, contact FROM contacts", [&](Statement& q) {
@@ -242,52 +201,19 @@ class SqliteStore final : public Store {
       });
     }
     if (r) {
-      r = read(
-          "SELECT user, state, note, from_ms, until_ms, reachability, set_at FROM manual",
-          [&](Statement& q) {
-            core::ManualLayer m;
-            m.state_id = q.text(1);
-            m.note = q.text(2);
-            m.from = from_millis(q.optional_int64(3));
-            m.until = from_millis(q.optional_int64(4));
-            m.reachability = static_cast<core::Reachability>(q.int64(5));
-            m.set_at = from_millis(q.int64(6));
-            s.manual.push_back({q.text(0), std::move(m)});
-          });
+      r = read("SELECT user, state, note, from_ms, until_ms, reachability, set_at FROM manual",
+               [&](Statement& q) { s.manual.push_back(records::manual(q)); });
     }
     if (r) {
       r = read(
           "SELECT user, device, call_id, state, direction, started_at, updated_at FROM calls",
-          [&](Statement& q) {
-            core::Call c;
-            c.device = q.text(1);
-            c.call_id = q.text(2);
-            c.state = static_cast<core::CallState>(q.int64(3));
-            c.direction = static_cast<core::CallDirection>(q.int64(4));
-            c.started_at = from_millis(q.int64(5));
-            c.updated_at = from_millis(q.int64(6));
-            s.calls.push_back({q.text(0), std::move(c)});
-          });
+          [&](Statement& q) { s.calls.push_back(records::call(q)); });
     }
     if (r) {
       r = read(
           "SELECT user, id, subject, location, start_ms, end_ms, kind, private FROM "
           "appointments ORDER BY user, start_ms",
-          [&](Statement& q) {
-            std::string user = q.text(0);
-            if (s.calendars.empty() || s.calendars.back().user != user) {
-              s.calendars.push_back({user, {}});
-            }
-            core::Appointment a;
-            a.id = q.text(1);
-            a.subject = q.text(2);
-            a.location = q.text(3);
-            a.start = from_millis(q.int64(4));
-            a.end = from_millis(q.int64(5));
-            a.kind = static_cast<core::CalendarKind>(q.int64(6));
-            a.is_private = q.int64(7) != 0;
-            s.calendars.back().appointments.push_back(std::move(a));
-          });
+          [&](Statement& q) { records::add_appointment(q, s.calendars); });
     }
     if (r) {
       r = read("SELECT key, value FROM settings", [&](Statement& q) {
@@ -342,46 +268,13 @@ class SqliteStore final : public Store {
   }
 
   void commit_batch(std::vector<Pending>& batch) {
-    std::vector<core::Result<void>> results(batch.size());
     std::unique_lock db_lock(db_mutex_);
-    auto begun = db_.exec("BEGIN IMMEDIATE");
-    if (begun) {
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        results[i] = apply_atomically(batch[i].mutations);
-      }
-      auto committed = db_.exec("COMMIT");
-      if (!committed) {
-        (void)db_.exec("ROLLBACK");
-        std::fill(results.begin(), results.end(), core::Result<void>(committed.error()));
-      }
-    } else {
-      std::fill(results.begin(), results.end(), core::Result<void>(begun.error()));
-    }
+    auto results = run_batch(db_, "BEGIN IMMEDIATE", batch,
+                             [this](const auto& mutation) { return apply(mutation); });
     db_lock.unlock();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].done) {
-        batch[i].done(results[i]);
-      }
-    }
+    complete(batch, results);
     // After the completions: whoever waits for this batch does not wait for the checkpoint.
     maybe_checkpoint(db_lock);
-  }
-
-  core::Result<void> apply_atomically(const std::vector<Mutation>& mutations) {
-    if (mutations.empty()) {
-      return {};
-    }
-    if (auto r = db_.exec("SAVEPOINT submit"); !r) {
-      return r.error();
-    }
-    for (const Mutation& m : mutations) {
-      auto r = std::visit([this](const auto& mutation) { return apply(mutation); }, m);
-      if (!r) {
-        (void)db_.exec("ROLLBACK TO submit; RELEASE submit");
-        return r.error();
-      }
-    }
-    return db_.exec("RELEASE submit");
   }
 
   // Prepared statements are kept per SQL text for the life of the store.

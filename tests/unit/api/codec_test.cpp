@@ -130,6 +130,7 @@ TEST(CodecDecodeTest, ManualRejectsBadFields) {
           {R"({"state":")" + std::string(129, 's') + "\"}", "state: 129 bytes, limit 128"},
           {R"({"state":"Busy","note":7})", "note: expected a string, got number"},
           {R"({"state":"Busy","note":false})", "note: expected a string, got boolean"},
+          {R"({"state":"Busy","note":"a\u0000b"})", "note: has a NUL character (\\u0000)"},
           {R"({"state":"Busy","note":")" + std::string(1025, 'n') + "\"}",
            "note: 1025 bytes, limit 1024"},
           {R"({"state":"Busy","until":"tomorrow"})", "until: \"tomorrow\" is not an RFC 3339 time"},

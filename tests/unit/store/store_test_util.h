@@ -1,14 +1,21 @@
 #pragma once
 
 // Helpers shared by the store's tests: a temporary data directory, a store opened on a real
-// SQLite file in it, waiting for completions, a second raw sqlite3 connection to look at the
-// file behind the store's back, and field-wise views of the records for comparisons.
+// SQLite file in it or on a database of its own on the test PostgreSQL server, waiting for
+// completions, a second raw sqlite3 connection to look at the file behind the store's back, and
+// field-wise views of the records for comparisons.
 
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
 
 #include <algorithm>
 #include <chrono>
@@ -63,14 +70,109 @@ inline SqliteConfig config_in(const TempDir& dir, bool synchronous_full = true) 
   return config;
 }
 
+// How a test opens "the same store" again, as a restarted server would.
+using Opener = std::function<core::Result<std::unique_ptr<Store>>()>;
+
+inline Opener sqlite_opener(const SqliteConfig& config) {
+  return [config] { return open_sqlite(config); };
+}
+
+// A database of its own on the test PostgreSQL server (tests/postgres/server, started by
+// ctest's `postgres` fixture, which names its conninfo file in PRESENCED_TEST_PG_FILE), dropped
+// at the end. Without that server, available() is false and the test is skipped.
+class PostgresDatabase {
+ public:
+  PostgresDatabase() {
+    const char* file = std::getenv("PRESENCED_TEST_PG_FILE");
+    if (file == nullptr) {
+      return;
+    }
+    std::ifstream in(file);
+    std::getline(in, admin_);
+    if (admin_.empty()) {
+      ADD_FAILURE() << "no conninfo in " << file;
+      return;
+    }
+    static std::atomic<int> counter = 0;
+    name_ = "presenced_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    available_ = admin("CREATE DATABASE " + name_);
+  }
+  PostgresDatabase(const PostgresDatabase&) = delete;
+  PostgresDatabase& operator=(const PostgresDatabase&) = delete;
+  ~PostgresDatabase() {
+    if (available_) {
+      admin("DROP DATABASE " + name_ + " WITH (FORCE)");
+    }
+  }
+
+  bool available() const { return available_; }
+  PostgresConfig config() const { return {admin_ + " dbname=" + name_}; }
+
+ private:
+  bool admin(const std::string& sql) const {
+    PGconn* conn = PQconnectdb(admin_.c_str());
+    PGresult* result = PQexec(conn, sql.c_str());
+    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!ok) {
+      ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
+    }
+    PQclear(result);
+    PQfinish(conn);
+    return ok;
+  }
+
+  std::string admin_;
+  std::string name_;
+  bool available_ = false;
+};
+
+enum class Backend { Sqlite, Postgres };
+
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::Sqlite ? "sqlite" : "postgres";
+}
+
+// A test run once per backend: an SQLite file in a temp dir, or a PostgreSQL database of its
+// own (skipped without the test server). Derived SetUp()s call this one first and stop if
+// IsSkipped().
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (!sqlite() && !pg_.available()) {
+      GTEST_SKIP() << "no test PostgreSQL server: run through ctest (fixture `postgres`)";
+    }
+  }
+
+  bool sqlite() const { return GetParam() == Backend::Sqlite; }
+
+  Opener opener(int max_batch = 512) const {
+    if (sqlite()) {
+      SqliteConfig config = config_;
+      config.max_batch = max_batch;
+      return sqlite_opener(config);
+    }
+    PostgresConfig config = pg_.config();
+    config.max_batch = max_batch;
+    return [config] { return open_postgres(config); };
+  }
+
+  TempDir dir_;
+  SqliteConfig config_ = config_in(dir_);
+  PostgresDatabase pg_;
+};
+
 // Opens a store; a failure is reported and gives nullptr.
-inline std::unique_ptr<Store> open_store(const SqliteConfig& config) {
-  auto opened = open_sqlite(config);
+inline std::unique_ptr<Store> open_store(const Opener& open) {
+  auto opened = open();
   if (!opened) {
-    ADD_FAILURE() << "open_sqlite(" << config.path << "): " << opened.error().message;
+    ADD_FAILURE() << "opening the store: " << opened.error().message;
     return nullptr;
   }
   return std::move(*opened);
+}
+
+inline std::unique_ptr<Store> open_store(const SqliteConfig& config) {
+  return open_store(sqlite_opener(config));
 }
 
 // Opens a store and loads it, as the server does at start.
@@ -79,26 +181,34 @@ struct Loaded {
   Snapshot snapshot;
 };
 
-inline std::optional<Loaded> open_loaded(const SqliteConfig& config) {
-  auto store = open_store(config);
+inline std::optional<Loaded> open_loaded(const Opener& open) {
+  auto store = open_store(open);
   if (!store) {
     return std::nullopt;
   }
   auto snapshot = store->load();
   if (!snapshot) {
-    ADD_FAILURE() << "load(" << config.path << "): " << snapshot.error().message;
+    ADD_FAILURE() << "load: " << snapshot.error().message;
     return std::nullopt;
   }
   return Loaded{std::move(store), std::move(*snapshot)};
 }
 
-// What a fresh store instance reads from the file: the view after a restart.
-inline std::optional<Snapshot> reload(const SqliteConfig& config) {
-  auto loaded = open_loaded(config);
+inline std::optional<Loaded> open_loaded(const SqliteConfig& config) {
+  return open_loaded(sqlite_opener(config));
+}
+
+// What a fresh store instance reads: the view after a restart.
+inline std::optional<Snapshot> reload(const Opener& open) {
+  auto loaded = open_loaded(open);
   if (!loaded) {
     return std::nullopt;
   }
   return std::move(loaded->snapshot);
+}
+
+inline std::optional<Snapshot> reload(const SqliteConfig& config) {
+  return reload(sqlite_opener(config));
 }
 
 // Submits one batch and waits for its completion; a completion that never comes is an error.
