@@ -305,3 +305,10 @@ export function panel(doc: Document, tr: Translator, id: string, heading: Messag
 export function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+export function subheading(doc: Document, tr: Translator, key: MessageKey): HTMLElement {
+  const h3 = doc.createElement('h3');
+  h3.dataset.i18n = key;
+  h3.textContent = tr.t(key);
+  return h3;
+}

@@ -2,7 +2,7 @@
 // idle minutes, password, SIP password), delete; devices and their SIP passwords per user.
 import type { Device, Group, User } from '../api';
 import type { ConsoleContext, ConsolePanel } from './context';
-import { defined, errorText, Form, panel, Table, type Values } from './kit';
+import { defined, errorText, Form, panel, subheading, Table, type Values } from './kit';
 
 const roles = ['user', 'admin', 'system'] as const;
 type Role = (typeof roles)[number];
@@ -81,8 +81,8 @@ export function usersPanel(ctx: ConsoleContext, showDevices: (user: string) => v
   );
   const editSelect = edit.element.querySelector('select');
   editSelect?.addEventListener('change', () => fillEdit(editSelect.value));
-  const createHeading = subheading(ctx, 'admin.users.new');
-  const editHeading = subheading(ctx, 'admin.users.edit');
+  const createHeading = subheading(doc, tr, 'admin.users.new');
+  const editHeading = subheading(doc, tr, 'admin.users.edit');
   element.append(table.element, createHeading, ...create.nodes, editHeading, ...edit.nodes);
   create.fill({ role: 'user' });
 
@@ -182,7 +182,7 @@ export function groupsPanel(ctx: ConsoleContext): ConsolePanel {
       return tr.t('admin.groups.saved', { id });
     },
   );
-  element.append(table.element, subheading(ctx, 'admin.groups.new'), ...form.nodes);
+  element.append(table.element, subheading(doc, tr, 'admin.groups.new'), ...form.nodes);
 
   async function remove(group: Group): Promise<void> {
     try {
@@ -301,11 +301,4 @@ export function devicesPanel(ctx: ConsoleContext): DevicesPanel {
       userSelect?.focus();
     },
   };
-}
-
-export function subheading(ctx: ConsoleContext, key: Parameters<ConsoleContext['tr']['t']>[0]): HTMLElement {
-  const h3 = ctx.doc.createElement('h3');
-  h3.dataset.i18n = key;
-  h3.textContent = ctx.tr.t(key);
-  return h3;
 }

@@ -4,8 +4,7 @@
 import type { Profile, Queue, StateActions } from '../api';
 import type { components } from '../api-types';
 import type { ConsoleContext, ConsolePanel } from './context';
-import { defined, errorText, Form, panel, Table } from './kit';
-import { subheading } from './people';
+import { defined, errorText, Form, panel, subheading, Table } from './kit';
 import { stateTypes } from './states';
 
 type Level = NonNullable<components['schemas']['Policy']['default_level']>;
@@ -94,9 +93,9 @@ export function profilesPanel(ctx: ConsoleContext): ConsolePanel {
   );
   element.append(
     table.element,
-    subheading(ctx, 'admin.profiles.new'),
+    subheading(doc, tr, 'admin.profiles.new'),
     ...form.nodes,
-    subheading(ctx, 'admin.profiles.mustUse'),
+    subheading(doc, tr, 'admin.profiles.mustUse'),
     ...enforce.nodes,
   );
 
@@ -185,9 +184,9 @@ export function rulesPanel(ctx: ConsoleContext): ConsolePanel {
     },
   );
   element.append(
-    subheading(ctx, 'admin.rules.visibility'),
+    subheading(doc, tr, 'admin.rules.visibility'),
     ...policy.nodes,
-    subheading(ctx, 'admin.rules.actions'),
+    subheading(doc, tr, 'admin.rules.actions'),
     ...stateActions.nodes,
   );
   let loaded: { policy: object; actions: object } = { policy: {}, actions: {} };
@@ -258,7 +257,7 @@ export function queuesPanel(ctx: ConsoleContext): ConsolePanel {
       return tr.t('admin.queues.saved', { id });
     },
   );
-  element.append(table.element, subheading(ctx, 'admin.queues.new'), ...form.nodes);
+  element.append(table.element, subheading(doc, tr, 'admin.queues.new'), ...form.nodes);
   form.fill({ presence_based: true, availabilities: ['Available'], strategy: 'ring_all' });
 
   async function load(): Promise<void> {

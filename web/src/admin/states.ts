@@ -2,8 +2,7 @@
 // message and order; admin-defined ones are added, changed and deleted here.
 import type { State } from '../api';
 import type { ConsoleContext, ConsolePanel } from './context';
-import { defined, errorText, Form, panel, Table } from './kit';
-import { subheading } from './people';
+import { defined, errorText, Form, panel, subheading, Table } from './kit';
 
 export const stateTypes = ['available', 'chat', 'away', 'dnd', 'xa', 'unavailable'] as const;
 
@@ -43,7 +42,7 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
       return tr.t('admin.states.saved', { id });
     },
   );
-  element.append(table.element, subheading(ctx, 'admin.states.new'), ...form.nodes);
+  element.append(table.element, subheading(doc, tr, 'admin.states.new'), ...form.nodes);
 
   async function reload(): Promise<void> {
     ctx.states = await ctx.api.states();
