@@ -94,6 +94,17 @@ export class Form {
     }
   }
 
+  // Runs an action outside the form's own submit (a row's delete button) and reports on this
+  // form's message line: its confirmation, or the server's refusal as it is.
+  async report(action: () => Promise<unknown>, done: () => string): Promise<void> {
+    try {
+      await action();
+      this.show(done(), false);
+    } catch (error) {
+      this.show(this.tr.t('admin.error', { message: errorText(this.tr, error) }), true);
+    }
+  }
+
   show(text: string, error: boolean): void {
     this.result.textContent = text;
     this.result.classList.toggle('message--error', error);
@@ -124,11 +135,8 @@ export class Form {
       first.focus();
       return;
     }
-    try {
-      this.show(await this.send(values), false);
-    } catch (error) {
-      this.show(this.tr.t('admin.error', { message: errorText(this.tr, error) }), true);
-    }
+    let done = '';
+    await this.report(async () => (done = await this.send(values)), () => done);
   }
 
   private addField(field: FieldSpec): void {

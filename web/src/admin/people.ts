@@ -109,13 +109,13 @@ export function usersPanel(ctx: ConsoleContext, showDevices: (user: string) => v
   async function remove(user: User): Promise<void> {
     const id = user.id ?? '';
     if (!window.confirm(tr.t('admin.users.confirmDelete', { id }))) return;
-    try {
-      await ctx.api.deleteUser(id);
-      await reloadPeople();
-      edit.show(tr.t('admin.users.deleted', { id }), false);
-    } catch (error) {
-      edit.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await edit.report(
+      async () => {
+        await ctx.api.deleteUser(id);
+        await reloadPeople();
+      },
+      () => tr.t('admin.users.deleted', { id }),
+    );
   }
 
   function redraw(): void {
@@ -185,13 +185,13 @@ export function groupsPanel(ctx: ConsoleContext): ConsolePanel {
   element.append(table.element, subheading(doc, tr, 'admin.groups.new'), ...form.nodes);
 
   async function remove(group: Group): Promise<void> {
-    try {
-      await ctx.api.deleteGroup(group.id);
-      await ctx.reloadGroups();
-      form.show(tr.t('admin.groups.deleted', { id: group.id }), false);
-    } catch (error) {
-      form.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await form.report(
+      async () => {
+        await ctx.api.deleteGroup(group.id);
+        await ctx.reloadGroups();
+      },
+      () => tr.t('admin.groups.deleted', { id: group.id }),
+    );
   }
 
   function redraw(): void {
@@ -263,13 +263,13 @@ export function devicesPanel(ctx: ConsoleContext): DevicesPanel {
   }
 
   async function remove(device: Device): Promise<void> {
-    try {
-      await ctx.api.deleteDevice(user, device.device);
-      await loadDevices(user);
-      form.show(tr.t('admin.devices.deleted', { device: device.device, user }), false);
-    } catch (error) {
-      form.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await form.report(
+      async () => {
+        await ctx.api.deleteDevice(user, device.device);
+        await loadDevices(user);
+      },
+      () => tr.t('admin.devices.deleted', { device: device.device, user }),
+    );
   }
 
   function redraw(): void {

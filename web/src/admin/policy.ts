@@ -4,7 +4,7 @@
 import type { Profile, Queue, StateActions } from '../api';
 import type { components } from '../api-types';
 import type { ConsoleContext, ConsolePanel } from './context';
-import { defined, errorText, Form, panel, subheading, Table } from './kit';
+import { defined, Form, panel, subheading, Table } from './kit';
 import { stateTypes } from './states';
 
 type Level = NonNullable<components['schemas']['Policy']['default_level']>;
@@ -101,13 +101,13 @@ export function profilesPanel(ctx: ConsoleContext): ConsolePanel {
 
   async function remove(profile: Profile): Promise<void> {
     const id = profile.id ?? '';
-    try {
-      await ctx.api.deleteProfile(id);
-      await ctx.reloadProfiles();
-      form.show(tr.t('admin.profiles.deleted', { id }), false);
-    } catch (error) {
-      form.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await form.report(
+      async () => {
+        await ctx.api.deleteProfile(id);
+        await ctx.reloadProfiles();
+      },
+      () => tr.t('admin.profiles.deleted', { id }),
+    );
   }
 
   function who(profile: Profile): string {
@@ -266,13 +266,13 @@ export function queuesPanel(ctx: ConsoleContext): ConsolePanel {
   }
 
   async function remove(id: string): Promise<void> {
-    try {
-      await ctx.api.deleteQueue(id);
-      await load();
-      form.show(tr.t('admin.queues.deleted', { id }), false);
-    } catch (error) {
-      form.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await form.report(
+      async () => {
+        await ctx.api.deleteQueue(id);
+        await load();
+      },
+      () => tr.t('admin.queues.deleted', { id }),
+    );
   }
 
   function admitted(queue: Queue): string {

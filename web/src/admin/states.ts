@@ -2,7 +2,7 @@
 // message and order; admin-defined ones are added, changed and deleted here.
 import type { State } from '../api';
 import type { ConsoleContext, ConsolePanel } from './context';
-import { defined, errorText, Form, panel, subheading, Table } from './kit';
+import { defined, Form, panel, subheading, Table } from './kit';
 
 export const stateTypes = ['available', 'chat', 'away', 'dnd', 'xa', 'unavailable'] as const;
 
@@ -51,13 +51,13 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
   }
 
   async function remove(id: string): Promise<void> {
-    try {
-      await ctx.api.deleteState(id);
-      await reload();
-      form.show(tr.t('admin.states.deleted', { id }), false);
-    } catch (error) {
-      form.show(tr.t('admin.error', { message: errorText(tr, error) }), true);
-    }
+    await form.report(
+      async () => {
+        await ctx.api.deleteState(id);
+        await reload();
+      },
+      () => tr.t('admin.states.deleted', { id }),
+    );
   }
 
   function redraw(): void {
