@@ -14,17 +14,12 @@ export type Device = components['schemas']['Device'];
 export type Policy = components['schemas']['Policy'];
 export type Queue = components['schemas']['Queue'];
 export type StateActions = components['schemas']['StateActions'];
-// GET /api/v1/groups and POST /api/v1/apikeys answer untyped objects in the OpenAPI document.
+export type ApiKey = components['schemas']['ApiKey'];
+// GET /api/v1/groups answers an untyped object in the OpenAPI document.
 export interface Group {
   id: string;
   display_name: string;
   members: string[];
-}
-export interface ApiKey {
-  token: string;
-  user: string;
-  label: string;
-  expires_at: string;
 }
 
 export class ApiError extends Error {
@@ -193,8 +188,17 @@ export class Api {
     await this.call('DELETE', `/api/v1/queues/${enc(id)}`);
   }
 
-  createApiKey(body: { user: string; label: string; days?: number }): Promise<ApiKey> {
+  // The only answer that carries the token.
+  createApiKey(body: { user: string; label: string; days?: number }): Promise<ApiKey & { token: string }> {
     return this.call('POST', '/api/v1/apikeys', body);
+  }
+
+  async apiKeys(): Promise<ApiKey[]> {
+    return (await this.call<{ api_keys?: ApiKey[] }>('GET', '/api/v1/apikeys')).api_keys ?? [];
+  }
+
+  async revokeApiKey(id: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/apikeys/${enc(id)}`);
   }
 
   // Prometheus text; the console reads a few of its lines.

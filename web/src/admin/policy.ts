@@ -1,7 +1,7 @@
 // The console's presence policy: shared profiles and who may or must use them, the automatic
 // action per state type, the visibility default and minimum, and queues with the states that
 // admit their agents.
-import type { Profile, Queue, StateActions } from '../api';
+import type { ApiKey, Profile, Queue, StateActions } from '../api';
 import type { components } from '../api-types';
 import type { ConsoleContext, ConsolePanel } from './context';
 import { defined, Form, panel, subheading, Table } from './kit';
@@ -306,6 +306,8 @@ export function queuesPanel(ctx: ConsoleContext): ConsolePanel {
 export function apiKeysPanel(ctx: ConsoleContext): ConsolePanel {
   const { doc, tr } = ctx;
   const element = panel(doc, tr, 'console-keys', 'admin.keys.heading');
+  const table = new Table(doc, tr, 'console-keys-rows', ['admin.keys.id', 'admin.users.user', 'admin.keys.label', 'admin.keys.expires']);
+  let keys: ApiKey[] = [];
   const hint = doc.createElement('p');
   hint.className = 'hint';
   hint.dataset.i18n = 'admin.keys.hint';
@@ -331,9 +333,41 @@ export function apiKeysPanel(ctx: ConsoleContext): ConsolePanel {
         ...defined({ days: v.days as number | undefined }),
       });
       token.textContent = key.token;
-      return tr.t('admin.keys.created', { user: key.user, time: new Date(key.expires_at).toLocaleDateString(tr.language) });
+      await load();
+      return tr.t('admin.keys.created', { user: key.user, time: day(key.expires_at) });
     },
   );
-  element.append(hint, ...form.nodes, token);
-  return { element, load: async () => form.refreshOptions(), redraw: () => form.refreshOptions() };
+  element.append(table.element, subheading(doc, tr, 'admin.keys.new'), hint, ...form.nodes, token);
+
+  function day(iso: string): string {
+    return new Date(iso).toLocaleDateString(tr.language);
+  }
+
+  async function load(): Promise<void> {
+    keys = await ctx.api.apiKeys();
+    redraw();
+  }
+
+  async function revoke(key: ApiKey): Promise<void> {
+    await form.report(
+      async () => {
+        await ctx.api.revokeApiKey(key.id);
+        await load();
+      },
+      () => tr.t('admin.keys.revoked', { label: key.label, user: key.user }),
+    );
+  }
+
+  function redraw(): void {
+    table.render(
+      keys.map((key) => ({
+        key: key.id,
+        cells: [key.id, key.user, key.label, day(key.expires_at)],
+        actions: [{ label: 'admin.keys.revoke', name: tr.t('admin.keys.revokeLabel', { label: key.label, user: key.user }), run: () => void revoke(key) }],
+      })),
+    );
+    form.refreshOptions();
+  }
+
+  return { element, load, redraw };
 }

@@ -166,12 +166,20 @@ describe('admin console', () => {
     });
   });
 
-  it('creates an API key that works for the system account', async () => {
+  it('creates an API key that works for the system account, lists it without the token and revokes it', async () => {
     const page = admin.page;
     expect(await submit(page, 'console-key', { user: 'frank', label: 'pbx', days: '30' })).toMatch(/^Key for frank, valid until /);
     const token = (await page.textContent('#console-key-token')) ?? '';
     expect(token.length).toBeGreaterThan(20);
     expect(await server.call('GET', '/api/v1/me', token)).toMatchObject({ id: 'frank' });
+    const keys = (await adminGet('/api/v1/apikeys')).api_keys as { id: string; user: string }[];
+    const id = keys.find((k) => k.user === 'frank')?.id ?? '';
+    const row = await page.waitForSelector(`#console-keys-rows tr[data-key="${id}"]`);
+    expect(await row.textContent()).not.toContain(token);
+    await row.$eval('button[data-action="admin.keys.revoke"]', (b) => (b as HTMLButtonElement).click());
+    await page.waitForFunction((key) => !document.querySelector(`#console-keys-rows tr[data-key="${key}"]`), id);
+    expect(await page.textContent('#console-key-result')).toBe('Key pbx of frank revoked.');
+    await expect(server.call('GET', '/api/v1/me', token)).rejects.toThrow(/401/);
   });
 
   it('deletes a user after asking', async () => {
