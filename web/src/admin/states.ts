@@ -82,6 +82,7 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
         };
       }),
     );
+    form.refreshOptions();
   }
 
   return { element, load: reload, redraw };

@@ -182,6 +182,18 @@ describe('admin console', () => {
     await expect(server.call('GET', '/api/v1/me', token)).rejects.toThrow(/401/);
   });
 
+  it('speaks German when the page does', async () => {
+    const page = admin.page;
+    await page.selectOption('#language', 'de');
+    expect(await page.textContent('#console-users-heading')).toBe('Benutzer');
+    expect(await page.textContent('#console-toggle')).toBe('Zurück zur Präsenz');
+    expect(await page.textContent('#console-state-type option[value=dnd]')).toBe('Nicht stören');
+    expect(await page.textContent('#console-users-rows tr[data-key=alice]')).toContain('Benutzer');
+    expect(await page.textContent('#console-actions-away option[value=find_me]')).toBe('Auch Find-me-Nummern klingeln');
+    await page.selectOption('#language', 'en');
+    expect(await page.textContent('#console-state-type option[value=dnd]')).toBe('Do not disturb');
+  });
+
   it('deletes a user after asking', async () => {
     const page = admin.page;
     page.once('dialog', (dialog) => void dialog.dismiss());
