@@ -214,6 +214,33 @@ def test_apikey_defaults_and_errors(shared, root):
                  "invalid_argument")
 
 
+def test_apikeys_are_listed_without_tokens_and_revoked_at_once(shared, root):
+    pbx, pbx_client = new_user(root, role="system", prefix="pbx")
+    created = root.post("/api/v1/apikeys", {"user": pbx, "label": "asterisk-2", "days": 7}).json()
+    key = Client(shared.url, created["token"])
+    assert key.get("/api/v1/me").json()["id"] == pbx
+    answer = root.get("/api/v1/apikeys")
+    assert answer.status_code == 200, answer.text
+    listed = {k["id"]: k for k in answer.json()["api_keys"] if k["user"] == pbx}
+    # The fixture's key and this one; the sign-in token of pbx_client is no API key, and the
+    # token itself is never shown again.
+    assert sorted(k["label"] for k in listed.values()) == ["asterisk-2", "tests"]
+    assert listed[created["id"]] == {"id": created["id"], "user": pbx, "label": "asterisk-2",
+                                     "expires_at": created["expires_at"]}
+    assert created["token"] not in answer.text and len(created["id"]) == 16
+    assert_error(pbx_client.get("/api/v1/apikeys"), 403, "permission_denied")
+    assert_error(pbx_client.delete("/api/v1/apikeys/" + created["id"]), 403, "permission_denied")
+    assert_error(root.post("/api/v1/apikeys", {"user": pbx, "label": "login"}), 400,
+                 "invalid_argument")
+
+    assert root.delete("/api/v1/apikeys/" + created["id"]).status_code == 204
+    assert_error(key.get("/api/v1/me"), 401, "unauthenticated")
+    assert pbx_client.get("/api/v1/me").json()["id"] == pbx  # sign-in tokens stay
+    assert all(k["id"] != created["id"] for k in root.get("/api/v1/apikeys").json()["api_keys"])
+    assert_error(root.delete("/api/v1/apikeys/" + created["id"]), 404, "not_found")
+    assert_error(root.delete("/api/v1/apikeys/short"), 404, "not_found")
+
+
 # ---- groups ----
 
 def test_groups_crud(shared, root):
@@ -579,7 +606,8 @@ CONTRACT_PATHS = {
 SERVED_ROUTES = [
     ("delete", "/api/v1/auth/token"), ("get", "/api/v1/me"), ("get", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"), ("patch", "/api/v1/users/{id}"),
-    ("delete", "/api/v1/users/{id}"), ("post", "/api/v1/apikeys"), ("get", "/api/v1/presence"),
+    ("delete", "/api/v1/users/{id}"), ("post", "/api/v1/apikeys"), ("get", "/api/v1/apikeys"),
+    ("delete", "/api/v1/apikeys/{id}"), ("get", "/api/v1/presence"),
     ("get", "/api/v1/users/{id}/layers"), ("put", "/api/v1/users/{id}/presence/calendar"),
     ("post", "/api/v1/users/{id}/sessions"), ("post", "/api/v1/users/{id}/input"),
     ("get", "/api/v1/users/{id}/visibility"),

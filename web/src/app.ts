@@ -1,9 +1,10 @@
 // Wires the page: sign-in, my presence, contacts and the directory, all fed by one store that
 // the REST answers and the WebSocket events write into.
-import { Api, ApiError, type Presence, type Profile, type ProfileSelection, type State, type User } from './api';
-import { AdminStates } from './admin-states';
+import { Api, ApiError, type Group, type Presence, type Profile, type ProfileSelection, type State, type User } from './api';
+import { Console } from './admin/console';
 import { LiveConnection, type LinkStatus } from './connection';
 import { languages, pickLanguage, Translator, type Language, type MessageKey } from './i18n';
+import { presenceIcon } from './icons';
 import { formatTime, renderPerson } from './person';
 import { PresenceStore } from './store';
 import { applyTheme, effectiveTheme, loadTheme, saveTheme } from './theme';
@@ -30,8 +31,9 @@ export class App {
   private searchTimer = 0;
   private searchSerial = 0;
   private selection: ProfileSelection | null = null;
-  private states: State[] = [];
-  private readonly adminStates: AdminStates;
+  private groups: Group[] = [];
+  private readonly console: Console;
+  private consoleOpen = false;
   private lastInput = new Date();
   private idle = false;
 
@@ -40,7 +42,7 @@ export class App {
     const language = languages.find((l) => l === saved) ?? pickLanguage(navigator.languages ?? []);
     this.tr = new Translator(language);
     this.store.subscribe((user) => this.changed(user));
-    this.adminStates = new AdminStates(doc, () => this.api, this.tr, (states) => this.statesChanged(states));
+    this.console = new Console(this.el('console'), () => this.api, this.tr, (states) => this.statesChanged(states));
   }
 
   start(): void {
@@ -54,6 +56,7 @@ export class App {
       this.translatePage();
     });
     this.on('logout', 'click', () => this.signOut());
+    this.on('console-toggle', 'click', () => this.showConsole(!this.consoleOpen));
     this.on('login-form', 'submit', (event) => {
       event.preventDefault();
       void this.signIn();
@@ -110,6 +113,7 @@ export class App {
     this.store.clear();
     this.rows.clear();
     this.el('contact-list').replaceChildren();
+    this.el('group-list').replaceChildren();
     this.el('search-results').replaceChildren();
     this.showLogin();
   }
@@ -118,20 +122,23 @@ export class App {
     const me = await this.api.me();
     const id = me.id ?? '';
     this.me = me;
-    const [states, contacts, people, profiles, selection] = await Promise.all([
+    const [states, contacts, people, profiles, selection, groups] = await Promise.all([
       this.api.states(),
       this.api.contacts(id),
       this.api.directory(''),
       this.api.profiles(id),
       this.api.selection(id),
+      this.api.groups(),
     ]);
     for (const user of people) if (user.id) this.names.set(user.id, user.display_name || user.id);
     this.names.set(id, me.display_name || id);
     this.statesChanged(states);
-    this.show('admin-states', me.role === 'admin');
+    this.show('console-toggle', me.role === 'admin');
     this.fillProfiles(profiles);
     this.selection = selection;
     this.showContacts(contacts);
+    this.groups = groups;
+    this.showGroups();
     this.store.apply(await this.api.presence(id));
     this.show('login', false);
     for (const section of ['me', 'contacts', 'directory', 'logout']) this.show(section, true);
@@ -145,7 +152,7 @@ export class App {
       store: this.store,
       onStatus: (status) => this.linkChanged(status),
     });
-    this.live.watch([id, ...contacts]);
+    this.live.watch([id, ...contacts, ...groups.flatMap((g) => g.members)]);
     this.live.start();
     this.renderMe();
   }
@@ -168,9 +175,8 @@ export class App {
   }
 
   private statesChanged(states: State[]): void {
-    this.states = states;
     this.fillStates(states);
-    if (this.me?.role === 'admin') this.adminStates.render(states);
+    if (this.me?.role === 'admin') this.console.setStates(states);
     this.renderMe();
   }
 
@@ -226,6 +232,33 @@ export class App {
     const list = this.el('contact-list');
     list.replaceChildren(...contacts.map((user) => this.row(user)));
     this.show('contacts-empty', contacts.length === 0);
+  }
+
+  // Groups (seed 000): the group itself is a grey entry (it has no presence of its own), its
+  // members live rows beneath it.
+  private showGroups(): void {
+    const list = this.el('group-list');
+    for (const li of list.querySelectorAll<HTMLElement>('li[data-user]')) this.rows.get(li.dataset.user ?? '')?.delete(li);
+    list.replaceChildren(
+      ...this.groups.map((group) => {
+        const section = this.doc.createElement('section');
+        section.className = 'group';
+        section.dataset.group = group.id;
+        const name = group.display_name || group.id;
+        const heading = this.doc.createElement('h4');
+        heading.id = `group-${group.id}`;
+        heading.className = 'group__name';
+        const label = this.tr.t('groups.label', { name, count: String(group.members.length) });
+        heading.append(presenceIcon('unknown', this.tr.t('groups.icon')), label);
+        const members = this.doc.createElement('ul');
+        members.className = 'people';
+        members.setAttribute('aria-labelledby', heading.id);
+        members.append(...group.members.map((user) => this.row(user)));
+        section.append(heading, members);
+        return section;
+      }),
+    );
+    this.show('groups-heading', this.groups.length > 0);
   }
 
   private row(user: string): HTMLElement {
@@ -390,7 +423,8 @@ export class App {
     for (const option of select.options) {
       option.textContent = this.stateName(option.value, option.dataset.builtIn === 'true', option.dataset.message);
     }
-    if (this.me?.role === 'admin') this.adminStates.render(this.states);
+    if (this.me?.role === 'admin') this.console.redraw();
+    if (this.me) this.showGroups();
     for (const user of this.rows.keys()) this.dirty.add(user);
     if (this.me?.id) {
       this.dirty.add(this.me.id);
@@ -416,8 +450,25 @@ export class App {
     return String(error);
   }
 
+  // The console replaces the client's sections; the WebSocket session stays open meanwhile.
+  private showConsole(open: boolean): void {
+    if (open && this.me?.role !== 'admin') return;
+    this.consoleOpen = open;
+    const toggle = this.el('console-toggle');
+    toggle.setAttribute('aria-pressed', String(open));
+    toggle.dataset.i18n = open ? 'console.close' : 'console.open';
+    toggle.textContent = this.tr.t(open ? 'console.close' : 'console.open');
+    if (this.me) for (const section of ['me', 'contacts', 'directory']) this.show(section, !open);
+    if (open) {
+      void this.console.open();
+    } else {
+      this.console.close();
+    }
+  }
+
   private showLogin(): void {
-    for (const section of ['me', 'contacts', 'directory', 'admin-states', 'logout', 'offline']) this.show(section, false);
+    this.showConsole(false);
+    for (const section of ['me', 'contacts', 'directory', 'console-toggle', 'logout', 'offline']) this.show(section, false);
     this.show('login', true);
     this.el('whoami').textContent = '';
     this.input<HTMLInputElement>('login-user').focus();

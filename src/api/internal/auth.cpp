@@ -4,7 +4,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
+#include <tuple>
 
 namespace presenced::api {
 namespace {
@@ -55,6 +57,33 @@ std::string token_hash(std::string_view token) {
   std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
   return std::string(hex.data());
+}
+
+std::string_view api_key_id(std::string_view token_hash) { return token_hash.substr(0, 16); }
+
+std::vector<const store::TokenRecord*> TokenRegistry::api_keys() const {
+  std::vector<const store::TokenRecord*> out;
+  for (const auto& [hash, record] : by_hash_) {
+    if (record.label != kLoginLabel) {
+      out.push_back(&record);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->user, a->label, a->token_hash) < std::tie(b->user, b->label, b->token_hash);
+  });
+  return out;
+}
+
+const store::TokenRecord* TokenRegistry::find_api_key(std::string_view id) const {
+  if (id.size() != 16) {
+    return nullptr;
+  }
+  for (const auto& [hash, record] : by_hash_) {
+    if (record.label != kLoginLabel && api_key_id(hash) == id) {
+      return &record;
+    }
+  }
+  return nullptr;
 }
 
 void TokenRegistry::put(store::TokenRecord record) {

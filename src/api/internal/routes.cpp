@@ -114,6 +114,8 @@ const std::vector<Service::Route>& Service::routes() {
       {"PATCH", {"api", "v1", "users", "*"}, MinRole::User, &S::patch_user},
       {"DELETE", {"api", "v1", "users", "*"}, MinRole::Admin, &S::delete_user},
       {"POST", {"api", "v1", "apikeys"}, MinRole::Admin, &S::create_api_key},
+      {"GET", {"api", "v1", "apikeys"}, MinRole::Admin, &S::list_api_keys},
+      {"DELETE", {"api", "v1", "apikeys", "*"}, MinRole::Admin, &S::delete_api_key},
       {"GET", {"api", "v1", "presence"}, MinRole::User, &S::get_presences},
       {"GET", {"api", "v1", "users", "*", "presence"}, MinRole::User, &S::get_presence},
       {"GET", {"api", "v1", "users", "*", "layers"}, MinRole::User, &S::get_layers},
@@ -260,7 +262,7 @@ void Service::post_token(HttpRequest& request, Respond& respond) {
       store::TokenRecord record{token_hash(token), username,
                                 now() + std::chrono::duration_cast<core::Duration>(
                                             config_.token_ttl),
-                                "login"};
+                                std::string(kLoginLabel)};
       commit({store::PutToken{record}}, std::move(respond), [this, token, record] {
         tokens_.put(record);
         return json_response(
@@ -465,15 +467,46 @@ void Service::create_api_key(const Principal&, const Params&, HttpRequest& reque
     respond(error_response(Error::not_found("user " + body->user + ": no such user")));
     return;
   }
+  if (body->label == kLoginLabel) {
+    // It would pass for a sign-in token: neither listed nor revocable as a key.
+    respond(error_response(Error::invalid_argument("label: \"login\" is reserved for sign-in tokens")));
+    return;
+  }
   const std::string token = new_token();
   store::TokenRecord record{token_hash(token), body->user,
                             now() + std::chrono::days(body->days.value_or(365)), body->label};
   commit({store::PutToken{record}}, std::move(respond), [this, token, record] {
     tokens_.put(record);
     return json_response(201, json::object{{"token", token},
+                                           {"id", api_key_id(record.token_hash)},
                                            {"user", record.user},
                                            {"label", record.label},
                                            {"expires_at", format_time(record.expires_at)}});
+  });
+}
+
+void Service::list_api_keys(const Principal&, const Params&, HttpRequest&, Respond& respond) {
+  json::array out;
+  for (const store::TokenRecord* key : tokens_.api_keys()) {
+    out.push_back(json::object{{"id", api_key_id(key->token_hash)},
+                               {"user", key->user},
+                               {"label", key->label},
+                               {"expires_at", format_time(key->expires_at)}});
+  }
+  respond(json_response(200, json::object{{"api_keys", std::move(out)}}));
+}
+
+void Service::delete_api_key(const Principal&, const Params& params, HttpRequest&,
+                             Respond& respond) {
+  const store::TokenRecord* key = tokens_.find_api_key(params[0]);
+  if (key == nullptr) {
+    respond(error_response(Error::not_found("API key " + params[0].substr(0, 64) + ": no such key")));
+    return;
+  }
+  const std::string hash = key->token_hash;
+  commit({store::DeleteToken{hash}}, std::move(respond), [this, hash] {
+    tokens_.erase(hash);
+    return HttpResponse{204, ""};
   });
 }
 

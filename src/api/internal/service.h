@@ -142,6 +142,8 @@ class Service {
   void patch_user(const Principal&, const Params&, HttpRequest&, Respond&);
   void delete_user(const Principal&, const Params&, HttpRequest&, Respond&);
   void create_api_key(const Principal&, const Params&, HttpRequest&, Respond&);
+  void list_api_keys(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_api_key(const Principal&, const Params&, HttpRequest&, Respond&);
   // Presence.
   void get_presence(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_presences(const Principal&, const Params&, HttpRequest&, Respond&);
