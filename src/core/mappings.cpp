@@ -114,7 +114,7 @@ constexpr Names<InputState, 3> kInputStates{{
     {InputState::Locked, "locked"},
 }};
 
-constexpr Names<Layer, 7> kLayers{{
+constexpr Names<Layer, 8> kLayers{{
     {Layer::None, "none"},
     {Layer::Manual, "manual"},
     {Layer::Telephony, "telephony"},
@@ -122,6 +122,7 @@ constexpr Names<Layer, 7> kLayers{{
     {Layer::Idle, "idle"},
     {Layer::Sessions, "sessions"},
     {Layer::Sip, "sip"},
+    {Layer::Teams, "teams"},
 }};
 
 constexpr Names<DialogState, 5> kDialogStates{{

@@ -204,17 +204,30 @@ struct PublishedLayer {
   std::vector<Publication> publications;  // live ones; the engine drops them at expires_at
 };
 
+// What Microsoft Teams shows for the user (Graph presence), a channel of its own beside ours
+// (seed 001). Not durable: the Teams connector reads it again at start.
+struct TeamsLayer {
+  Availability availability = Availability::PresenceUnknown;
+  Activity activity = Activity::PresenceUnknown;
+  // Teams shows what our own session or mirrored preference set there: it is shown, but never
+  // comes back into our presence (loop suppression).
+  bool from_us = false;
+  TimePoint since{};  // when Teams began to show this pair
+  friend bool operator==(const TeamsLayer&, const TeamsLayer&) = default;
+};
+
 struct Layers {
   std::optional<ManualLayer> manual;
   TelephonyLayer telephony;
   CalendarLayer calendar;
   SessionLayer sessions;
   PublishedLayer published;
+  std::optional<TeamsLayer> teams;
 };
 
 // ---- What watchers see. ----
 
-enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip };
+enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip, Teams };
 
 // Why the user shows what they show: which layer won and by which rule.
 struct Explanation {
@@ -222,6 +235,13 @@ struct Explanation {
   std::string rule;    // machine code, see docs/presence-rules.md
   std::string detail;  // for people, e.g. "connected on desk"
   friend bool operator==(const Explanation&, const Explanation&) = default;
+};
+
+// Another system's own presence of the user, shown beside ours (the Teams icon of seed 001).
+struct ExternalPresence {
+  Availability availability = Availability::PresenceUnknown;
+  Activity activity = Activity::PresenceUnknown;
+  friend bool operator==(const ExternalPresence&, const ExternalPresence&) = default;
 };
 
 struct Presence {
@@ -235,6 +255,7 @@ struct Presence {
   std::optional<Appointment> current_appointment;
   std::vector<std::string> busy_devices;  // devices with a call
   Explanation explanation;
+  std::optional<ExternalPresence> teams;
 
   friend bool operator==(const Presence&, const Presence&) = default;
 };
