@@ -434,6 +434,8 @@ class Handler(BaseHTTPRequestHandler):
         except GraphError as error:
             self.send(error.status, {"error": {"code": error.code, "message": error.message}},
                       error.headers)
+        except (KeyError, TypeError, ValueError) as error:  # a test's malformed control call
+            self.send(400, {"error": {"code": "BadRequest", "message": repr(error)}})
 
 
 def token(em, tenant, raw):
@@ -564,7 +566,8 @@ def control(em, method, parts, body):
                                               "expires": s["expires"] and iso(s["expires"])}
                                           for k, s in user["sessions"].items()},
                              "preferred": user["preferred"] and dict(
-                                 user["preferred"], expires=iso(user["preferred"]["expires"]))}
+                                 user["preferred"], expires=user["preferred"]["expires"]
+                                 and iso(user["preferred"]["expires"]))}
             if parts[2:] == ["client"] and method == "POST":
                 pair = (body.get("availability"), body.get("activity"))
                 if pair[0] not in CLIENT_AVAILABILITY or pair[1] not in CLIENT_ACTIVITY:
