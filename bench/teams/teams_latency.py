@@ -4,8 +4,11 @@ the Graph emulator (docs/benchmarks.md, "Teams").
 
   teams_latency.py PRESENCED_BIN [--samples N] [--latency SPEC] [--users N]
 
-A change is made in the emulator as the Teams client would (the clock starts before the control
-call); it ends when the watcher receives the presence event carrying the new external.teams.
+A change is made in the emulator as the Teams client would; the time is taken from the moment
+the emulator posts the change notification (after its injected latency: what Graph's delivery
+adds) to the watcher receiving the presence event with the new external.teams ("added"), and
+also from before the control call ("total", which adds the injected latency and the emulator's
+own time). Both clocks are the machine's wall clock.
 With --latency fixed:0 the changes go one after another, each waiting for its event; with a
 Graph-like latency (e.g. lognormal:2.5,0.55,60) every user changes at once and each user's event
 is timed.
@@ -70,25 +73,27 @@ def main():
         watcher.subscribe(*[u for u, _ in users])
         presenced_fixture.drain(watcher, 1.0)
         pairs = [("Busy", "InACall"), ("Available", "Available")]
-        samples = []
+        samples = []  # (user, wall-clock arrival, total ms)
         if args.latency == "fixed:0":
             for n in range(args.samples):
                 user, graph_id = users[n % len(users)]
                 availability, activity = pairs[(n // len(users)) % 2]
                 want = {"availability": availability, "activity": activity}
-                start = time.perf_counter()
+                start = time.time()
                 graph.teams_client(graph_id, availability, activity)
                 watcher.wait_for(lambda m: m.get("user") == user and
                                  m.get("external", {}).get("teams") == want, timeout=10)
-                samples.append((time.perf_counter() - start) * 1000)
+                arrived = time.time()
+                samples.append((graph_id, arrived, (arrived - start) * 1000))
         else:
             rounds = max(1, args.samples // len(users))
             for r in range(rounds):
                 availability, activity = pairs[r % 2]
                 want = {"availability": availability, "activity": activity}
                 started = {}
+                ids = dict(users)
                 for user, graph_id in users:
-                    started[user] = time.perf_counter()
+                    started[user] = time.time()
                     graph.teams_client(graph_id, availability, activity)
                 pending = set(started)
                 end = time.monotonic() + 90
@@ -98,12 +103,21 @@ def main():
                     except TimeoutError:
                         continue
                     if m.get("user") in pending and m.get("external", {}).get("teams") == want:
-                        samples.append((time.perf_counter() - started[m["user"]]) * 1000)
+                        arrived = time.time()
+                        samples.append((ids[m["user"]], arrived,
+                                        (arrived - started[m["user"]]) * 1000))
                         pending.discard(m["user"])
-        print(f"latency {args.latency}: {len(samples)} samples, "
-              f"p50 {percentile(samples, 50):.1f} ms, p95 {percentile(samples, 95):.1f} ms, "
-              f"p99 {percentile(samples, 99):.1f} ms, max {max(samples):.1f} ms, "
-              f"mean {statistics.mean(samples):.1f} ms")
+        sent = graph.control("GET", "notifications")["value"]
+        added = []
+        for graph_id, arrived, _ in samples:
+            posted = [n["sent"] for n in sent if n["id"] == graph_id and n["sent"] <= arrived]
+            if posted:
+                added.append((arrived - max(posted)) * 1000)
+        for name, values in (("added", added), ("total", [s[2] for s in samples])):
+            print(f"latency {args.latency} {name}: {len(values)} samples, "
+                  f"p50 {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
+                  f"p99 {percentile(values, 99):.1f} ms, max {max(values):.1f} ms, "
+                  f"mean {statistics.mean(values):.1f} ms")
         stats = graph.stats()
         print(f"graph requests {stats['requests']}, throttled {stats['throttled']}, "
               f"notifications {stats['notifications']}")

@@ -18,6 +18,7 @@ Graph documentation each one comes from and what is not emulated.
 """
 
 import argparse
+import collections
 import heapq
 import json
 import math
@@ -141,6 +142,7 @@ class Emulator:
                       "subscriptions_created": 0, "subscriptions_renewed": 0,
                       "set_presence": 0, "clear_presence": 0, "set_preferred": 0,
                       "clear_preferred": 0, "get_presences": 0, "get_presence": 0}
+        self.sent = collections.deque(maxlen=100000)  # (user id, wall-clock time posted)
         self.outbox = []  # heap of (due, seq, url, body)
         self.outbox_seq = 0
         self.outbox_ready = threading.Condition(self.lock)
@@ -217,7 +219,7 @@ class Emulator:
         due = time.monotonic() + self.latency.sample()
         self.outbox_seq += 1
         heapq.heappush(self.outbox, (due, self.outbox_seq, sub["notificationUrl"],
-                                     json.dumps({"value": [item]}).encode()))
+                                     json.dumps({"value": [item]}).encode(), user["id"]))
         self.outbox_ready.notify()
 
     def deliver_loop(self):
@@ -228,10 +230,13 @@ class Emulator:
                     self.outbox_ready.wait(wait)
                 if self.stopping:
                     return
-                _, _, url, body = heapq.heappop(self.outbox)
-            threading.Thread(target=self.post_notification, args=(url, body), daemon=True).start()
+                _, _, url, body, user_id = heapq.heappop(self.outbox)
+            threading.Thread(target=self.post_notification, args=(url, body, user_id),
+                             daemon=True).start()
 
-    def post_notification(self, url, body):
+    def post_notification(self, url, body, user_id):
+        with self.lock:
+            self.sent.append((user_id, time.time()))
         request = urllib.request.Request(url, data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
@@ -376,6 +381,7 @@ def validate_endpoint(url):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: no delayed-ACK stall
     emulator = None
 
     def log_message(self, fmt, *args):
@@ -535,6 +541,9 @@ def control(em, method, parts, body):
             return 201, {"id": em.add_user(body["upn"], body.get("id"))}
         if parts == ["stats"] and method == "GET":
             return 200, dict(em.stats, subscriptions=len(em.subscriptions))
+        if parts == ["notifications"] and method == "GET":
+            # When each notification left (wall clock), for end-to-end timing.
+            return 200, {"value": [{"id": i, "sent": t} for i, t in em.sent]}
         if parts == ["subscriptions"] and method == "GET":
             return 200, {"value": [dict(em.subscription_json(s), ids=sorted(s["ids"]))
                                    for s in em.subscriptions.values()]}
