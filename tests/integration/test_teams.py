@@ -275,3 +275,17 @@ def test_a_bad_teams_config_exits_with_2(tmp_path):
     path.write_text('{"tenants": []}')
     with pytest.raises(RuntimeError):
         Presenced(tmp_path / "data", ["--teams-config", str(path)])
+
+
+def test_revoked_tokens_and_graph_errors_are_recovered_from(server, graph, root):
+    user, graph_id = mapped_user(root, graph)
+    tokens = graph.stats().get("tokens", 0)
+    graph.control("DELETE", "tokens")  # every token now answers 401, as after a key rollover
+    graph.teams_client(graph_id, "Busy", "InACall")
+    wait_teams(root, user, "Busy", "InACall")
+    assert graph.stats()["tokens"] > tokens
+    errors = metric(server, root, 'presenced_teams_graph_requests_total{status="5xx"}')
+    graph.control("POST", "fail", {"statuses": [500, 503, 502]})
+    graph.teams_client(graph_id, "DoNotDisturb", "Presenting")
+    wait_teams(root, user, "DoNotDisturb", "Presenting", timeout=15)
+    assert metric(server, root, 'presenced_teams_graph_requests_total{status="5xx"}') >= errors + 3

@@ -233,22 +233,24 @@ std::string clear_presence_request(const std::string& session_id) {
   return json::serialize(json::object{{"sessionId", session_id}});
 }
 
-std::string token_request(const std::string& client_id, const std::string& client_secret) {
-  auto escape = [](std::string_view in) {
-    std::string out;
-    for (const char c : in) {
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-          c == '~') {
-        out += c;
-      } else {
-        out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-      }
+std::string percent_encoded(std::string_view in, std::string_view also_plain) {
+  std::string out;
+  for (const char c : in) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || also_plain.find(c) != std::string::npos) {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
     }
-    return out;
-  };
-  return "grant_type=client_credentials&client_id=" + escape(client_id) +
-         "&client_secret=" + escape(client_secret) +
-         "&scope=" + escape("https://graph.microsoft.com/.default");
+  }
+  return out;
+}
+
+std::string token_request(const std::string& client_id, const std::string& client_secret) {
+  // RFC 3986 unreserved characters stay; the rest is encoded (form encoding, RFC 6749 §4.4).
+  constexpr std::string_view kUnreserved = "-_.~";
+  return "grant_type=client_credentials&client_id=" + percent_encoded(client_id, kUnreserved) +
+         "&client_secret=" + percent_encoded(client_secret, kUnreserved) +
+         "&scope=" + percent_encoded("https://graph.microsoft.com/.default", kUnreserved);
 }
 
 }  // namespace presenced::connectors::teams

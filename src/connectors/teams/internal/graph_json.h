@@ -64,6 +64,8 @@ std::string set_presence_request(const std::string& session_id, std::string_view
                                  std::string_view activity, std::chrono::seconds expiration);
 std::string preferred_request(std::string_view availability, std::string_view activity);
 std::string clear_presence_request(const std::string& session_id);
+// Letters, digits and `also_plain` as they are, every other byte as %XX.
+std::string percent_encoded(std::string_view in, std::string_view also_plain);
 // application/x-www-form-urlencoded client-credentials request for Graph's scope.
 std::string token_request(const std::string& client_id, const std::string& client_secret);
 

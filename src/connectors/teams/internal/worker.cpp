@@ -2,7 +2,6 @@
 
 #include "connectors/teams/internal/graph_json.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,19 +16,8 @@ constexpr auto kEchoWindow = std::chrono::seconds(5);
 constexpr auto kRetryFailed = std::chrono::seconds(10);
 constexpr auto kIdle = std::chrono::seconds(1);
 
-// Graph paths take ids and UPNs as they are; these were checked to hold no '/', quote or space.
-std::string path_segment(std::string_view in) {
-  std::string out;
-  for (const char c : in) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' || c == '-' ||
-        c == '_') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
+// A UPN as one path segment of /users/{upn}.
+std::string path_segment(std::string_view upn) { return percent_encoded(upn, "@.-_"); }
 
 core::TimePoint system_now() { return core::to_time_point(core::Clock::now()); }
 
