@@ -289,3 +289,12 @@ def test_revoked_tokens_and_graph_errors_are_recovered_from(server, graph, root)
     graph.teams_client(graph_id, "DoNotDisturb", "Presenting")
     wait_teams(root, user, "DoNotDisturb", "Presenting", timeout=15)
     assert metric(server, root, 'presenced_teams_graph_requests_total{status="5xx"}') >= errors + 3
+
+
+def test_unmapping_clears_what_we_set_in_teams(graph, root):
+    user, graph_id = mapped_user(root, graph)
+    call_event(root, user, "connected", call_id="c9")
+    assert poll(lambda: app_session(graph, graph_id), bool, timeout=5)
+    assert root.delete(f"/api/v1/users/{user}/teams").status_code == 204
+    assert poll(lambda: app_session(graph, graph_id), lambda s: s is None, timeout=5) is None
+    assert "external" not in presence(root, user)

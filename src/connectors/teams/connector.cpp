@@ -98,6 +98,9 @@ class TeamsConnector final : public Connector, public core::ChangeListener {
   void remove_mapping(const std::string& user) override {
     sent_.erase(user);
     worker_.push(command::Unmap{user});
+    if (auto index = engine_.find(user)) {
+      engine_.set_teams(*index, std::nullopt, core::to_time_point(core::Clock::now()));
+    }
   }
 
   NotificationAnswer notification(std::string_view target, std::string_view body) override {

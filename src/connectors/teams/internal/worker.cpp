@@ -32,6 +32,7 @@ struct Worker::User {
   Steady::time_point session_refresh_at{};
   Steady::time_point echo_until{};  // the session was cleared lately
   bool preferred_set = false;       // our mirrored DoNotDisturb is in Teams
+  bool unmapped = false;            // goes once what we set in Teams is cleared
   std::optional<core::TeamsLayer> shown;
 };
 
@@ -107,7 +108,7 @@ void Worker::run() {
 void Worker::handle(Command command) {
   if (auto* map = std::get_if<command::Map>(&command)) {
     auto& slot = users_[map->mapping.user];
-    if (slot && (slot->mapping.upn != map->mapping.upn ||
+    if (slot && (slot->unmapped || slot->mapping.upn != map->mapping.upn ||
                  slot->mapping.tenant != map->mapping.tenant)) {
       by_graph_id_.erase(slot->graph_id);
       slot.reset();  // another Microsoft 365 user: start over
@@ -122,8 +123,10 @@ void Worker::handle(Command command) {
     }
   } else if (auto* unmap = std::get_if<command::Unmap>(&command)) {
     if (auto it = users_.find(unmap->user); it != users_.end()) {
+      // Our session and preference are cleared first (sessions(), preferred()), then it goes.
       by_graph_id_.erase(it->second->graph_id);
-      users_.erase(it);
+      it->second->unmapped = true;
+      it->second->want = Want{};
     }
   } else if (auto* changed = std::get_if<command::Changed>(&command)) {
     for (const std::string& id : changed->graph_ids) {
@@ -156,6 +159,10 @@ void Worker::work(Tenant& tenant, Steady::time_point& wake) {
   }
   const bool done = resolve(tenant) && read(tenant) && sessions(tenant) && preferred(tenant) &&
                     subscribe(tenant);
+  std::erase_if(users_, [](const auto& entry) {
+    const User& u = *entry.second;
+    return u.unmapped && ((!u.session_set && !u.preferred_set) || u.graph_id.empty());
+  });
   wake = std::min(wake, !done                          ? tenant.graph.ready_at()
                         : tenant.pending_reads.empty() ? tenant.next_poll
                                                        : now);
@@ -174,8 +181,8 @@ void Worker::work(Tenant& tenant, Steady::time_point& wake) {
 
 bool Worker::resolve(Tenant& tenant) {
   for (auto& [id, user] : users_) {
-    if (!user->graph_id.empty() || user->mapping.tenant != tenant.graph.tenant().name ||
-        Steady::now() < user->resolve_at) {
+    if (!user->graph_id.empty() || user->unmapped ||
+        user->mapping.tenant != tenant.graph.tenant().name || Steady::now() < user->resolve_at) {
       continue;
     }
     auto answer = tenant.graph.call(
