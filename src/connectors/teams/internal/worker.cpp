@@ -359,8 +359,9 @@ bool Worker::subscribe(Tenant& tenant) {
     return true;
   }
   std::vector<std::string> uncovered;
-  for (const auto& [graph_id, user] : by_graph_id_) {
-    if (user->mapping.tenant == tenant.graph.tenant().name &&
+  for (const auto& entry : by_graph_id_) {
+    const std::string& graph_id = entry.first;
+    if (entry.second->mapping.tenant == tenant.graph.tenant().name &&
         std::none_of(tenant.subscriptions.begin(), tenant.subscriptions.end(),
                      [&](const Subscription& s) { return s.ids.contains(graph_id); })) {
       uncovered.push_back(graph_id);
