@@ -332,6 +332,16 @@ bool Worker::preferred(Tenant& tenant) {
 }
 
 bool Worker::subscribe(Tenant& tenant) {
+  const bool done = renew(tenant) && create_subscriptions(tenant);
+  std::size_t total = 0;
+  for (const auto& [name, t] : tenants_) {
+    total += t->subscriptions.size();
+  }
+  counters_.subscriptions = total;
+  return done;
+}
+
+bool Worker::renew(Tenant& tenant) {
   const Steady::time_point now = Steady::now();
   for (auto it = tenant.subscriptions.begin(); it != tenant.subscriptions.end();) {
     if (now < it->renew_at) {
@@ -349,13 +359,16 @@ bool Worker::subscribe(Tenant& tenant) {
       it->renew_at = now + config_.subscription_lifetime - config_.renew_before;
       ++it;
     } else {
-      // Gone (lapsed or deleted): its users are subscribed afresh below.
+      // Gone (lapsed or deleted): its users are subscribed afresh.
       spdlog::warn("teams: renewing subscription {} answered {}", it->id, answer->status);
       it = tenant.subscriptions.erase(it);
     }
   }
-  if (now < tenant.subscribe_retry_at || config_.notification_url.empty()) {
-    counters_.subscriptions = tenant.subscriptions.size();
+  return true;
+}
+
+bool Worker::create_subscriptions(Tenant& tenant) {
+  if (Steady::now() < tenant.subscribe_retry_at || config_.notification_url.empty()) {
     return true;
   }
   std::vector<std::string> uncovered;
@@ -386,7 +399,7 @@ bool Worker::subscribe(Tenant& tenant) {
       spdlog::warn("teams: tenant {}: subscription failed: {}", tenant.graph.tenant().name,
                    created.error().message);
       tenant.subscribe_retry_at = Steady::now() + kRetryFailed;
-      break;
+      return true;
     }
     tenant.subscriptions.push_back(
         {created->id, {chunk.begin(), chunk.end()},
@@ -394,11 +407,6 @@ bool Worker::subscribe(Tenant& tenant) {
     // Changes between our last read and the subscription are read now.
     tenant.pending_reads.insert(chunk.begin(), chunk.end());
   }
-  std::size_t total = 0;
-  for (const auto& [name, t] : tenants_) {
-    total += t->subscriptions.size();
-  }
-  counters_.subscriptions = total;
   return true;
 }
 

@@ -79,6 +79,8 @@ class Worker {
   bool sessions(Tenant& tenant);
   bool preferred(Tenant& tenant);
   bool subscribe(Tenant& tenant);
+  bool renew(Tenant& tenant);
+  bool create_subscriptions(Tenant& tenant);
   void show(User& user, core::Availability availability, core::Activity activity);
 
   TeamsConfig config_;
