@@ -298,3 +298,26 @@ def test_unmapping_clears_what_we_set_in_teams(graph, root):
     assert root.delete(f"/api/v1/users/{user}/teams").status_code == 204
     assert poll(lambda: app_session(graph, graph_id), lambda s: s is None, timeout=5) is None
     assert "external" not in presence(root, user)
+
+
+def test_duplicated_late_and_unknown_notifications_leave_the_current_state(server, graph, root):
+    user, graph_id = mapped_user(root, graph)
+    graph.teams_client(graph_id, "Busy", "InACall")
+    wait_teams(root, user, "Busy", "InACall")
+    graph.teams_client(graph_id, "Available", "Available")
+    wait_teams(root, user, "Available", "Available")
+    # The notification of the call again, twice and late, and one for a user we do not know:
+    # each is only a reason to read, so the state stays the current one.
+    url = server.url + NOTIFICATIONS
+    late = {"value": [{"subscriptionId": "s", "clientState": CLIENT_STATE,
+                       "changeType": "updated",
+                       "resource": f"communications/presences/{i}"}
+                      for i in (graph_id, graph_id, "00000000-0000-0000-0000-000000000000")]}
+    accepted = metric(server, root, 'presenced_teams_notifications_total{result="accepted"}')
+    assert requests.post(url, json=late, timeout=5).status_code == 202
+    assert metric(server, root, 'presenced_teams_notifications_total{result="accepted"}') == \
+        accepted + 3
+    time.sleep(0.5)
+    shown = presence(root, user)
+    assert shown["external"]["teams"] == {"availability": "Available", "activity": "Available"}
+    assert shown["availability"] == "Available"
