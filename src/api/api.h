@@ -50,6 +50,20 @@ struct SipCredentials {
 // Appends Prometheus text (HELP, TYPE and samples) to GET /metrics.
 using MetricsSource = std::function<void(std::string& out)>;
 
+// An unauthenticated POST route another adapter serves (a webhook such as Graph's change
+// notifications, which carry their own secret). It runs on the server's thread and answers at
+// once.
+struct HookAnswer {
+  int status = 202;
+  std::string content_type = "text/plain";
+  std::string body;
+};
+using Hook = std::function<HookAnswer(std::string_view target, std::string_view body)>;
+
+// Told of every document of one kind the API keeps for an adapter: first those loaded, then
+// each one put (removed = false) or deleted (removed = true) once durable. Server's thread.
+using DocumentWatch = std::function<void(const store::DocumentRecord& document, bool removed)>;
+
 class Server {
  public:
   // Builds the engine from the store's snapshot. The store must outlive the server.
@@ -82,7 +96,17 @@ class Server {
   // once they are durable (true) or the commit failed (false).
   virtual void save_documents(std::vector<store::Mutation> mutations,
                               std::function<void(bool)> done) = 0;
+  // Runs `task` on the server's thread; callable from any thread.
+  virtual void post(std::function<void()> task) = 0;
+  // Serves POST `path` (no query) with `hook`. Add hooks before run().
+  virtual void add_hook(std::string path, Hook hook) = 0;
+  // Documents of `kind` that API routes manage for an adapter (kTeamsUserKind).
+  virtual void watch_documents(std::string kind, DocumentWatch watch) = 0;
 };
+
+// The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body
+// {"upn", "tenant", "mirror_dnd"} (docs/teams.md).
+inline constexpr std::string_view kTeamsUserKind = "teams.user";
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.
 core::Result<bool> bootstrap_admin(store::Store& store, const store::Snapshot& snapshot,

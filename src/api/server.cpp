@@ -346,6 +346,13 @@ class ServerImpl final : public Server {
                       std::function<void(bool)> done) override {
     service_.save_documents(std::move(mutations), std::move(done));
   }
+  void post(std::function<void()> task) override { asio::post(ioc_, std::move(task)); }
+  void add_hook(std::string path, Hook hook) override {
+    service_.add_hook(std::move(path), std::move(hook));
+  }
+  void watch_documents(std::string kind, DocumentWatch watch) override {
+    service_.watch_documents(std::move(kind), std::move(watch));
+  }
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }

@@ -2,6 +2,7 @@
 // the SIP listener on the same event loop when --sip is given.
 
 #include "api/api.h"
+#include "connectors/teams/teams.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -11,6 +12,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -23,6 +26,7 @@ struct Options {
   std::string postgres;  // libpq conninfo of the shared store; empty: SQLite in data_dir
   std::string http = "127.0.0.1:8080";
   std::string sip;
+  std::string teams_config;
   std::string domain = "localhost";
   std::string web_root;
   std::string log_level = "info";
@@ -145,6 +149,53 @@ presenced::core::Result<std::unique_ptr<presenced::store::Store>> open_store(
   return presenced::store::open_sqlite(config);
 }
 
+namespace teams = presenced::connectors::teams;
+
+// The Teams connector when --teams-config names a file: nullopt when the file is bad (exit 2),
+// a null connector when there is none.
+std::optional<std::unique_ptr<teams::Connector>> start_teams(const std::string& path,
+                                                             presenced::api::Server& server,
+                                                             const std::string& bound) {
+  if (path.empty()) {
+    return std::unique_ptr<teams::Connector>();
+  }
+  std::ifstream file(path);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  auto config = teams::parse_teams_config(text);
+  if (!file || !config) {
+    spdlog::error("--teams-config {}: {}", path,
+                  !file ? std::string("cannot read") : config.error().message);
+    return std::nullopt;
+  }
+  const std::string hook = "/api/v1/teams/notifications";
+  if (config->notification_url.empty()) {
+    config->notification_url = "http://" + bound + hook;
+  }
+  auto connector = teams::Connector::create(
+      std::move(*config), server.engine(),
+      [&server](std::function<void()> task) { server.post(std::move(task)); });
+  server.add_hook(hook, [c = connector.get()](std::string_view target, std::string_view body) {
+    auto answer = c->notification(target, body);
+    return presenced::api::HookAnswer{answer.status, std::move(answer.content_type),
+                                      std::move(answer.body)};
+  });
+  server.watch_documents(std::string(presenced::api::kTeamsUserKind),
+                         [c = connector.get()](const presenced::store::DocumentRecord& d,
+                                               bool removed) {
+                           if (removed) {
+                             c->remove_mapping(d.id);
+                           } else if (auto mapping = teams::parse_mapping(d.id, d.body)) {
+                             c->put_mapping(std::move(*mapping));
+                           } else {
+                             spdlog::warn("teams: {}", mapping.error().message);
+                           }
+                         });
+  server.add_metrics_source([c = connector.get()](std::string& out) { c->render_metrics(out); });
+  connector->start();
+  spdlog::info("teams: connector started");
+  return connector;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,6 +266,8 @@ int main(int argc, char** argv) {
           return std::string("not a regular expression: ") + e.what();
         }
       });
+  app.add_option("--teams-config", options.teams_config,
+                 "Microsoft Teams connector configuration, a JSON file (docs/teams.md)");
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -332,8 +385,16 @@ int main(int argc, char** argv) {
         [listener = sip.get()](std::string& out) { render_sip_metrics(listener->stats(), out); });
     spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
   }
+  auto teams = start_teams(options.teams_config, **server, *bound);
+  if (!teams) {
+    return 2;
+  }
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
+  if (*teams) {
+    (*teams)->stop();  // its thread posts to the server's loop: gone before the loop goes
+    teams->reset();
+  }
   // The SIP sockets belong to the server's event loop: close them before it goes.
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while

@@ -228,6 +228,18 @@ Sessions live_sessions(const SessionLayer& layer, const UserSettings& settings, 
   return s;
 }
 
+struct Teams {
+  TeamsEffect effect = TeamsEffect::None;
+  const TeamsLayer* layer = nullptr;
+};
+
+Teams teams_in_force(const Layers& layers) {
+  if (!layers.teams) {
+    return {};
+  }
+  return {teams_effect(*layers.teams), &*layers.teams};
+}
+
 void set_base(Presence& p, Availability availability, Activity activity, Layer layer,
               std::string rule, std::string detail) {
   p.availability = availability;
@@ -285,12 +297,19 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     sessions = {true, false};
   }
 
+  const Teams teams = teams_in_force(layers);
+  const bool teams_call = teams.effect == TeamsEffect::InACall;
+
   Presence p;
   std::optional<SystemEvent> system;
   if (telephony.ringing || telephony.in_call) {
     // Any device, ringing or connected: Busy/InACall (seed 003: busy on a call on any device).
     system = SystemEvent{Availability::Busy, Activity::InACall, telephony.latest_start,
                          Layer::Telephony, telephony.detail};
+  } else if (teams_call) {
+    // Seed 001: real-time communication in Teams changes our presence like our own calls.
+    system = SystemEvent{Availability::Busy, Activity::InACall, teams.layer->since, Layer::Teams,
+                         "in a Teams call"};
   } else if (calendar.meeting != nullptr) {
     system = SystemEvent{Availability::Busy, Activity::InAMeeting, calendar.meeting->start,
                          Layer::Calendar, "in an appointment"};
@@ -305,12 +324,20 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     // DND is never overridden by a call or a meeting (seed 001, seed 004).
     set_base(p, Availability::DoNotDisturb, choice.activity, choice.layer, "dnd_not_overridden",
              by_user ? "do not disturb set by the user" : "do not disturb published over SIP");
-  } else if (settings.dnd_protection && telephony.in_call) {
+  } else if (teams.effect == TeamsEffect::DoNotDisturb &&
+             (!choice.made() || choice.set_at < teams.layer->since)) {
+    // Seed 001: DND and Presenting in Teams are DND here; a later choice of the user wins.
+    set_base(p, Availability::DoNotDisturb,
+             teams.layer->activity == Activity::Presenting ? Activity::Presenting
+                                                           : Activity::DoNotDisturb,
+             Layer::Teams, "teams_dnd", "do not disturb in Teams");
+  } else if (settings.dnd_protection && (telephony.in_call || teams_call)) {
     // Seed 001: "Do not disturb call protection controls presence status": the protection
     // turns callers away during the call whatever state the user picked, so the presence says
-    // so; it is derived from the call and goes with it.
-    set_base(p, Availability::DoNotDisturb, Activity::InACall, Layer::Telephony,
-             "call_protection", "call protection: " + telephony.call_detail);
+    // so; it is derived from the call (ours or a Teams call) and goes with it.
+    set_base(p, Availability::DoNotDisturb, Activity::InACall,
+             telephony.in_call ? Layer::Telephony : Layer::Teams, "call_protection",
+             "call protection: " + (telephony.in_call ? telephony.call_detail : "in a Teams call"));
   } else if (choice.made() && (!system || choice.set_at >= system->since)) {
     if (by_user) {
       set_base(p, choice.availability, choice.activity, Layer::Manual, "manual",
@@ -324,6 +351,7 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     set_base(p, system->availability, system->activity, system->layer,
              choice.made()                       ? "system_overrides_manual"
              : system->layer == Layer::Telephony ? "call"
+             : system->layer == Layer::Teams     ? "teams_call"
                                                  : "appointment",
              system->detail);
   } else if (calendar.out_of_office != nullptr) {
@@ -377,7 +405,23 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
   if (!p.note.empty()) {
     p.flags.set(Flag::Note);
   }
+  if (teams.layer != nullptr) {
+    p.teams = ExternalPresence{teams.layer->availability, teams.layer->activity};
+  }
   return {std::move(p), next.value()};
+}
+
+TeamsEffect teams_effect(const TeamsLayer& teams) {
+  if (teams.from_us) {
+    return TeamsEffect::None;
+  }
+  if (teams.availability == Availability::DoNotDisturb) {
+    return TeamsEffect::DoNotDisturb;  // DoNotDisturb/DoNotDisturb and DoNotDisturb/Presenting
+  }
+  if (teams.activity == Activity::InACall || teams.activity == Activity::InAConferenceCall) {
+    return TeamsEffect::InACall;
+  }
+  return TeamsEffect::None;
 }
 
 const std::vector<StateDefinition>& built_in_states() {

@@ -37,6 +37,12 @@ struct Aggregated {
 Aggregated aggregate(const Layers& layers, const UserSettings& settings,
                      const StateCatalog& states, const RuleConfig& rules, TimePoint now);
 
+// What a Teams presence does to ours: exactly the rows of the ProCall <-> Teams table (seed
+// 001): DoNotDisturb (DND, Presenting) and a call (InACall, InAConferenceCall) change it, every
+// other manual Teams state changes nothing. A state we caused ourselves does nothing either.
+enum class TeamsEffect : std::uint8_t { None, DoNotDisturb, InACall };
+TeamsEffect teams_effect(const TeamsLayer& teams);
+
 // The built-in states of the API contract, in display order.
 const std::vector<StateDefinition>& built_in_states();
 

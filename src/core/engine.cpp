@@ -334,6 +334,11 @@ void Engine::set_remote(UserIndex user, std::optional<RemotePresence> remote, Ti
   reaggregate(user, now);
 }
 
+void Engine::set_teams(UserIndex user, std::optional<TeamsLayer> teams, TimePoint now) {
+  user_state(user).layers.teams = std::move(teams);
+  reaggregate(user, now);
+}
+
 // A session with a lease is gone once the lease runs out, whether or not a timer ran since.
 static bool lapsed(const Session& session, TimePoint now) {
   return session.lease_until && *session.lease_until <= now;

@@ -164,6 +164,8 @@ class Engine {
   // Puts back publications read from the store at startup (the lapsed ones are dropped); one
   // aggregation.
   void restore_publications(UserIndex user, PublishedLayer published, TimePoint now);
+  // What Teams shows for the user (nullopt: not known, not mapped).
+  void set_teams(UserIndex user, std::optional<TeamsLayer> teams, TimePoint now);
   const Layers& layers(UserIndex user) const;
   // Puts back durable layers read from the store at startup, keeping their timestamps; one
   // aggregation.

@@ -114,7 +114,7 @@ constexpr Names<InputState, 3> kInputStates{{
     {InputState::Locked, "locked"},
 }};
 
-constexpr Names<Layer, 8> kLayers{{
+constexpr Names<Layer, 9> kLayers{{
     {Layer::None, "none"},
     {Layer::Manual, "manual"},
     {Layer::Telephony, "telephony"},
@@ -123,6 +123,7 @@ constexpr Names<Layer, 8> kLayers{{
     {Layer::Sessions, "sessions"},
     {Layer::Sip, "sip"},
     {Layer::Remote, "remote"},
+    {Layer::Teams, "teams"},
 }};
 
 constexpr Names<DialogState, 5> kDialogStates{{

@@ -216,6 +216,18 @@ struct RemotePresence {
   friend bool operator==(const RemotePresence&, const RemotePresence&) = default;
 };
 
+// What Microsoft Teams shows for the user (Graph presence), a channel of its own beside ours
+// (seed 001). Not durable: the Teams connector reads it again at start.
+struct TeamsLayer {
+  Availability availability = Availability::PresenceUnknown;
+  Activity activity = Activity::PresenceUnknown;
+  // Teams shows what our own session or mirrored preference set there: it is shown, but never
+  // comes back into our presence (loop suppression).
+  bool from_us = false;
+  TimePoint since{};  // when Teams began to show this pair
+  friend bool operator==(const TeamsLayer&, const TeamsLayer&) = default;
+};
+
 struct Layers {
   std::optional<ManualLayer> manual;
   TelephonyLayer telephony;
@@ -224,11 +236,12 @@ struct Layers {
   PublishedLayer published;
   // Set only for a remote presentity: then it is the whole presence (rule remote_presence).
   std::optional<RemotePresence> remote;
+  std::optional<TeamsLayer> teams;
 };
 
 // ---- What watchers see. ----
 
-enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip, Remote };
+enum class Layer : std::uint8_t { None, Manual, Telephony, Calendar, Idle, Sessions, Sip, Remote, Teams };
 
 // Why the user shows what they show: which layer won and by which rule.
 struct Explanation {
@@ -236,6 +249,13 @@ struct Explanation {
   std::string rule;    // machine code, see docs/presence-rules.md
   std::string detail;  // for people, e.g. "connected on desk"
   friend bool operator==(const Explanation&, const Explanation&) = default;
+};
+
+// Another system's own presence of the user, shown beside ours (the Teams icon of seed 001).
+struct ExternalPresence {
+  Availability availability = Availability::PresenceUnknown;
+  Activity activity = Activity::PresenceUnknown;
+  friend bool operator==(const ExternalPresence&, const ExternalPresence&) = default;
 };
 
 struct Presence {
@@ -249,6 +269,7 @@ struct Presence {
   std::optional<Appointment> current_appointment;
   std::vector<std::string> busy_devices;  // devices with a call
   Explanation explanation;
+  std::optional<ExternalPresence> teams;
 
   friend bool operator==(const Presence&, const Presence&) = default;
 };

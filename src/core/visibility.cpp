@@ -36,6 +36,7 @@ Presence project(const Presence& presence, VisibilityLevel level) {
   }
   out.availability = presence.availability;
   out.activity = presence.activity;
+  out.teams = presence.teams;  // Teams shows it to everyone in the tenant anyway
   if (level == VisibilityLevel::Public) {
     out.flags = Flags(presence.flags.bits() & kPublicFlags);
     return out;

@@ -13,7 +13,8 @@ allowed = {
     "store": {"core", "store"},
     "sip": {"core", "sip"},
     "api": {"core", "routing", "store", "api"},
-    "app": {"core", "routing", "store", "api", "sip", "app"},
+    "app": {"core", "routing", "store", "api", "sip", "app", "connectors"},
+    "connectors": {"core", "connectors"},
 }
 io_libraries = ("boost/asio", "boost/beast", "sqlite3.h", "spdlog/", "sodium.h")
 include = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)

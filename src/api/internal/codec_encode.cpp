@@ -204,6 +204,22 @@ void add_appointment(std::string& out, const core::Appointment& appointment) {
   out += '}';
 }
 
+// Teams' own presence beside ours (seed 001: the Teams icon).
+void add_external(std::string& out, const core::Presence& presence) {
+  if (presence.teams) {
+    out += ",\"external\":{\"teams\":{\"availability\":\"";
+    out += core::to_string(presence.teams->availability);
+    out += "\",\"activity\":\"";
+    out += core::to_string(presence.teams->activity);
+    out += "\"}}";
+  }
+}
+
+json::object external_json(const core::ExternalPresence& teams) {
+  return json::object{{"teams", json::object{{"availability", core::to_string(teams.availability)},
+                                             {"activity", core::to_string(teams.activity)}}}};
+}
+
 void add_explanation(json::object& out, const core::Presence& presence) {
   const core::Explanation& why = presence.explanation;
   out.emplace("explanation", json::object{{"layer", core::to_string(why.layer)},
@@ -284,6 +300,9 @@ json::object presence_json(std::string_view user, const core::Presence& presence
   if (presence.current_appointment) {
     out.emplace("appointment", appointment_json(*presence.current_appointment));
   }
+  if (presence.teams) {
+    out.emplace("external", external_json(*presence.teams));
+  }
   if (explain) {
     add_explanation(out, presence);
   }
@@ -324,6 +343,7 @@ std::string presence_event(std::string_view user, const core::Presence& presence
   if (presence.current_appointment) {
     add_appointment(out, *presence.current_appointment);
   }
+  add_external(out, presence);
   out += '}';
   return out;
 }

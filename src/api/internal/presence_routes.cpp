@@ -130,6 +130,14 @@ void Service::get_layers(const Principal& principal, const Params& params, HttpR
     sessions.push_back(std::move(o));
   }
   out["sessions"] = std::move(sessions);
+  if (const auto& t = layers.teams) {
+    out["teams"] = {{"availability", core::to_string(t->availability)},
+                    {"activity", core::to_string(t->activity)},
+                    {"from_us", t->from_us},
+                    {"since", format_time(t->since)}};
+  } else {
+    out["teams"] = nullptr;
+  }
   out["presence"] = presence_json(params[0], engine_.presence(*user), engine_.sequence(*user), true);
   respond(json_response(200, out));
 }

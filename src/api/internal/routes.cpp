@@ -96,6 +96,11 @@ void Service::handle(HttpRequest request, Respond respond) {
     post_token(request, counted);
     return;
   }
+  if (const auto hook = hooks_.find(target); hook != hooks_.end() && request.method == "POST") {
+    HookAnswer answer = hook->second(request.target, request.body);
+    counted({answer.status, std::move(answer.body), std::move(answer.content_type)});
+    return;
+  }
   auto principal = authenticate(request.authorization);
   if (!principal) {
     counted(error_response(principal.error()));
@@ -166,6 +171,10 @@ const std::vector<Service::Route>& Service::routes() {
       {"PUT", {"api", "v1", "users", "*", "profile"}, MinRole::User, &S::put_active_profile},
       {"DELETE", {"api", "v1", "users", "*", "profile"}, MinRole::User,
        &S::delete_active_profile},
+      {"GET", {"api", "v1", "teams", "users"}, MinRole::Admin, &S::list_teams_users},
+      {"GET", {"api", "v1", "users", "*", "teams"}, MinRole::Admin, &S::get_teams_user},
+      {"PUT", {"api", "v1", "users", "*", "teams"}, MinRole::Admin, &S::put_teams_user},
+      {"DELETE", {"api", "v1", "users", "*", "teams"}, MinRole::Admin, &S::delete_teams_user},
       {"GET", {"api", "v1", "openapi.json"}, MinRole::User, &S::get_openapi},
       {"GET", {"metrics"}, MinRole::User, &S::get_metrics},
   };
@@ -452,6 +461,14 @@ void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
     personal_profiles_.erase(id);
     selections_.erase(id);
     tokens_.erase_user(id);
+    // The store deleted the documents the user owned; adapters watching them learn it here.
+    std::vector<store::DocumentRecord> owned;
+    std::erase_if(foreign_documents_, [&](const store::DocumentRecord& d) {
+      return d.owner == id && (owned.push_back(d), true);
+    });
+    for (const store::DocumentRecord& d : owned) {
+      tell_watchers(d, true);
+    }
     return HttpResponse{204, ""};
   });
 }

@@ -122,6 +122,8 @@ class Service {
   // Puts or deletes other adapters' documents durably, all or none; `done` runs on the service's
   // thread once they are durable (true) or failed (false).
   void save_documents(std::vector<store::Mutation> mutations, std::function<void(bool)> done);
+  void add_hook(std::string path, Hook hook) { hooks_.emplace(std::move(path), std::move(hook)); }
+  void watch_documents(std::string kind, DocumentWatch watch);
 
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
@@ -131,6 +133,13 @@ class Service {
   using Handler = void (Service::*)(const Principal&, const Params&, HttpRequest&, Respond&);
 
   void dispatch(const Principal* principal, HttpRequest& request, Respond& respond);
+
+  // Teams user mappings (teams_routes.cpp).
+  void list_teams_users(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_teams_user(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_teams_user(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_teams_user(const Principal&, const Params&, HttpRequest&, Respond&);
+  void tell_watchers(const store::DocumentRecord& document, bool removed);
 
   // Auth and users.
   void post_token(HttpRequest& request, Respond& respond);
@@ -258,6 +267,8 @@ class Service {
   std::unordered_map<std::string, std::map<std::string, ProfileDocument>> personal_profiles_;
   std::unordered_map<std::string, ProfileSelection> selections_;  // by user id
   std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them
+  std::map<std::string, Hook> hooks_;                      // by path
+  std::multimap<std::string, DocumentWatch> document_watches_;  // by kind
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;
   std::string dummy_hash_;  // verified against for unknown users, so timing tells nothing

@@ -277,7 +277,7 @@ TEST(MappingsNamesTest, LayerNames) {
   const NameCase<Layer> cases[] = {
       {Layer::None, "none"},         {Layer::Manual, "manual"}, {Layer::Telephony, "telephony"},
       {Layer::Calendar, "calendar"}, {Layer::Idle, "idle"},     {Layer::Sessions, "sessions"},
-      {Layer::Sip, "sip"},           {Layer::Remote, "remote"},
+      {Layer::Sip, "sip"},           {Layer::Remote, "remote"}, {Layer::Teams, "teams"},
   };
   expect_names(cases);
 }
