@@ -13,7 +13,8 @@ allowed = {
     "store": {"core", "store"},
     "sip": {"core", "sip"},
     "api": {"core", "routing", "store", "api"},
-    "app": {"core", "routing", "store", "api", "sip", "app"},
+    "connectors": {"core", "connectors"},
+    "app": {"core", "routing", "store", "api", "sip", "connectors", "app"},
 }
 io_libraries = ("boost/asio", "boost/beast", "sqlite3.h", "spdlog/", "sodium.h")
 include = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
