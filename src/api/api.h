@@ -47,6 +47,19 @@ struct SipCredentials {
   std::string password;  // empty: none, so SIP is refused
 };
 
+// Called with a user and their source (nullopt: removed).
+using CalendarSourceListener =
+    std::function<void(const std::string& user, std::optional<CalendarSource> source)>;
+
+// What one calendar sync of a user gave.
+struct CalendarReport {
+  std::string user;
+  std::optional<core::CalendarLayer> layer;  // set when the user's layer changes
+  bool ok = true;
+  std::string error;  // shown to admins with the source
+  core::TimePoint at{};
+};
+
 // Appends Prometheus text (HELP, TYPE and samples) to GET /metrics.
 using MetricsSource = std::function<void(std::string& out)>;
 
@@ -82,6 +95,11 @@ class Server {
   // once they are durable (true) or the commit failed (false).
   virtual void save_documents(std::vector<store::Mutation> mutations,
                               std::function<void(bool)> done) = 0;
+  // The calendar connector's side: `listener` hears at once of every configured source, then of
+  // each change, on the server's thread. Reports may come from any thread; a new layer is
+  // stored, then applied, like PUT .../presence/calendar.
+  virtual void watch_calendar_sources(CalendarSourceListener listener) = 0;
+  virtual void report_calendar(CalendarReport report) = 0;
 };
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.

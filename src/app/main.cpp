@@ -2,6 +2,7 @@
 // the SIP listener on the same event loop when --sip is given.
 
 #include "api/api.h"
+#include "app/calendar_wiring.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -41,6 +42,7 @@ struct Options {
   int sip_idle_timeout_s = 600;
   int sip_nonce_lifetime_s = 300;
   std::string sip_md5_only_user_agents;
+  presenced::app::CalendarOptions calendar;
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -200,6 +202,7 @@ int main(int argc, char** argv) {
           return std::string("not a regular expression: ") + e.what();
         }
       });
+  presenced::app::add_calendar_flags(app, options.calendar);
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -320,8 +323,10 @@ int main(int argc, char** argv) {
         [listener = sip.get()](std::string& out) { render_sip_metrics(listener->stats(), out); });
     spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
   }
+  auto calendar = presenced::app::start_calendar(options.calendar, **server);
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
+  calendar->stop();  // its reports post to the server's loop
   // The SIP sockets belong to the server's event loop: close them before it goes.
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
