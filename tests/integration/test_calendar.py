@@ -103,6 +103,14 @@ def delete_event(calendar, owner, uid):
     assert answer.status_code in (200, 204), answer.text
 
 
+def calendar_with_event(radicale, client, user, uid, start, end, summary="Meeting", extra=""):
+    """A new calendar of user holding one event, set as the user's source; returns its URL."""
+    calendar = new_calendar(radicale, user)
+    put_event(calendar, user, uid, vcalendar(vevent(uid, start, end, summary, extra)))
+    set_source(client, user, url=calendar)
+    return calendar
+
+
 def set_source(client, user, **source):
     answer = client.put("/api/v1/users/%s/calendar/source" % user, source)
     assert answer.status_code == 200, answer.text
@@ -134,12 +142,10 @@ def metric(admin, name):
 def test_meeting_starts_and_ends_on_time(server, admin, radicale):
     user, client = new_user(admin)
     ws = own_watcher(server, client, user)
-    calendar = new_calendar(radicale, user)
     start = whole_second(3)
     end = start + timedelta(seconds=3)
-    put_event(calendar, user, "standup", vcalendar(
-        vevent("standup", start, end, "Standup", "LOCATION:Room 4\r\n")))
-    set_source(client, user, url=calendar)
+    calendar_with_event(radicale, client, user, "standup", start, end, "Standup",
+                        "LOCATION:Room 4\r\n")
 
     busy = ws.presence_of(user, timeout=10, availability="Busy", activity="InAMeeting")
     came = datetime.now(timezone.utc)
@@ -180,12 +186,10 @@ def test_out_of_office_is_an_overlay_and_calls_still_ring(server, admin, radical
     user, client = new_user(admin)
     assert admin.post("/api/v1/users/%s/devices" % user, {"device": "desk"}).status_code in (200, 201)
     ws = own_watcher(server, client, user)
-    calendar = new_calendar(radicale, user)
     now = whole_second(0)
-    put_event(calendar, user, "away", vcalendar(vevent(
-        "away", now - timedelta(hours=1), now + timedelta(hours=8), "Conference",
-        "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n")))
-    set_source(client, user, url=calendar)
+    calendar_with_event(radicale, client, user, "away", now - timedelta(hours=1),
+                        now + timedelta(hours=8), "Conference",
+                        "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n")
 
     seen = ws.presence_of(user, timeout=10, activity="OutOfOffice")
     assert seen["availability"] == "Available" and "out_of_office" in seen["flags"], seen
@@ -198,12 +202,10 @@ def test_out_of_office_is_an_overlay_and_calls_still_ring(server, admin, radical
 def test_private_appointment_shows_only_as_appointment_to_colleagues(server, admin, radicale):
     user, client = new_user(admin)
     colleague, colleague_client = new_user(admin)
-    calendar = new_calendar(radicale, user)
     now = whole_second(0)
-    put_event(calendar, user, "doctor", vcalendar(vevent(
-        "doctor", now - timedelta(minutes=5), now + timedelta(hours=1), "Dr. Who\\, cardiology",
-        "CLASS:PRIVATE\r\nLOCATION:Clinic\r\n")))
-    set_source(client, user, url=calendar)
+    calendar_with_event(radicale, client, user, "doctor", now - timedelta(minutes=5),
+                        now + timedelta(hours=1), "Dr. Who\\, cardiology",
+                        "CLASS:PRIVATE\r\nLOCATION:Clinic\r\n")
 
     own = poll(lambda: presence(client, user), lambda p: p.get("activity") == "InAMeeting",
                timeout=10)
@@ -217,11 +219,9 @@ def test_private_appointment_shows_only_as_appointment_to_colleagues(server, adm
 def test_event_deleted_on_the_server_clears_the_state(server, admin, radicale):
     user, client = new_user(admin)
     ws = own_watcher(server, client, user)
-    calendar = new_calendar(radicale, user)
     now = whole_second(0)
-    put_event(calendar, user, "gone", vcalendar(vevent(
-        "gone", now - timedelta(minutes=5), now + timedelta(hours=1))))
-    set_source(client, user, url=calendar)
+    calendar = calendar_with_event(radicale, client, user, "gone", now - timedelta(minutes=5),
+                                   now + timedelta(hours=1))
     ws.presence_of(user, timeout=10, availability="Busy", activity="InAMeeting")
     delete_event(calendar, user, "gone")
     ws.presence_of(user, timeout=10, availability="Available")

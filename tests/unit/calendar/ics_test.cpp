@@ -187,10 +187,16 @@ TEST(IcsRecurrence, ExdateRemovesAnInstance) {
   }
 }
 
+// An overridden instance of series "s" (RFC 5545 §3.8.4.4).
+std::string instance_of_s(const std::string& recurrence_id, const std::string& start,
+                          const std::string& end, const std::string& extra) {
+  return event("s", "RECURRENCE-ID:" + recurrence_id + "\r\nDTSTART:" + start + "\r\nDTEND:" +
+                        end + "\r\n" + extra);
+}
+
 TEST(IcsRecurrence, OverrideMovesAnInstanceAndChangesItsSubject) {
-  const std::string moved = event(
-      "s", "RECURRENCE-ID:20260303T090000Z\r\nDTSTART:20260303T140000Z\r\n"
-           "DTEND:20260303T143000Z\r\nSUMMARY:Standup (afternoon)\r\n");
+  const std::string moved = instance_of_s("20260303T090000Z", "20260303T140000Z",
+                                          "20260303T143000Z", "SUMMARY:Standup (afternoon)\r\n");
   auto out = expand(calendar(event("s", kDailyStandup) + moved));
   ASSERT_EQ(out.appointments.size(), 5u);
   std::vector<std::string> tuesday;
@@ -205,9 +211,8 @@ TEST(IcsRecurrence, OverrideMovesAnInstanceAndChangesItsSubject) {
 }
 
 TEST(IcsRecurrence, CancelledOverrideRemovesTheInstance) {
-  const std::string cancelled = event(
-      "s", "RECURRENCE-ID:20260305T090000Z\r\nDTSTART:20260305T090000Z\r\n"
-           "DTEND:20260305T091500Z\r\nSTATUS:CANCELLED\r\n");
+  const std::string cancelled = instance_of_s("20260305T090000Z", "20260305T090000Z",
+                                              "20260305T091500Z", "STATUS:CANCELLED\r\n");
   auto out = expand(calendar(event("s", kDailyStandup) + cancelled));
   EXPECT_EQ(out.appointments.size(), 4u);
 }

@@ -28,6 +28,19 @@ bool is_member(const Collection& c, const DavResource& r) {
   return !r.href.empty() && r.href.back() != '/' && resolve_href(c.url, r.href) != c.url;
 }
 
+// Keeps a member's data; true when it differs from what was kept.
+bool keep(Collection& c, DavResource& r, std::string data) {
+  Resource& kept = c.resources[r.href];
+  const bool changed = kept.ics != data;
+  kept = {r.properties["getetag"], std::move(data)};
+  return changed;
+}
+
+Error too_many(const Collection& c, std::size_t limit) {
+  return Error::resource_exhausted(
+      fmt::format("{}: more than {} calendar objects", c.url, limit));
+}
+
 Collection collection_at(std::string url) {
   Collection c;
   c.url = std::move(url);
@@ -213,13 +226,10 @@ Result<bool> SourceSync::sync_collection(HttpClient& http, Collection& c) {
       without_data.push_back(r.href);
       continue;
     }
-    Resource& kept = c.resources[r.href];
-    changed = changed || kept.ics != data->second;
-    kept = {r.properties["getetag"], std::move(data->second)};
+    changed = keep(c, r, std::move(data->second)) || changed;
   }
   if (c.resources.size() > config_.max_resources) {
-    return Error::resource_exhausted(fmt::format("{}: more than {} calendar objects", c.url,
-                                                 config_.max_resources));
+    return too_many(c, config_.max_resources);
   }
   c.sync_token = ms->sync_token;
   if (!without_data.empty()) {
@@ -293,14 +303,11 @@ Result<bool> SourceSync::multiget(HttpClient& http, Collection& c, std::vector<s
       if (data == r.properties.end() || !is_member(c, r)) {
         continue;
       }
-      Resource& kept = c.resources[r.href];
-      changed = changed || kept.ics != data->second;
-      kept = {r.properties["getetag"], std::move(data->second)};
+      changed = keep(c, r, std::move(data->second)) || changed;
     }
   }
   if (c.resources.size() > config_.max_resources) {
-    return Error::resource_exhausted(fmt::format("{}: more than {} calendar objects", c.url,
-                                                 config_.max_resources));
+    return too_many(c, config_.max_resources);
   }
   return changed;
 }
