@@ -1,11 +1,12 @@
 """Calendar-driven presence against a real Radicale CalDAV server and a small ICS server, both on
 127.0.0.1 (docs/calendar.md): events created over CalDAV change the presence on the WebSocket at
 their start and end, recurrences and exceptions, out of office, private appointments, deletions,
-ICS URLs, and the errors that must never leave a user busy.
+ICS URLs, a server without sync-collection, and the errors that must never leave a user busy.
 """
 
+import html
 import http.server
-import os
+import re
 import socket
 import subprocess
 import threading
@@ -15,8 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from presenced_fixture import (ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, new_user,
-                               poll)
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, new_user, poll
 
 SYNC = ["--calendar-sync-interval", "1", "--calendar-timeout", "2"]
 
@@ -369,3 +369,95 @@ def test_source_survives_a_restart(server, admin, ics):
     seen = poll(lambda: presence(client, user),
                 lambda p: p.get("appointment", {}).get("subject") == "Again", timeout=10)
     assert seen["appointment"]["subject"] == "Again", seen
+
+
+class PlainDavServer:
+    """A CalDAV collection at /cal/ without sync-collection (REPORT of it: 501), so clients fall
+    back to the ctag, the members' ETags and calendar-multiget (RFC 4791 §7.9)."""
+
+    def __init__(self):
+        self.members = {}  # href -> iCalendar text
+        self.multiget_hrefs = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def body(self):
+                return self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+
+            def do_PROPFIND(self):
+                asked = self.body()
+                if "getctag" in asked:
+                    ctag = str(hash(tuple(sorted(owner.members.items()))))
+                    props = ["<D:response><D:href>/cal/</D:href><D:propstat><D:prop>"
+                             "<CS:getctag>%s</CS:getctag></D:prop>"
+                             "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>" % ctag]
+                else:
+                    props = ["<D:response><D:href>%s</D:href><D:propstat><D:prop>"
+                             "<D:getetag>\"%d\"</D:getetag></D:prop><D:status>HTTP/1.1 200 OK"
+                             "</D:status></D:propstat></D:response>" % (href, hash(text))
+                             for href, text in owner.members.items()]
+                self.multistatus("".join(props))
+
+            def do_REPORT(self):
+                asked = self.body()
+                if "sync-collection" in asked:
+                    return self.answer(501, b"")
+                hrefs = re.findall(r"<d:href>([^<]*)</d:href>", asked)
+                owner.multiget_hrefs.append(hrefs)
+                self.multistatus("".join(
+                    "<D:response><D:href>%s</D:href><D:propstat><D:prop><D:getetag>\"%d\""
+                    "</D:getetag><C:calendar-data>%s</C:calendar-data></D:prop>"
+                    "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+                    % (href, hash(owner.members[href]), html.escape(owner.members[href]))
+                    for href in hrefs if href in owner.members))
+
+            def multistatus(self, responses):
+                self.answer(207, ('<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" '
+                                  'xmlns:C="urn:ietf:params:xml:ns:caldav" '
+                                  'xmlns:CS="http://calendarserver.org/ns/">%s</D:multistatus>'
+                                  % responses).encode())
+
+            def answer(self, status, body):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/cal/" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_server_without_sync_collection_is_read_by_ctag_and_etags(server, admin):
+    dav = PlainDavServer()
+    try:
+        user, client = new_user(admin)
+        ws = own_watcher(server, client, user)
+        now = whole_second(0)
+        meeting = lambda subject: vcalendar(vevent("a", now - timedelta(minutes=5),
+                                                   now + timedelta(hours=1), subject))
+        dav.members = {"/cal/a.ics": meeting("Budget"),
+                       "/cal/b.ics": vcalendar(vevent("b", now + timedelta(hours=2),
+                                                      now + timedelta(hours=3), "Later"))}
+        set_source(client, user, url=dav.url)
+        seen = ws.presence_of(user, timeout=10, activity="InAMeeting")
+        assert seen["appointment"]["subject"] == "Budget", seen
+        assert seen["next_appointment"]["subject"] == "Later", seen
+        assert sorted(dav.multiget_hrefs[0]) == ["/cal/a.ics", "/cal/b.ics"]
+
+        dav.members["/cal/a.ics"] = meeting("Budget (room changed)")
+        seen = ws.presence_of(user, timeout=10, activity="InAMeeting")
+        assert seen["appointment"]["subject"] == "Budget (room changed)", seen
+        assert dav.multiget_hrefs[-1] == ["/cal/a.ics"]  # only the changed member
+
+        del dav.members["/cal/a.ics"]
+        ws.presence_of(user, timeout=10, availability="Available")
+    finally:
+        dav.close()
