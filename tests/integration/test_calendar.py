@@ -241,7 +241,35 @@ def test_discovery_from_the_server_root(server, admin, radicale):
 
 # ---- ICS URLs and errors ----
 
-class IcsServer:
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers with a whole body."""
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, headers=None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 with a free port, for one handler class."""
+
+    def __init__(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class IcsServer(LocalServer):
     """A tiny HTTP server: /cal.ics with an ETag (304 on If-None-Match), /secret.ics always 401,
     /broken.ics not iCalendar, and /cal.ics answering 500 once `failing` is set."""
 
@@ -251,10 +279,7 @@ class IcsServer:
         self.not_modified = 0
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 if self.path == "/secret.ics":
                     return self.answer(401, b"", {"WWW-Authenticate": 'Basic realm="x"'})
@@ -269,21 +294,8 @@ class IcsServer:
                 return self.answer(200, owner.body.encode(),
                                    {"ETag": etag, "Content-Type": "text/calendar"})
 
-            def answer(self, status, body, headers):
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
+        self.url = self.origin
 
 
 @pytest.fixture
@@ -371,7 +383,7 @@ def test_source_survives_a_restart(server, admin, ics):
     assert seen["appointment"]["subject"] == "Again", seen
 
 
-class PlainDavServer:
+class PlainDavServer(LocalServer):
     """A CalDAV collection at /cal/ without sync-collection (REPORT of it: 501), so clients fall
     back to the ctag, the members' ETags and calendar-multiget (RFC 4791 §7.9)."""
 
@@ -380,10 +392,7 @@ class PlainDavServer:
         self.multiget_hrefs = []
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def body(self):
                 return self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
 
@@ -420,19 +429,8 @@ class PlainDavServer:
                                   'xmlns:CS="http://calendarserver.org/ns/">%s</D:multistatus>'
                                   % responses).encode())
 
-            def answer(self, status, body):
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/cal/" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
+        self.url = self.origin + "/cal/"
 
 
 def test_server_without_sync_collection_is_read_by_ctag_and_etags(server, admin):
