@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -88,6 +89,9 @@ class ConnectorImpl final : public Connector {
       }
       lock.unlock();
       for (const std::string& user : due) {
+        if (stopping_) {
+          break;  // shutdown waits for one request at most, not for every user due
+        }
         sync(http, user, users_.at(user));
       }
       lock.lock();
@@ -217,10 +221,10 @@ class ConnectorImpl final : public Connector {
   const ConnectorConfig config_;
   const Deliver deliver_;
   const Clock clock_;
-  mutable std::mutex mutex_;  // guards inbox_, stopping_ and stats_
+  mutable std::mutex mutex_;  // guards inbox_ and stats_
   std::condition_variable wake_;
   std::vector<std::pair<std::string, std::optional<Source>>> inbox_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_ = false;
   ConnectorStats stats_;
   std::map<std::string, UserState> users_;  // the connector's thread only
   std::thread thread_;
