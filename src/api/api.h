@@ -47,6 +47,19 @@ struct SipCredentials {
   std::string password;  // empty: none, so SIP is refused
 };
 
+// Called with a user and their source (nullopt: removed).
+using CalendarSourceListener =
+    std::function<void(const std::string& user, std::optional<CalendarSource> source)>;
+
+// What one calendar sync of a user gave.
+struct CalendarReport {
+  std::string user;
+  std::optional<core::CalendarLayer> layer;  // set when the user's layer changes
+  bool ok = true;
+  std::string error;  // shown to admins with the source
+  core::TimePoint at{};
+};
+
 // Appends Prometheus text (HELP, TYPE and samples) to GET /metrics.
 using MetricsSource = std::function<void(std::string& out)>;
 
@@ -102,6 +115,11 @@ class Server {
   virtual void add_hook(std::string path, Hook hook) = 0;
   // Documents of `kind` that API routes manage for an adapter (kTeamsUserKind).
   virtual void watch_documents(std::string kind, DocumentWatch watch) = 0;
+  // The calendar connector's side: `listener` hears at once of every configured source, then of
+  // each change, on the server's thread. Reports may come from any thread; a new layer is
+  // stored, then applied, like PUT .../presence/calendar.
+  virtual void watch_calendar_sources(CalendarSourceListener listener) = 0;
+  virtual void report_calendar(CalendarReport report) = 0;
 };
 
 // The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body

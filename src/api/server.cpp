@@ -354,6 +354,15 @@ class ServerImpl final : public Server {
     service_.watch_documents(std::move(kind), std::move(watch));
   }
 
+  void watch_calendar_sources(CalendarSourceListener listener) override {
+    service_.watch_calendar_sources(std::move(listener));
+  }
+  void report_calendar(CalendarReport report) override {
+    asio::post(ioc_, [this, report = std::move(report)]() mutable {
+      service_.report_calendar(std::move(report));
+    });
+  }
+
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }
 

@@ -3,6 +3,7 @@
 
 #include "api/api.h"
 #include "connectors/teams/teams.h"
+#include "app/calendar_wiring.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -46,6 +47,7 @@ struct Options {
   int sip_idle_timeout_s = 600;
   int sip_nonce_lifetime_s = 300;
   std::string sip_md5_only_user_agents;
+  presenced::app::CalendarOptions calendar;
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -268,6 +270,7 @@ int main(int argc, char** argv) {
       });
   app.add_option("--teams-config", options.teams_config,
                  "Microsoft Teams connector configuration, a JSON file (docs/teams.md)");
+  presenced::app::add_calendar_flags(app, options.calendar);
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -389,8 +392,10 @@ int main(int argc, char** argv) {
   if (!teams) {
     return 2;
   }
+  auto calendar = presenced::app::start_calendar(options.calendar, **server);
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
+  calendar->stop();  // its reports post to the server's loop
   if (*teams) {
     (*teams)->stop();  // its thread posts to the server's loop: gone before the loop goes
     teams->reset();

@@ -162,6 +162,7 @@ struct Calendar {
   const Appointment* meeting = nullptr;  // busy (or tentative, if busy) now
   const Appointment* tentative = nullptr;
   const Appointment* out_of_office = nullptr;
+  const Appointment* next = nullptr;  // the earliest still to start
 };
 
 Calendar live_appointments(const CalendarLayer& layer, const RuleConfig& rules, TimePoint now,
@@ -173,6 +174,9 @@ Calendar live_appointments(const CalendarLayer& layer, const RuleConfig& rules, 
     }
     if (a.start > now) {
       next.consider(a.start);
+      if (c.next == nullptr || a.start < c.next->start) {
+        c.next = &a;
+      }
       continue;
     }
     next.consider(a.end);
@@ -382,6 +386,9 @@ Aggregated aggregate(const Layers& layers, const UserSettings& settings,
     }
     if (calendar.out_of_office != nullptr) {
       p.flags.set(Flag::OutOfOffice);
+    }
+    if (calendar.next != nullptr) {
+      p.next_appointment = *calendar.next;
     }
     p.busy_devices = telephony.devices;
     if (sessions.idle) {

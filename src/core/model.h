@@ -267,6 +267,8 @@ struct Presence {
   std::optional<TimePoint> until;
   Reachability reachability = Reachability::Normal;
   std::optional<Appointment> current_appointment;
+  // The next to start (busy, tentative or out of office): ProCall shows it beside the current.
+  std::optional<Appointment> next_appointment;
   std::vector<std::string> busy_devices;  // devices with a call
   Explanation explanation;
   std::optional<ExternalPresence> teams;

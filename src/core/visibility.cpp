@@ -16,6 +16,20 @@ constexpr std::uint16_t kPublicFlags =
     static_cast<std::uint16_t>(Flag::Conferencing) | static_cast<std::uint16_t>(Flag::Idle) |
     static_cast<std::uint16_t>(Flag::Offline) | static_cast<std::uint16_t>(Flag::OutOfOffice);
 
+// Private appointments show only as "appointment" below Personal (ProCall rights table).
+Appointment visible_appointment(const Appointment& appointment, VisibilityLevel level) {
+  if (!appointment.is_private || level == VisibilityLevel::Personal) {
+    return appointment;
+  }
+  Appointment masked;
+  masked.subject = "appointment";
+  masked.start = appointment.start;
+  masked.end = appointment.end;
+  masked.kind = appointment.kind;
+  masked.is_private = true;
+  return masked;
+}
+
 }  // namespace
 
 VisibilityLevel effective_level(std::optional<VisibilityLevel> pair_level, bool is_self,
@@ -47,19 +61,10 @@ Presence project(const Presence& presence, VisibilityLevel level) {
   out.until = presence.until;
   out.reachability = presence.reachability;
   if (presence.current_appointment) {
-    const Appointment& appointment = *presence.current_appointment;
-    if (!appointment.is_private || level == VisibilityLevel::Personal) {
-      out.current_appointment = appointment;
-    } else {
-      // Private appointments show only as "appointment" below Personal (ProCall rights table).
-      Appointment masked;
-      masked.subject = "appointment";
-      masked.start = appointment.start;
-      masked.end = appointment.end;
-      masked.kind = appointment.kind;
-      masked.is_private = true;
-      out.current_appointment = masked;
-    }
+    out.current_appointment = visible_appointment(*presence.current_appointment, level);
+  }
+  if (presence.next_appointment) {
+    out.next_appointment = visible_appointment(*presence.next_appointment, level);
   }
   if (level >= VisibilityLevel::Team) {
     out.busy_devices = presence.busy_devices;

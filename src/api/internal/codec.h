@@ -86,6 +86,15 @@ struct DeviceRequest {
   std::optional<std::string> sip_password;  // absent: keep the device's; "": remove it
 };
 struct CalendarRequest { std::vector<core::Appointment> appointments; };
+// A user's calendar source (docs/calendar.md), as configured through the API; the password is
+// kept server-side and never returned.
+struct CalendarSource {
+  std::string mode = "caldav";  // "caldav" or "ics"
+  std::string url;
+  std::string username;
+  std::string password;
+  bool discover = false;  // url names a CalDAV server or principal, not a calendar
+};
 struct InputRequest {  // idle / screen-lock report of one client
   std::string client_id;
   core::InputState state = core::InputState::Active;
@@ -109,6 +118,12 @@ Result<StateRequest> decode_state(std::string_view body, const Limits& limits);
 Result<GroupRequest> decode_group(std::string_view body, const Limits& limits);
 Result<DeviceRequest> decode_device(std::string_view body, const Limits& limits);
 Result<CalendarRequest> decode_calendar(std::string_view body, const Limits& limits);
+// A calendar source (calendar_routes.cpp). A body without a password keeps `previous`'s when
+// the username is the same.
+Result<CalendarSource> decode_calendar_source(std::string_view body, const Limits& limits,
+                                              const CalendarSource* previous);
+// For the store (with the password) or for GET (without: "password_set" instead).
+std::string calendar_source_document(const CalendarSource& source);
 Result<InputRequest> decode_input(std::string_view body, const Limits& limits);
 Result<ContactsRequest> decode_contacts(std::string_view body, const Limits& limits);
 Result<PolicyRequest> decode_policy(std::string_view body, const Limits& limits);

@@ -195,8 +195,10 @@ void add_display(std::string& out, const core::Display& display) {
   out += '}';
 }
 
-void add_appointment(std::string& out, const core::Appointment& appointment) {
-  out += ",\"appointment\":{\"subject\":";
+void add_appointment(std::string& out, std::string_view key, const core::Appointment& appointment) {
+  out += ",\"";
+  out += key;
+  out += "\":{\"subject\":";
   codec::append_json_string(out, appointment.subject);
   add_time(out, "start", appointment.start);
   add_time(out, "end", appointment.end);
@@ -303,6 +305,9 @@ json::object presence_json(std::string_view user, const core::Presence& presence
   if (presence.teams) {
     out.emplace("external", external_json(*presence.teams));
   }
+  if (presence.next_appointment) {
+    out.emplace("next_appointment", appointment_json(*presence.next_appointment));
+  }
   if (explain) {
     add_explanation(out, presence);
   }
@@ -318,6 +323,10 @@ std::string presence_event(std::string_view user, const core::Presence& presence
   if (presence.current_appointment) {
     estimate += 96 + presence.current_appointment->subject.size() +
                 presence.current_appointment->location.size();
+  }
+  if (presence.next_appointment) {
+    estimate += 96 + presence.next_appointment->subject.size() +
+                presence.next_appointment->location.size();
   }
   out.reserve(estimate);
   out += "{\"type\":\"presence\",\"user\":";
@@ -341,7 +350,10 @@ std::string presence_event(std::string_view user, const core::Presence& presence
   }
   add_display(out, core::to_display(presence));
   if (presence.current_appointment) {
-    add_appointment(out, *presence.current_appointment);
+    add_appointment(out, "appointment", *presence.current_appointment);
+  }
+  if (presence.next_appointment) {
+    add_appointment(out, "next_appointment", *presence.next_appointment);
   }
   add_external(out, presence);
   out += '}';

@@ -129,6 +129,12 @@ const std::vector<Service::Route>& Service::routes() {
        &S::delete_manual},
       {"PUT", {"api", "v1", "users", "*", "presence", "calendar"}, MinRole::User,
        &S::put_calendar},
+      {"GET", {"api", "v1", "users", "*", "calendar", "source"}, MinRole::User,
+       &S::get_calendar_source},
+      {"PUT", {"api", "v1", "users", "*", "calendar", "source"}, MinRole::User,
+       &S::put_calendar_source},
+      {"DELETE", {"api", "v1", "users", "*", "calendar", "source"}, MinRole::User,
+       &S::delete_calendar_source},
       {"POST", {"api", "v1", "users", "*", "sessions"}, MinRole::User, &S::post_session},
       {"DELETE", {"api", "v1", "users", "*", "sessions", "*"}, MinRole::User,
        &S::delete_session},
@@ -469,6 +475,7 @@ void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
     for (const store::DocumentRecord& d : owned) {
       tell_watchers(d, true);
     }
+    forget_calendar_source(id);
     return HttpResponse{204, ""};
   });
 }

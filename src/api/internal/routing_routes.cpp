@@ -355,6 +355,11 @@ void Service::restore_documents(const std::vector<store::DocumentRecord>& docume
         }
         continue;
       }
+    } else if (d.kind == kCalendarSourceKind) {
+      if (auto source = decode_calendar_source(d.body, config_.limits, nullptr)) {
+        calendar_sources_[d.id] = *source;
+        continue;
+      }
     } else {
       foreign_documents_.push_back(d);  // another adapter's (SIP): read through documents()
       continue;

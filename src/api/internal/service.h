@@ -74,6 +74,7 @@ inline constexpr std::string_view kStateActionsKey = "routing.state_actions";
 inline constexpr std::string_view kProfileKind = "profile";
 inline constexpr std::string_view kPersonalProfileKind = "personal_profile";  // id "user/profile"
 inline constexpr std::string_view kProfileSelectionKind = "profile_selection";
+inline constexpr std::string_view kCalendarSourceKind = "calendar.source";
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
@@ -124,6 +125,10 @@ class Service {
   void save_documents(std::vector<store::Mutation> mutations, std::function<void(bool)> done);
   void add_hook(std::string path, Hook hook) { hooks_.emplace(std::move(path), std::move(hook)); }
   void watch_documents(std::string kind, DocumentWatch watch);
+
+  // Calendar sources and sync reports (calendar_routes.cpp, docs/calendar.md).
+  void watch_calendar_sources(CalendarSourceListener listener);
+  void report_calendar(CalendarReport report);
 
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
@@ -202,6 +207,11 @@ class Service {
   void get_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
   void delete_active_profile(const Principal&, const Params&, HttpRequest&, Respond&);
+  // Calendar sources (calendar_routes.cpp).
+  void get_calendar_source(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_calendar_source(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_calendar_source(const Principal&, const Params&, HttpRequest&, Respond&);
+  void forget_calendar_source(const std::string& user);
   // Operations.
   void get_openapi(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_metrics(const Principal&, const Params&, HttpRequest&, Respond&);
@@ -266,6 +276,16 @@ class Service {
   std::map<std::string, ProfileDocument> profiles_;  // shared, by id
   std::unordered_map<std::string, std::map<std::string, ProfileDocument>> personal_profiles_;
   std::unordered_map<std::string, ProfileSelection> selections_;  // by user id
+  // Calendar sources by user, what their last sync said, and who listens (the connector).
+  struct CalendarStatus {
+    bool ok = true;
+    std::string error;
+    std::optional<core::TimePoint> last_sync;
+    std::optional<core::TimePoint> last_success;
+  };
+  std::map<std::string, CalendarSource> calendar_sources_;
+  std::unordered_map<std::string, CalendarStatus> calendar_status_;
+  CalendarSourceListener calendar_listener_;
   std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them
   std::map<std::string, Hook> hooks_;                      // by path
   std::multimap<std::string, DocumentWatch> document_watches_;  // by kind

@@ -139,6 +139,22 @@ TEST(CodecEncodeTest, PresenceEventIsThePresenceObjectWithAType) {
             0u);
 }
 
+TEST(CodecEncodeTest, NextAppointmentGoesBesideTheCurrentOne) {
+  core::Presence presence = busy_in_a_call();
+  presence.next_appointment = core::Appointment{.id = "a2",
+                                                .subject = "1:1",
+                                                .location = "",
+                                                .start = at(kNov23At15 + 3600000),
+                                                .end = at(kNov23At15 + 7200000)};
+  const json::object object = presence_json("alice", presence, 7, false);
+  EXPECT_EQ(object.at("next_appointment"), (json::object{{"subject", "1:1"},
+                                                         {"start", "2026-11-23T16:00:00.000Z"},
+                                                         {"end", "2026-11-23T17:00:00.000Z"},
+                                                         {"location", ""}}));
+  EXPECT_EQ(json::parse(presence_event("alice", presence, 7)).at("next_appointment"),
+            object.at("next_appointment"));
+}
+
 TEST(CodecEncodeTest, InvalidUtf8InANoteBecomesReplacementCharacters) {
   core::Presence presence;
   presence.note =

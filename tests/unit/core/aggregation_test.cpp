@@ -198,6 +198,22 @@ TEST_F(AggregationTest, TentativeFlagsButIsBusyOnlyWhenConfigured) {
   EXPECT_EQ(shown_busy.activity, Activity::InAMeeting);
 }
 
+// ProCall shows the next appointment beside the current one (reference §2).
+TEST_F(AggregationTest, NextAppointmentIsTheEarliestStillToStart) {
+  log_in();
+  const Appointment now_on = appointment("now", CalendarKind::Busy, kT0, kT0 + hours(1));
+  const Appointment later = appointment("later", CalendarKind::Busy, kT0 + hours(3), kT0 + hours(4));
+  const Appointment sooner = appointment("sooner", CalendarKind::OutOfOffice, kT0 + hours(2),
+                                         kT0 + hours(5));
+  const Appointment free = appointment("free", CalendarKind::Free, kT0 + hours(1), kT0 + hours(2));
+  layers_.calendar.appointments = {later, now_on, free, sooner};
+  const Presence p = presence_at(kT0 + minutes(10));
+  EXPECT_EQ(p.current_appointment, now_on);
+  EXPECT_EQ(p.next_appointment, sooner);
+  EXPECT_EQ(presence_at(kT0 + hours(2)).next_appointment, later);
+  EXPECT_FALSE(presence_at(kT0 + hours(3)).next_appointment.has_value());
+}
+
 TEST_F(AggregationTest, FreeAppointmentIsIgnored) {
   log_in();
   layers_.calendar.appointments = {appointment(CalendarKind::Free, kT0, kT0 + hours(1))};

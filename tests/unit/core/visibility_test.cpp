@@ -157,6 +157,17 @@ TEST(VisibilityTest, TeamSeesDevicesButNotPrivateAppointments) {
   EXPECT_EQ(project(in, VisibilityLevel::Team), expected);
 }
 
+TEST(VisibilityTest, NextAppointmentIsMaskedLikeTheCurrentOne) {
+  Presence in = rich_presence();
+  in.next_appointment = in.current_appointment;
+  in.next_appointment->subject = "Therapy";
+  EXPECT_EQ(project(in, VisibilityLevel::Business).next_appointment, masked(*in.next_appointment));
+  EXPECT_EQ(project(in, VisibilityLevel::Personal).next_appointment, in.next_appointment);
+  EXPECT_FALSE(project(in, VisibilityLevel::Public).next_appointment.has_value());
+  in.next_appointment->is_private = false;
+  EXPECT_EQ(project(in, VisibilityLevel::Business).next_appointment, in.next_appointment);
+}
+
 TEST(VisibilityTest, PersonalSeesEverything) {
   const Presence in = rich_presence();
   EXPECT_EQ(project(in, VisibilityLevel::Personal), in);

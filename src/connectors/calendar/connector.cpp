@@ -1,0 +1,266 @@
+// The connector's thread: syncs each user's source when due, expands it and reports the layer.
+
+#include "connectors/calendar/calendar.h"
+#include "connectors/calendar/internal/source_sync.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace presenced::connectors::calendar {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Re-expands an unchanged calendar this often, so the window moves with the clock.
+constexpr std::chrono::minutes kReexpandEvery{30};
+
+struct UserState {
+  std::unique_ptr<SourceSync> sync;
+  SteadyClock::time_point due{};
+  std::optional<core::TimePoint> last_good;
+  std::optional<core::TimePoint> expanded_at;
+  std::vector<core::Appointment> delivered;  // the layer as last reported
+  bool reported_empty = true;
+};
+
+std::vector<core::Appointment> live(const std::vector<core::Appointment>& all, core::TimePoint now) {
+  std::vector<core::Appointment> out;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(out),
+               [now](const core::Appointment& a) { return a.end > now; });
+  return out;
+}
+
+class ConnectorImpl final : public Connector {
+ public:
+  ConnectorImpl(ConnectorConfig config, Deliver deliver, Clock clock)
+      : config_(std::move(config)), deliver_(std::move(deliver)), clock_(std::move(clock)) {}
+  ~ConnectorImpl() override { stop(); }
+
+  void set_source(const std::string& user, std::optional<Source> source) override {
+    {
+      std::lock_guard lock(mutex_);
+      inbox_.emplace_back(user, std::move(source));
+    }
+    wake_.notify_one();
+  }
+
+  void start() override {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  ConnectorStats stats() const override {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  void run() {
+    HttpClient http(config_.timeout, config_.bounds.max_bytes);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      take_inbox();
+      const auto now = SteadyClock::now();
+      auto next = now + std::chrono::seconds(1);
+      std::vector<std::string> due;
+      for (auto& [user, state] : users_) {
+        if (state.due <= now) {
+          due.push_back(user);
+        } else {
+          next = std::min(next, state.due);
+        }
+      }
+      lock.unlock();
+      for (const std::string& user : due) {
+        if (stopping_) {
+          break;  // shutdown waits for one request at most, not for every user due
+        }
+        sync(http, user, users_.at(user));
+      }
+      lock.lock();
+      if (due.empty()) {
+        wake_.wait_until(lock, next, [this] { return stopping_ || !inbox_.empty(); });
+      }
+    }
+  }
+
+  // Under the lock.
+  void take_inbox() {
+    for (auto& [user, source] : inbox_) {
+      auto it = users_.find(user);
+      if (!source) {
+        if (it != users_.end()) {
+          const bool had = !it->second.reported_empty;
+          users_.erase(it);
+          if (had) {
+            deliver_({user, core::CalendarLayer{}, true, {}, clock_()});
+          }
+        }
+        continue;
+      }
+      if (it != users_.end() && it->second.sync->source() == *source) {
+        it->second.due = SteadyClock::now();
+        continue;
+      }
+      UserState& state = users_[user];
+      state.sync = std::make_unique<SourceSync>(std::move(*source), config_);
+      state.due = SteadyClock::now();
+      state.expanded_at.reset();
+    }
+    inbox_.clear();
+    stats_.sources = users_.size();
+  }
+
+  void sync(HttpClient& http, const std::string& user, UserState& state) {
+    state.due = SteadyClock::now() + config_.interval;
+    const core::TimePoint now = clock_();
+    auto fetched = state.sync->fetch(http);
+    if (!fetched) {
+      fail(user, state, fetched.error(), now);
+      return;
+    }
+    state.last_good = now;
+    if (!*fetched && state.expanded_at && now - *state.expanded_at < kReexpandEvery) {
+      count([](ConnectorStats& s) { ++s.syncs_unchanged; });
+      deliver_({user, std::nullopt, true, {}, now});
+      return;
+    }
+    ExpansionBounds bounds = config_.bounds;
+    bounds.from = now - config_.past;
+    bounds.to = now + config_.ahead;
+    std::vector<core::Appointment> all;
+    std::size_t truncated = 0;
+    std::string problem;
+    for (const std::string* text : state.sync->documents()) {
+      auto expanded = expand_ics(*text, config_.mapping, bounds);
+      if (!expanded) {
+        // One bad object does not hide the others; the report names it.
+        problem = expanded.error().message;
+        count([](ConnectorStats& s) { ++s.errors_parse; });
+        continue;
+      }
+      truncated += expanded->truncated_events;
+      truncated += merge_appointments(all, std::move(expanded->appointments),
+                                      bounds.max_instances_per_calendar) > 0;
+    }
+    state.expanded_at = now;
+    std::vector<core::Appointment> current = live(all, now);
+    const bool changed = current != live(state.delivered, now) || state.reported_empty;
+    count([&](ConnectorStats& s) {
+      ++s.syncs_ok;
+      s.truncated_events += truncated;
+    });
+    if (truncated > 0) {
+      spdlog::warn("calendar {}: {} events cut at the expansion bounds", user, truncated);
+    }
+    std::optional<core::CalendarLayer> layer;
+    if (changed) {
+      count([&](ConnectorStats& s) {
+        s.appointments = s.appointments - std::min(s.appointments, state.delivered.size()) +
+                         current.size();
+      });
+      state.delivered = current;
+      state.reported_empty = false;
+      layer = core::CalendarLayer{std::move(current)};
+    }
+    deliver_({user, std::move(layer), problem.empty(), problem, now});
+  }
+
+  void fail(const std::string& user, UserState& state, const core::Error& error,
+            core::TimePoint now) {
+    count([&](ConnectorStats& s) {
+      switch (error.code) {
+        case core::ErrorCode::Unauthenticated: ++s.errors_unauthorized; break;
+        case core::ErrorCode::Unavailable: ++s.errors_unreachable; break;
+        case core::ErrorCode::InvalidArgument:
+        case core::ErrorCode::ResourceExhausted: ++s.errors_parse; break;
+        default: ++s.errors_http; break;
+      }
+    });
+    spdlog::warn("calendar {}: {}", user, error.message);
+    std::optional<core::CalendarLayer> layer;
+    const bool too_old = !state.last_good || now - *state.last_good >= config_.keep_stale;
+    if (too_old && !state.reported_empty) {
+      // Never a stuck busy: a calendar we cannot read for keep_stale is dropped.
+      spdlog::warn("calendar {}: no good sync for {} s, its appointments are dropped", user,
+                   config_.keep_stale.count());
+      count([&](ConnectorStats& s) {
+        ++s.stale_dropped;
+        s.appointments -= std::min(s.appointments, state.delivered.size());
+      });
+      state.delivered.clear();
+      state.reported_empty = true;
+      layer = core::CalendarLayer{};
+    }
+    deliver_({user, std::move(layer), false, error.message, now});
+  }
+
+  template <typename F>
+  void count(F&& f) {
+    std::lock_guard lock(mutex_);
+    f(stats_);
+  }
+
+  const ConnectorConfig config_;
+  const Deliver deliver_;
+  const Clock clock_;
+  mutable std::mutex mutex_;  // guards inbox_ and stats_
+  std::condition_variable wake_;
+  std::vector<std::pair<std::string, std::optional<Source>>> inbox_;
+  std::atomic<bool> stopping_ = false;
+  ConnectorStats stats_;
+  std::map<std::string, UserState> users_;  // the connector's thread only
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> Connector::create(ConnectorConfig config, Deliver deliver, Clock clock) {
+  return std::make_unique<ConnectorImpl>(std::move(config), std::move(deliver), std::move(clock));
+}
+
+void render_metrics(const ConnectorStats& s, std::string& out) {
+  const auto family = [&out](std::string_view name, std::string_view help, std::string_view type) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  family("presenced_calendar_syncs_total", "Calendar syncs that succeeded, by whether anything changed.",
+         "counter");
+  out += fmt::format("presenced_calendar_syncs_total{{result=\"changed_or_expanded\"}} {}\n"
+                     "presenced_calendar_syncs_total{{result=\"unchanged\"}} {}\n",
+                     s.syncs_ok, s.syncs_unchanged);
+  family("presenced_calendar_errors_total", "Calendar syncs that failed, by cause.", "counter");
+  out += fmt::format("presenced_calendar_errors_total{{cause=\"unauthorized\"}} {}\n"
+                     "presenced_calendar_errors_total{{cause=\"unreachable\"}} {}\n"
+                     "presenced_calendar_errors_total{{cause=\"http\"}} {}\n"
+                     "presenced_calendar_errors_total{{cause=\"parse\"}} {}\n",
+                     s.errors_unauthorized, s.errors_unreachable, s.errors_http, s.errors_parse);
+  family("presenced_calendar_stale_dropped_total",
+         "Calendars dropped after no good sync for the keep-stale time.", "counter");
+  out += fmt::format("presenced_calendar_stale_dropped_total {}\n", s.stale_dropped);
+  family("presenced_calendar_truncated_events_total",
+         "Events whose expansion stopped at a bound.", "counter");
+  out += fmt::format("presenced_calendar_truncated_events_total {}\n", s.truncated_events);
+  family("presenced_calendar_sources", "Users with a calendar source.", "gauge");
+  out += fmt::format("presenced_calendar_sources {}\n", s.sources);
+  family("presenced_calendar_appointments", "Appointments in the layers last delivered.", "gauge");
+  out += fmt::format("presenced_calendar_appointments {}\n", s.appointments);
+}
+
+}  // namespace presenced::connectors::calendar
