@@ -2,8 +2,9 @@
 
 #include "core/visibility.h"
 
-#include <boost/asio/ip/address.hpp>
+#include <arpa/inet.h>
 
+#include <array>
 #include <charconv>
 
 namespace presenced::app {
@@ -42,9 +43,9 @@ core::Result<sip::SipPeerConfig> parse_sip_peer(std::string_view value) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(host, ec);
-  if (ec) {
+  std::array<unsigned char, 16> numeric{};
+  if (inet_pton(AF_INET, host.c_str(), numeric.data()) != 1 &&
+      inet_pton(AF_INET6, host.c_str(), numeric.data()) != 1) {
     return bad(value, "the host " + host + " is not a numeric address");
   }
   peer.address.address = std::move(host);

@@ -7,6 +7,7 @@ SUBSCRIBEs for example.com to presenced. presenced has Kamailio as its peer for 
 """
 
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from kamailio_process import KAMAILIO, KamailioProcess
 from presence_proxy import require, set_manual, signed_in, start_presenced
-from presenced_fixture import Watcher as WsWatcher
+from presenced_fixture import PRESENCED, Watcher as WsWatcher
 from sip_client import Publisher, Watcher, free_port, pidf_activities, pidf_basic, pidf_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,3 +253,39 @@ def test_a_stopped_peer_shows_unknown_and_recovers(system):
         ws.presence_of(erin, timeout=30, availability="Away")
     finally:
         ws.close()
+
+
+
+def test_remote_contacts_are_watched_again_after_a_restart(system):
+    # Stored as documents, the remote contacts come back and their dialogs are made anew;
+    # erin published again in the test before.
+    server = system["server"]
+    erin = "sip:erin@%s" % REMOTE
+    server.restart()
+    alice = signed_in(server, "alice")
+    assert erin in alice.get("/api/v1/users/alice/remote-contacts").json()["addresses"]
+    ws = ws_for(server, alice)
+    try:
+        ws.send({"op": "subscribe", "contacts": True})
+        ws.presence_of(erin, timeout=5, availability="Away")
+    finally:
+        ws.close()
+    # A PUT of the contacts keeps the remote ones.
+    assert alice.put("/api/v1/users/alice/contacts", {"users": ["bob"]}).status_code == 200
+    assert set(alice.get("/api/v1/users/alice/contacts").json()["users"]) >= {"bob", erin}
+
+@pytest.mark.parametrize("peer,why", [
+    ("remote.test", "not DOMAIN=HOST:PORT"),
+    ("remote.test=peer.example:5060", "not a numeric address"),
+    ("remote.test=127.0.0.1:0", "not HOST:PORT"),
+    ("remote.test=127.0.0.1:5060,level=friends", "level friends"),
+    ("remote.test=127.0.0.1:5060,transport=tcp", "transport=tcp"),
+    ("remote.test=127.0.0.1:5060,colour=blue", "unknown option"),
+])
+def test_a_bad_peer_flag_exits_2_naming_it(tmp_path, peer, why):
+    result = subprocess.run(
+        [PRESENCED, "--data-dir", str(tmp_path), "--http", "127.0.0.1:0", "--sip",
+         "127.0.0.1:0", "--sip-peer", peer], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2, result
+    assert "--sip-peer" in result.stdout + result.stderr and why in result.stdout + result.stderr, \
+        result
