@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "connectors/teams/teams.h"
 #include "app/calendar_wiring.h"
+#include "app/federation.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -48,6 +49,7 @@ struct Options {
   int sip_nonce_lifetime_s = 300;
   std::string sip_md5_only_user_agents;
   presenced::app::CalendarOptions calendar;
+  std::vector<std::string> sip_peers;  // DOMAIN=HOST:PORT[,level=...]
 };
 
 // "host:port" -> parts; exits with status 2 naming the flag on a bad value.
@@ -271,6 +273,9 @@ int main(int argc, char** argv) {
   app.add_option("--teams-config", options.teams_config,
                  "Microsoft Teams connector configuration, a JSON file (docs/teams.md)");
   presenced::app::add_calendar_flags(app, options.calendar);
+  app.add_option("--sip-peer", options.sip_peers,
+                 "A federated SIP presence server, DOMAIN=HOST:PORT[,level=LEVEL]"
+                 "[,transport=udp] (repeatable)");
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -298,6 +303,20 @@ int main(int argc, char** argv) {
     spdlog::error("--sip-default-expires: {} is outside --sip-min-expires {} .. "
                   "--sip-max-expires {}",
                   options.sip_default_expires, options.sip_min_expires, options.sip_max_expires);
+    return 2;
+  }
+
+  std::vector<presenced::sip::SipPeerConfig> sip_peers;
+  for (const std::string& value : options.sip_peers) {
+    auto peer = presenced::app::parse_sip_peer(value);
+    if (!peer) {
+      spdlog::error("{}", peer.error().message);
+      return 2;
+    }
+    sip_peers.push_back(std::move(*peer));
+  }
+  if (!sip_peers.empty() && !sip_address) {
+    spdlog::error("--sip-peer: needs --sip");
     return 2;
   }
 
@@ -364,6 +383,7 @@ int main(int argc, char** argv) {
   }
   UserDirectory directory(**server);
   std::unique_ptr<presenced::sip::Listener> sip;
+  std::unique_ptr<presenced::app::SipRemoteWatcher> sip_remote;
   if (sip_address) {
     presenced::sip::SipConfig sip_config;
     sip_config.host = sip_address->first;
@@ -377,6 +397,7 @@ int main(int argc, char** argv) {
     sip_config.idle_timeout = std::chrono::seconds(options.sip_idle_timeout_s);
     sip_config.nonce_lifetime = std::chrono::seconds(options.sip_nonce_lifetime_s);
     sip_config.md5_only_user_agents = options.sip_md5_only_user_agents;
+    sip_config.peers = sip_peers;
     sip = presenced::sip::Listener::create((*server)->io_context(), sip_config, directory);
     auto sip_bound = sip->listen();
     if (!sip_bound) {
@@ -384,6 +405,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     sip->start();
+    sip->set_remote_sink([&server = **server](presenced::core::RemotePresence presence) {
+      server.set_remote_presence(std::move(presence));
+    });
+    sip_remote = std::make_unique<presenced::app::SipRemoteWatcher>(*sip);
+    (*server)->add_remote_watcher("sip", *sip_remote);
     (*server)->add_metrics_source(
         [listener = sip.get()](std::string& out) { render_sip_metrics(listener->stats(), out); });
     spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
@@ -401,6 +427,7 @@ int main(int argc, char** argv) {
     teams->reset();
   }
   // The SIP sockets belong to the server's event loop: close them before it goes.
+  sip_remote.reset();
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
   // it exists, then destroy it.

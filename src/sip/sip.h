@@ -63,6 +63,15 @@ class Directory {
   virtual void save(std::vector<StoredRecord> records, std::function<void(bool durable)> done) = 0;
 };
 
+// A federated SIP presence server (docs/sip.md, "Federation"): the domain its users live in,
+// where it listens (our next hop for them, and the only source trusted to speak for them), and
+// the visibility level at which its users see ours.
+struct SipPeerConfig {
+  std::string domain;
+  Peer address;  // a numeric host
+  core::VisibilityLevel level = core::VisibilityLevel::Public;
+};
+
 struct SipConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5060;  // UDP and TCP; 0 picks a free port, the same for both
@@ -83,6 +92,7 @@ struct SipConfig {
   std::chrono::seconds max_expires{3600};
   std::chrono::seconds default_expires{3600};
   std::size_t max_subscriptions = 100'000;  // more new ones are answered 503
+  std::vector<SipPeerConfig> peers;         // federation; none: no remote watches
 };
 
 // What a listener has done since it started and holds now, for the server's metrics.
@@ -111,6 +121,15 @@ class Listener {
   virtual void stop() = 0;
   // On the io_context's thread.
   virtual ListenerStats stats() const = 0;
+
+  // Federation, on the io_context's thread (docs/sip.md, "Federation"). Why `uri`
+  // (sip:user@domain) cannot be watched, e.g. no peer serves its domain; nullopt when it can.
+  virtual std::optional<core::Error> refuse_remote(std::string_view uri) const = 0;
+  // One SUBSCRIBE dialog per remote presentity, however many watches: the last unwatch ends it.
+  virtual void watch_remote(const std::string& uri) = 0;
+  virtual void unwatch_remote(const std::string& uri) = 0;
+  // Where what remote presentities show goes (known = false while unreachable).
+  virtual void set_remote_sink(std::function<void(core::RemotePresence)> sink) = 0;
 };
 
 }  // namespace presenced::sip

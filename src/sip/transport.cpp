@@ -4,6 +4,7 @@
 
 #include "sip/sip.h"
 #include "sip/internal/branch.h"
+#include "sip/internal/remote_watches.h"
 #include "sip/internal/service.h"
 #include "sip/internal/stateless.h"
 
@@ -55,8 +56,10 @@ class ListenerImpl final : public Listener {
         transactions_(config_.transactions),
         subscriptions_(subscription_config(config_), directory.engine(), &directory),
         publications_(publication_config(config_), directory),
-        service_(config_.domain, directory, make_authenticator(config_), &subscriptions_) {
+        service_(config_.domain, directory, make_authenticator(config_), &subscriptions_),
+        remote_(remote_watch_config(config_), presence_peers(config_)) {
     service_.set_publications(&publications_);
+    service_.set_peers(config_.peers);
     if (!config_.md5_only_user_agents.empty()) {
       service_.set_md5_only(std::regex(config_.md5_only_user_agents));  // checked by the caller
     }
@@ -107,6 +110,7 @@ class ListenerImpl final : public Listener {
     }
     const udp::endpoint bound = udp_.local_endpoint();
     subscriptions_.set_local(bound.address().to_string(), bound.port());
+    remote_.set_local(bound.address().to_string(), bound.port());
     return bound.address().to_string() + ":" + std::to_string(bound.port());
   }
 
@@ -143,6 +147,36 @@ class ListenerImpl final : public Listener {
     return out;
   }
 
+  std::optional<core::Error> refuse_remote(std::string_view uri) const override {
+    const auto parsed = parse_uri(uri);
+    if (!parsed || !parsed->is_sip() || parsed->user.empty()) {
+      return core::Error::invalid_argument("address: " + std::string(uri) +
+                                           " is not sip:user@domain");
+    }
+    if (remote_.peer_for(parsed->host) == nullptr) {
+      return core::Error::failed_precondition("address: no SIP peer is configured for domain " +
+                                              parsed->host + " (--sip-peer)");
+    }
+    return std::nullopt;
+  }
+
+  void watch_remote(const std::string& uri) override {
+    if (auto watched = remote_.watch(uri, std::chrono::steady_clock::now()); !watched) {
+      spdlog::warn("sip: cannot watch {}: {}", uri, watched.error().message);
+      return;
+    }
+    apply(Actions{});
+  }
+
+  void unwatch_remote(const std::string& uri) override {
+    remote_.unwatch(uri, std::chrono::steady_clock::now());
+    apply(Actions{});
+  }
+
+  void set_remote_sink(std::function<void(core::RemotePresence)> sink) override {
+    remote_sink_ = std::move(sink);
+  }
+
   void stop() override {
     boost::system::error_code ignored;
     stopping_ = true;
@@ -164,6 +198,24 @@ class ListenerImpl final : public Listener {
     out.max_expires = config.max_expires;
     out.default_expires = config.default_expires;
     out.max_subscriptions = config.max_subscriptions;
+    for (const SipPeerConfig& peer : config.peers) {
+      out.peer_levels.emplace_back(peer.domain, peer.level);
+    }
+    return out;
+  }
+
+  static RemoteWatchConfig remote_watch_config(const SipConfig& config) {
+    RemoteWatchConfig out;
+    out.local_domain = config.domain;
+    out.pidf.body_bytes = config.limits.body_bytes;
+    return out;
+  }
+
+  static std::vector<PresencePeer> presence_peers(const SipConfig& config) {
+    std::vector<PresencePeer> out;
+    for (const SipPeerConfig& peer : config.peers) {
+      out.push_back(PresencePeer{peer.domain, peer.address});
+    }
     return out;
   }
 
@@ -335,7 +387,14 @@ class ListenerImpl final : public Listener {
     for (Action& action : actions.actions) {
       if (auto* send_action = std::get_if<SendAction>(&action)) {
         send(send_action->to, std::move(send_action->bytes));
-      } else if (auto* request = std::get_if<RequestAction>(&action)) {
+      } else if (auto* request = std::get_if<RequestAction>(&action);
+                 request != nullptr && request->request.method == Method::Notify &&
+                 remote_.owns(request->request)) {
+        // A NOTIFY in one of our own subscriptions to a peer (docs/sip.md, "Federation").
+        const auto now = std::chrono::steady_clock::now();
+        Message answer = remote_.on_notify(request->request, now);
+        apply(transactions_.respond(request->id, answer, now));
+      } else if (request != nullptr) {
         NonceRandom random{};
         randombytes_buf(random.data(), random.size());
         // A SUBSCRIBE or PUBLISH is answered once the store holds it, maybe after this returns: the
@@ -350,12 +409,22 @@ class ListenerImpl final : public Listener {
                           apply(transactions_.respond(id, response,
                                                       std::chrono::steady_clock::now()));
                         });
-      } else if (auto* response = std::get_if<ResponseAction>(&action)) {
+      } else if (auto* response = std::get_if<ResponseAction>(&action);
+                 response != nullptr && remote_requests_.contains(response->id.value)) {
+        remote_answered(response->id.value, response->response);
+      } else if (auto* failed = std::get_if<ClientFailedAction>(&action);
+                 failed != nullptr && remote_requests_.contains(failed->id.value)) {
+        // §17.1.2.2 and §8.1.3.1: a timeout counts as 408, a transport error as 503.
+        const auto it = remote_requests_.find(failed->id.value);
+        const bool timeout = failed->failure == ClientFailure::Timeout;
+        remote_answered(failed->id.value,
+                        make_response(it->second.request, timeout ? 408 : 503,
+                                      timeout ? "Request Timeout" : "Service Unavailable"));
+      } else if (response != nullptr) {
         const int status = response->response.status;
         notify_answered(response->id, status,
                         status < 300 ? NotifyOutcome::Accepted : NotifyOutcome::Rejected);
-      } else if (auto* failed = std::get_if<ClientFailedAction>(&action)) {
-        // §17.1.2.2 and §8.1.3.1: a timeout counts as 408, a transport error as 503.
+      } else if (failed != nullptr) {
         const bool timeout = failed->failure == ClientFailure::Timeout;
         notify_answered(failed->id, timeout ? 408 : 503,
                         timeout ? NotifyOutcome::Timeout : NotifyOutcome::TransportError);
@@ -364,7 +433,66 @@ class ListenerImpl final : public Listener {
       // PUBLISH; the client has given up, and the late answer is dropped by the transactions.
     }
     send_notifies();
+    send_subscribes();
+    report_remote();
     rearm();
+  }
+
+  // A final answer to one of our SUBSCRIBEs to a peer.
+  void remote_answered(std::uint64_t transaction, const Message& response) {
+    if (response.status < 200) {
+      return;
+    }
+    const auto it = remote_requests_.find(transaction);
+    const RemoteWatchId watch = it->second.watch;
+    remote_requests_.erase(it);
+    remote_.on_response(watch, response, std::chrono::steady_clock::now());
+  }
+
+  // Each SUBSCRIBE waiting in the remote watches' outbox becomes a client transaction.
+  void send_subscribes() {
+    for (int round = 0; round < 4; ++round) {
+      std::vector<OutgoingSubscribe> outbox = remote_.take_outbox();
+      if (outbox.empty()) {
+        return;
+      }
+      for (OutgoingSubscribe& subscribe : outbox) {
+        const auto now = std::chrono::steady_clock::now();
+        auto started = transactions_.send_request(subscribe.request, subscribe.destination, now);
+        if (!started) {
+          spdlog::debug("sip: SUBSCRIBE to {} not sent: {}", subscribe.destination.address,
+                        started.error().detail);
+          if (subscribe.watch != 0) {
+            remote_.on_response(subscribe.watch,
+                                make_response(subscribe.request, 503, "Service Unavailable"), now);
+          }
+          continue;
+        }
+        if (subscribe.watch != 0) {
+          remote_requests_.emplace(started->id.value,
+                                   RemoteRequest{subscribe.watch, std::move(subscribe.request)});
+        }
+        send_first(started->actions);
+      }
+    }
+  }
+
+  // A new client transaction's first transmission.
+  void send_first(Actions& actions) {
+    for (Action& action : actions.actions) {
+      if (auto* send_action = std::get_if<SendAction>(&action)) {
+        send(send_action->to, std::move(send_action->bytes));
+      }
+    }
+  }
+
+  // What remote presentities show now goes to the engine through the sink.
+  void report_remote() {
+    for (const RemoteUpdate& update : remote_.take_updates()) {
+      if (remote_sink_) {
+        remote_sink_(to_remote_presence(update));
+      }
+    }
   }
 
   // Deferred: not started, our client-transaction table was full; the subscription stays.
@@ -406,11 +534,7 @@ class ListenerImpl final : public Listener {
           continue;
         }
         notifies_.emplace(started->id.value, notify.subscription);
-        for (Action& action : started->actions.actions) {
-          if (auto* send_action = std::get_if<SendAction>(&action)) {
-            send(send_action->to, std::move(send_action->bytes));
-          }
-        }
+        send_first(started->actions);
       }
     }
   }
@@ -433,6 +557,7 @@ class ListenerImpl final : public Listener {
       }
       const auto now = std::chrono::steady_clock::now();
       subscriptions_.advance(now);
+      remote_.advance(now);
       apply(transactions_.advance(now));
     }
   }
@@ -441,6 +566,9 @@ class ListenerImpl final : public Listener {
     auto next = transactions_.next_deadline();
     if (const auto expiry = subscriptions_.next_deadline(); expiry && (!next || *expiry < *next)) {
       next = expiry;
+    }
+    if (const auto due = remote_.next_deadline(); due && (!next || *due < *next)) {
+      next = due;
     }
     return next;
   }
@@ -527,6 +655,13 @@ class ListenerImpl final : public Listener {
   Publications publications_;
   Service service_;
   std::unordered_map<std::uint64_t, SubscriptionId> notifies_;  // client transaction -> subscription
+  RemoteWatches remote_;
+  struct RemoteRequest {
+    RemoteWatchId watch = 0;
+    Message request;  // for the 408 or 503 of a failure
+  };
+  std::unordered_map<std::uint64_t, RemoteRequest> remote_requests_;  // by client transaction
+  std::function<void(core::RemotePresence)> remote_sink_;
   bool drain_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;

@@ -142,9 +142,11 @@ class Watcher:
     remote_target = None
 
     def __init__(self, server, transport, user, password, event="presence", domain="example.com",
-                 auth_user=None):
+                 auth_user=None, target_domain=None):
         self.server, self.transport, self.user, self.password = server, transport, user, password
         self.event, self.domain = event, domain
+        # The presentities' domain, when it is not the watcher's own (federation).
+        self.target_domain = target_domain or domain
         self.auth_user = auth_user or user
         if transport == "UDP":
             self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -219,7 +221,7 @@ class Watcher:
 
     def subscribe_once(self, target, expires, authorization=None, accept=None):
         self.cseq += 1
-        uri = "sip:%s@%s" % (target, self.domain)
+        uri = "sip:%s@%s" % (target, self.target_domain)
         to = "<%s>" % uri + (";tag=%s" % self.to_tag if self.to_tag else "")
         in_dialog = self.to_tag is not None
         request_uri = self.remote_target if in_dialog and self.remote_target else uri

@@ -3,6 +3,8 @@
 #include "sip/internal/branch.h"
 #include "sip/internal/grammar.h"
 
+#include "core/mappings.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -371,6 +373,21 @@ void RemoteWatches::show(Watch& w, bool reachable, std::optional<PidfDocument> d
   w.shown.reachable = reachable;
   w.shown.document = std::move(document);
   updates_.push_back(w.shown);
+}
+
+core::RemotePresence to_remote_presence(const RemoteUpdate& update) {
+  core::RemotePresence out;
+  out.address = update.uri;
+  if (!update.reachable || !update.document) {
+    return out;  // known = false: shown as unknown
+  }
+  const core::PidfStatus status = update.document->status();
+  const core::GraphPresence graph = core::from_pidf(status);
+  out.known = true;
+  out.availability = graph.availability;
+  out.activity = graph.activity;
+  out.note = status.note;
+  return out;
 }
 
 }  // namespace presenced::sip

@@ -8,6 +8,7 @@
 //
 // Thread-safety: none; used only on the thread that owns the listener.
 
+#include "core/model.h"
 #include "core/result.h"
 #include "sip/internal/message.h"
 #include "sip/internal/pidf.h"
@@ -58,6 +59,10 @@ struct OutgoingSubscribe {
   Message request;
   Peer destination;
 };
+
+// What the engine shows of a remote presentity for an update (rule remote_presence): the
+// document's Graph pair and first note, or unknown while unreachable or pending.
+core::RemotePresence to_remote_presence(const RemoteUpdate& update);
 
 class RemoteWatches {
  public:

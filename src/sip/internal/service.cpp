@@ -1,5 +1,7 @@
 #include "sip/internal/service.h"
 
+#include "sip/internal/grammar.h"
+
 #include <cassert>
 #include <utility>
 
@@ -81,6 +83,12 @@ std::optional<Message> Service::respond(const Message& request, const Peer& sour
       return response;
     }
   }
+  if (request.method == Method::Subscribe) {
+    if (const SipPeerConfig* peer = trusted_peer(request, source)) {
+      return authenticated(request, std::string(kPeerSubscriberPrefix) + peer->domain, source,
+                           now, steady, random, later);
+    }
+  }
   // The digest is checked against the username the phone sent (a user id or "user-device");
   // the request then acts as the user that username belongs to.
   const std::optional<std::string> username = authenticator_.claimed_user(request);
@@ -150,6 +158,20 @@ std::optional<Message> Service::authenticated(const Message& request, const std:
   }
   // A service built without them (unit tests of the answers above).
   return make_response(request, 501, publish ? "No Publications Here" : "No Subscriptions Here");
+}
+
+// The trust model (docs/sip.md, "Federation"): the peer authenticated its own user; we trust
+// the peer by the address it sends from (and, over UDP, the port it listens on) and the domain
+// it speaks for. TLS with mutual authentication will replace the address check.
+const SipPeerConfig* Service::trusted_peer(const Message& request, const Peer& source) const {
+  for (const SipPeerConfig& peer : peers_) {
+    const bool from_peer = source.address == peer.address.address &&
+                           (source.transport == Transport::Tcp || source.port == peer.address.port);
+    if (from_peer && grammar::iequals(request.from.uri.host, peer.domain)) {
+      return &peer;
+    }
+  }
+  return nullptr;
 }
 
 Message Service::challenge(const Message& request, std::chrono::system_clock::time_point now,

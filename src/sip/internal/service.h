@@ -19,6 +19,7 @@
 #include <regex>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace presenced::sip {
 
@@ -53,6 +54,10 @@ class Service {
   // Takes presence PUBLISHes from now on; without it they get 501 (it must outlive us).
   void set_publications(Publications* publications) { publications_ = publications; }
 
+  // Federated domains (docs/sip.md, "Federation"): a SUBSCRIBE from a peer's address whose From
+  // is in the peer's domain is taken without digest, as the subscriber "peer:<domain>".
+  void set_peers(std::vector<SipPeerConfig> peers) { peers_ = std::move(peers); }
+
   // Requests refused with 403 for wrong credentials since the start.
   std::uint64_t auth_failures() const { return auth_failures_; }
 
@@ -67,6 +72,7 @@ class Service {
                                        std::chrono::system_clock::time_point now,
                                        TimePoint steady, const NonceRandom& random,
                                        Subscriptions::Answer& later);
+  const SipPeerConfig* trusted_peer(const Message& request, const Peer& source) const;
   Message challenge(const Message& request, std::chrono::system_clock::time_point now,
                     const NonceRandom& random, bool stale) const;
 
@@ -77,6 +83,7 @@ class Service {
   std::uint64_t auth_failures_ = 0;
   Publications* publications_ = nullptr;
   std::optional<std::regex> md5_only_;
+  std::vector<SipPeerConfig> peers_;
 };
 
 }  // namespace presenced::sip

@@ -5,6 +5,8 @@
 #include "sip/internal/grammar.h"
 #include "sip/internal/pidf.h"
 
+#include "core/visibility.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -173,7 +175,8 @@ struct Subscriptions::Subscription final : core::WatcherSink {
   std::shared_ptr<const std::string> pending;  // newest content not yet sent
   core::WatcherId watcher = 0;
   core::UserIndex presentity = 0;
-  core::UserIndex subscriber = 0;
+  core::UserIndex subscriber = 0;  // meaningless for a peer's subscription
+  std::optional<std::uint16_t> peer_domain;  // a federated domain's: its index in peer_levels
   std::uint32_t version = 0;  // of the next dialog-info or watcherinfo document
   std::uint32_t local_cseq = 0;
   std::uint32_t local_cseq_bound = kCSeqReserve;  // as stored
@@ -296,13 +299,15 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
     answer(make_response(request, 404, "Not Found"));
     return;
   }
-  const std::optional<core::UserIndex> watcher_user = engine_.find(subscriber);
+  const std::optional<std::uint16_t> peer = peer_index(subscriber);
+  const std::optional<core::UserIndex> watcher_user =
+      peer ? std::optional<core::UserIndex>(0) : engine_.find(subscriber);
   if (!watcher_user) {
     answer(make_response(request, 403, "Forbidden"));
     return;
   }
   const EventPackage package = *parse_event_package(request.event->package);
-  if (package == EventPackage::WatcherInfo && *watcher_user != *presentity) {
+  if (package == EventPackage::WatcherInfo && (peer || *watcher_user != *presentity)) {
     // RFC 3857 §5.1: the watcher list is the presentity's own business.
     answer(make_response(request, 403, "Forbidden"));
     return;
@@ -331,6 +336,7 @@ void Subscriptions::answer_new(const Message& request, const Peer& source,
   s.created_at = now;
   s.presentity = *presentity;
   s.subscriber = *watcher_user;
+  s.peer_domain = peer;
   const std::string local_tag = make_tag();
   s.dialog = DialogText(request.contacts.addresses.front().uri, request.record_routes, request.to,
                         local_tag, request.from, request.call_id, to_string(package),
@@ -404,7 +410,7 @@ void Subscriptions::answer_refresh(const Message& request, const Peer& source,
     answer(make_response(request, 481, "Subscription Does Not Exist"));  // another package
     return;
   }
-  if (subscriber != engine_.id_of(s.subscriber).value) {
+  if (subscriber != subscriber_id(s)) {
     answer(make_response(request, 403, "Forbidden"));
     return;
   }
@@ -506,6 +512,30 @@ Subscriptions::Subscription* Subscriptions::find_dialog(
   return nullptr;
 }
 
+std::optional<std::uint16_t> Subscriptions::peer_index(std::string_view subscriber) const {
+  if (!subscriber.starts_with(kPeerSubscriberPrefix)) {
+    return std::nullopt;
+  }
+  const std::string_view domain = subscriber.substr(kPeerSubscriberPrefix.size());
+  for (std::size_t i = 0; i < config_.peer_levels.size(); ++i) {
+    if (config_.peer_levels[i].first == domain) {
+      return static_cast<std::uint16_t>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Subscriptions::subscriber_id(const Subscription& s) const {
+  return s.peer_domain
+             ? std::string(kPeerSubscriberPrefix) + config_.peer_levels[*s.peer_domain].first
+             : engine_.id_of(s.subscriber).value;
+}
+
+core::VisibilityLevel Subscriptions::level_of(const Subscription& s) const {
+  return s.peer_domain ? config_.peer_levels[*s.peer_domain].second
+                       : engine_.level_for(s.presentity, s.subscriber);
+}
+
 void Subscriptions::index(Subscription& s) {
   by_dialog_.emplace(dialog_hash_of(s), s.id);
   by_presentity_.emplace(s.presentity, s.id);
@@ -514,8 +544,10 @@ void Subscriptions::index(Subscription& s) {
 
 void Subscriptions::start(Subscription& s, TimePoint now) {
   if (s.package != EventPackage::WatcherInfo) {
-    s.watcher = engine_.add_watcher(
-        s.subscriber, s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_, &s);
+    const core::FormatId format =
+        s.package == EventPackage::Dialog ? dialog_format_ : pidf_format_;
+    s.watcher = s.peer_domain ? engine_.add_peer_watcher(level_of(s), format, &s)
+                       : engine_.add_watcher(s.subscriber, format, &s);
   }
   resend(s, now);
 }
@@ -523,7 +555,7 @@ void Subscriptions::start(Subscription& s, TimePoint now) {
 void Subscriptions::persist(const Subscription& s, std::function<void(bool)> done) {
   StoredSubscription stored;
   stored.package = std::string(to_string(s.package));
-  stored.subscriber = engine_.id_of(s.subscriber).value;
+  stored.subscriber = subscriber_id(s);
   stored.presentity = engine_.id_of(s.presentity).value;
   stored.call_id = std::string(s.dialog.call_id());
   stored.local = s.dialog.local();
@@ -543,7 +575,7 @@ void Subscriptions::persist(const Subscription& s, std::function<void(bool)> don
   StoredRecord record;
   record.kind = std::string(kSubscriptionKind);
   record.id = std::string(s.dialog.local_tag());
-  record.owner = stored.subscriber;
+  record.owner = s.peer_domain ? std::string() : stored.subscriber;  // a peer is no user to delete
   record.body = encode_subscription(stored);
   durable_->save({std::move(record)}, std::move(done));
 }
@@ -559,7 +591,10 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
     const std::optional<EventPackage> package =
         stored ? parse_event_package(stored->package) : std::nullopt;
     const auto presentity = stored ? engine_.find(stored->presentity) : std::nullopt;
-    const auto subscriber = stored ? engine_.find(stored->subscriber) : std::nullopt;
+    const auto peer = stored ? peer_index(stored->subscriber) : std::nullopt;
+    const auto subscriber = !stored ? std::nullopt
+                            : peer  ? std::optional<core::UserIndex>(0)
+                                    : engine_.find(stored->subscriber);
     if (!package || !presentity || !subscriber || stored->expires_at <= wall ||
         subscriptions_.size() >= config_.max_subscriptions) {
       record.erase = true;
@@ -572,6 +607,7 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
     s.package = *package;
     s.presentity = *presentity;
     s.subscriber = *subscriber;
+    s.peer_domain = peer;
     NameAddr local = stored->local;
     const std::string local_tag(local.tag().value_or(""));
     std::erase_if(local.params, [](const Param& p) { return grammar::iequals(p.name, "tag"); });
@@ -683,7 +719,7 @@ void Subscriptions::outbox_ready() {
 void Subscriptions::on_user_removed(core::UserIndex user) {
   std::vector<SubscriptionId> ending;
   for (const auto& [id, s] : subscriptions_) {
-    if (s->presentity == user || s->subscriber == user) {
+    if (s->presentity == user || (!s->peer_domain && s->subscriber == user)) {
       ending.push_back(id);
     }
   }
@@ -746,12 +782,14 @@ std::string Subscriptions::current_content(const Subscription& s, TimePoint now)
   if (s.package == EventPackage::Dialog) {
     return write_dialogs(Presentity{user, config_.domain},
                          engine_.layers(s.presentity).telephony.calls,
-                         dialog_detail(engine_.level_for(s.presentity, s.subscriber)));
+                         dialog_detail(level_of(s)));
   }
   const auto wall =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return write_pidf(Presentity{user, config_.domain},
-                    engine_.presence_for(s.presentity, s.subscriber), wall);
+                    s.peer_domain ? core::project(engine_.presence(s.presentity), level_of(s))
+                           : engine_.presence_for(s.presentity, s.subscriber),
+                    wall);
 }
 
 // The NOTIFY body: PIDF as encoded; dialog-info around the encoded dialogs, with the next

@@ -42,7 +42,13 @@ struct SubscriptionConfig {
   std::chrono::seconds max_expires{3600};
   std::chrono::seconds default_expires{3600};  // RFC 3856 §6.4
   std::size_t max_subscriptions = 100'000;
+  // Federated domains whose users subscribe as the subscriber "peer:<domain>": one engine peer
+  // watcher per subscription, at the domain's level (docs/sip.md, "Federation").
+  std::vector<std::pair<std::string, core::VisibilityLevel>> peer_levels;
 };
+
+// The subscriber name of a federated domain's users, as Service passes it to subscribe().
+inline constexpr std::string_view kPeerSubscriberPrefix = "peer:";
 
 using SubscriptionId = std::uint64_t;
 
@@ -79,7 +85,8 @@ class Subscriptions {
   // drain() and take_outbox() outside that call.
   void set_on_wake(std::function<void()> on_wake);
 
-  // Answers a SUBSCRIBE for one of our packages from the authenticated user `subscriber`, new
+  // Answers a SUBSCRIBE for one of our packages from the authenticated user `subscriber` (or a
+  // trusted peer domain, "peer:<domain>", which sees presence at its level only), new
   // or within a dialog: at once, or (a new subscription or a refresh, with a Directory) once
   // its dialog is durable, 500 if the store failed. NOTIFYs it causes wait in the outbox.
   void subscribe(const Message& request, const Peer& source, std::string_view subscriber,
@@ -151,6 +158,11 @@ class Subscriptions {
   Subscription* find_dialog(std::string_view call_id, std::string_view remote_tag,
                             std::string_view local_tag, const std::optional<std::string>& event_id);
   static std::uint64_t dialog_hash_of(const Subscription& s);
+  // The index in config_.peer_levels that a "peer:<domain>" subscriber names.
+  std::optional<std::uint16_t> peer_index(std::string_view subscriber) const;
+  // "alice" or "peer:example.org", as subscribe() was given it.
+  std::string subscriber_id(const Subscription& s) const;
+  core::VisibilityLevel level_of(const Subscription& s) const;
 
   SubscriptionConfig config_;
   core::Engine& engine_;
