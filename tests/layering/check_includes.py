@@ -11,6 +11,7 @@ allowed = {
     "core": {"core"},
     "routing": {"core", "routing"},
     "store": {"core", "store"},
+    "cluster": {"core", "cluster"},
     "sip": {"core", "sip"},
     "api": {"core", "routing", "store", "api"},
     "app": {"core", "routing", "store", "api", "sip", "app", "connectors"},
