@@ -1,7 +1,10 @@
 // presenced: reads flags, opens the store, seeds first-start data and runs the API server, with
-// the SIP listener on the same event loop when --sip is given.
+// the SIP listener and the XMPP component on the same event loop when --sip and
+// --xmpp-component are given.
 
 #include "api/api.h"
+#include "app/documents.h"
+#include "app/xmpp_setup.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -108,25 +111,11 @@ class UserDirectory final : public presenced::sip::Directory {
   }
   presenced::core::Engine& engine() override { return server_.engine(); }
   std::vector<presenced::sip::StoredRecord> stored(std::string_view kind) const override {
-    std::vector<presenced::sip::StoredRecord> out;
-    for (auto& d : server_.documents(kind)) {
-      out.push_back({std::move(d.kind), std::move(d.id), std::move(d.owner), std::move(d.body)});
-    }
-    return out;
+    return presenced::app::stored_records<presenced::sip::StoredRecord>(server_, kind);
   }
   void save(std::vector<presenced::sip::StoredRecord> records,
             std::function<void(bool)> done) override {
-    std::vector<presenced::store::Mutation> mutations;
-    mutations.reserve(records.size());
-    for (auto& r : records) {
-      if (r.erase) {
-        mutations.emplace_back(presenced::store::DeleteDocument{std::move(r.kind), std::move(r.id)});
-      } else {
-        mutations.emplace_back(presenced::store::PutDocument{
-            {std::move(r.kind), std::move(r.id), std::move(r.owner), std::move(r.body)}});
-      }
-    }
-    server_.save_documents(std::move(mutations), std::move(done));
+    presenced::app::save_records(server_, std::move(records), std::move(done));
   }
 
  private:
@@ -200,6 +189,8 @@ int main(int argc, char** argv) {
           return std::string("not a regular expression: ") + e.what();
         }
       });
+  presenced::app::XmppOptions xmpp_options;
+  presenced::app::add_xmpp_options(app, xmpp_options);
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -320,9 +311,11 @@ int main(int argc, char** argv) {
         [listener = sip.get()](std::string& out) { render_sip_metrics(listener->stats(), out); });
     spdlog::info("listening on sip:{} (udp, tcp; realm {})", *sip_bound, options.domain);
   }
+  auto xmpp = presenced::app::start_xmpp(xmpp_options, options.domain, **server);
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
-  // The SIP sockets belong to the server's event loop: close them before it goes.
+  // The SIP and XMPP sockets belong to the server's event loop: close them before it goes.
+  xmpp.component.reset();
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
   // it exists, then destroy it.
