@@ -28,7 +28,7 @@ data = tempfile.mkdtemp()
 server = Presenced(os.path.join(data, "data"), ["--domain", "uc.test", "--fast-sync",
                    "--xmpp-component", "127.0.0.1:%d" % port, "--xmpp-secret", "s",
                    "--xmpp-domain-level", "remote.test=team", "--xmpp-subscribe-burst", "1000000",
-                   "--log-level", "warn"])
+                   "--log-level", "info"])
 link, _ = listener.accept()
 link.recv(4096)
 link.sendall(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
