@@ -22,6 +22,21 @@ bool valid_part(std::string_view part, std::string_view forbidden, bool spaces =
   });
 }
 
+// What XML 1.0 needs instead of an ASCII byte in text or a quoted attribute; empty: the byte.
+std::string_view reference_for(unsigned char byte) {
+  switch (byte) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '\'': return "&apos;";
+    case '"': return "&quot;";
+    case '\r': return "&#13;";
+    case '\t':
+    case '\n': return {};
+    default: return byte < 0x20 ? kReplacement : std::string_view();
+  }
+}
+
 }  // namespace
 
 const std::string* Element::attribute(std::string_view key) const {
@@ -78,34 +93,31 @@ std::optional<Jid> parse_jid(std::string_view text) {
 }
 
 void append_escaped(std::string& out, std::string_view text) {
+  // Copies runs of bytes that stand for themselves in one append; stops at each byte that
+  // needs a reference or a replacement.
+  std::size_t run = 0;
   std::size_t i = 0;
+  const auto flush = [&] { out.append(text.substr(run, i - run)); };
   while (i < text.size()) {
-    const char c = text[i];
-    const auto byte = static_cast<unsigned char>(c);
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 1;
+    std::string_view replacement;
     if (byte >= 0x80) {
-      const std::size_t length = core::utf8_sequence_length(text.substr(i));
-      if (length == 0) {
-        out.append(kReplacement);
-        ++i;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
+      length = core::utf8_sequence_length(text.substr(i));
+      replacement = length == 0 ? kReplacement : std::string_view();
+    } else {
+      replacement = reference_for(byte);
+    }
+    if (replacement.empty()) {
+      i += length;
       continue;
     }
-    switch (c) {
-      case '&': out.append("&amp;"); break;
-      case '<': out.append("&lt;"); break;
-      case '>': out.append("&gt;"); break;
-      case '\'': out.append("&apos;"); break;
-      case '"': out.append("&quot;"); break;
-      case '\r': out.append("&#13;"); break;
-      case '\t':
-      case '\n': out.push_back(c); break;
-      default: out.append(byte < 0x20 ? kReplacement : std::string_view(&text[i], 1)); break;
-    }
-    ++i;
+    flush();
+    out.append(replacement);
+    i += 1;
+    run = i;
   }
+  flush();
 }
 
 }  // namespace presenced::xmpp
