@@ -101,6 +101,30 @@ def test_remote_user_subscribes_follows_changes_and_unsubscribes(presenced, pros
         bob.close()
 
 
+# Logout sends unavailable (RFC 6121 §4.5); a user removed through the API says goodbye.
+def test_logout_and_removal_reach_the_subscriber(presenced, prosody):
+    admin = Client(presenced.url).login("admin", ADMIN_PASSWORD)
+    admin.add_user("erin", password="erin-password")
+    erin = Client(presenced.url).login("erin", "erin-password")
+    opened = erin.post("/api/v1/users/erin/sessions", {"client_id": "desktop", "ttl_s": 60})
+    assert opened.status_code == 200, opened.text
+    bob = XmppClient("bob@remote.test", "pw", prosody.c2s_port)
+    try:
+        subscribe(bob, "erin@uc.test")
+        online = bob.next(predicate=is_presence_from("erin@uc.test"))
+        assert online["type"] == "available"
+        closed = erin.delete("/api/v1/users/erin/sessions/desktop")
+        assert closed.status_code == 204, closed.text
+        gone = bob.next(timeout=1, predicate=is_presence_from("erin@uc.test"))
+        assert gone["type"] == "unavailable"
+        removed = admin.delete("/api/v1/users/erin")
+        assert removed.status_code == 204, removed.text
+        bob.next(timeout=2, predicate=lambda p: p["from"] == "erin@uc.test"
+                 and p["type"] == "unsubscribed")
+    finally:
+        bob.close()
+
+
 def test_blocked_domain_sees_nothing(presenced, prosody):
     admin = Client(presenced.url).login("admin", ADMIN_PASSWORD)
     admin.add_user("alice")
