@@ -53,6 +53,7 @@ struct Federation::Incoming {
   std::string to_text;
   Jid from;
   Jid to;
+  const Element* element = nullptr;
 };
 
 // One remote domain: its level, its engine peer watcher and who of it watches whom.
@@ -81,7 +82,8 @@ Federation::Federation(XmppConfig config, Directory& directory, Send send)
       directory_(directory),
       send_(std::move(send)),
       engine_(directory.engine()),
-      format_(engine_.add_format(std::make_unique<PayloadEncoder>())) {
+      format_(engine_.add_format(std::make_unique<PayloadEncoder>())),
+      remote_(config_.domain, engine_, [this](std::string bytes) { emit(std::move(bytes)); }) {
   engine_.add_listener(this);
 }
 
@@ -139,6 +141,7 @@ void Federation::restore() {
 
 void Federation::on_ready() {
   ready_ = true;
+  remote_.on_ready();
   for (auto& [name, domain] : domains_) {
     for (const auto& [user, jids] : domain->subscribers) {
       for (const std::string& jid : jids) {
@@ -215,6 +218,7 @@ void Federation::send_error(const Incoming& in, std::string_view type,
 void Federation::on_stanza(const StreamEvent& event, core::TimePoint now) {
   const Element& element = event.element;
   Incoming in;
+  in.element = &element;
   in.kind = element.name;
   in.type = element.attribute_or_empty("type");
   in.id = element.attribute_or_empty("id");
@@ -255,6 +259,10 @@ void Federation::on_stanza(const StreamEvent& event, core::TimePoint now) {
 }
 
 void Federation::on_presence(const Incoming& in, core::TimePoint now) {
+  // Presence for our domain's own JID comes from remote users we watch.
+  if (in.to.local.empty() && remote_.on_presence(in.from, in.type, *in.element, now)) {
+    return;
+  }
   if (in.type == "subscribe") {
     on_subscribe(in, now);
   } else if (in.type == "unsubscribe") {
@@ -262,8 +270,8 @@ void Federation::on_presence(const Incoming& in, core::TimePoint now) {
   } else if (in.type == "probe") {
     on_probe(in);
   }
-  // Available and unavailable presence, subscribed and unsubscribed concern presenced's own
-  // subscriptions to remote users, which this side does not make.
+  // Available and unavailable presence, subscribed and unsubscribed for a user: presenced
+  // subscribes to remote users from the domain's JID only (RemoteWatches).
 }
 
 bool Federation::take_token(Domain& domain, core::TimePoint now) {
@@ -399,6 +407,7 @@ void Federation::on_probe(const Incoming& in) {
 }
 
 void Federation::on_remove(core::UserIndex user) {
+  remote_.forget(user);
   const std::string contact = engine_.id_of(user).value + "@" + config_.domain;
   for (auto& [name, domain] : domains_) {
     auto it = domain->subscribers.find(user);

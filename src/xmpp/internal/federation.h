@@ -8,6 +8,7 @@
 // Thread-safety: none; used on the engine's thread.
 
 #include "core/engine.h"
+#include "xmpp/internal/remote_watches.h"
 #include "xmpp/internal/stanza.h"
 #include "xmpp/internal/stream.h"
 #include "xmpp/xmpp.h"
@@ -41,6 +42,14 @@ class Federation final : public core::ChangeListener {
   void on_ready();
   void on_link_down() { ready_ = false; }
   void on_stanza(const StreamEvent& event, core::TimePoint now);
+
+  // Remote contacts: the engine user `presentity` shows the remote `jid` (RemoteWatches).
+  void watch_remote(core::UserIndex presentity, const Jid& jid, core::TimePoint now) {
+    remote_.watch(presentity, jid, now);
+  }
+  void unwatch_remote(core::UserIndex presentity, core::TimePoint now) {
+    remote_.unwatch(presentity, now);
+  }
 
   void on_change(core::UserIndex, const core::Presence&, std::uint64_t) override {}
   void on_remove(core::UserIndex user) override;
@@ -77,6 +86,7 @@ class Federation final : public core::ChangeListener {
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::size_t subscriptions_ = 0;
   bool ready_ = false;
+  RemoteWatches remote_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::map<std::string, std::uint64_t> stanzas_in_;
   std::map<std::string, std::uint64_t> errors_out_;

@@ -274,5 +274,43 @@ TEST_F(FederationTest, ARemovedUserSaysGoodbye) {
   EXPECT_EQ(stats.subscriptions, 0u);
 }
 
+// Remote contacts: one subscription from our domain's JID per remote JID; what its resources
+// send is the engine's remote presentity (rule remote_presence).
+TEST_F(FederationTest, WatchesARemoteUserForItsPresentity) {
+  auto& engine = directory_.engine_;
+  const core::UserIndex remote = *engine.add_user({"xmpp:bob@remote.test"}, {}, kNow);
+  federation_->watch_remote(remote, *parse_jid("bob@remote.test"), kNow);
+  EXPECT_EQ(take(), (std::vector<std::string>{
+                        "<presence from='uc.test' to='bob@remote.test' type='subscribe'/>"}));
+  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
+  receive("<presence from='bob@remote.test' to='uc.test' type='subscribed'/>");
+  receive("<presence from='bob@remote.test/desk' to='uc.test'><show>dnd</show>"
+          "<status>in a call</status></presence>");
+  receive("<presence from='bob@remote.test/phone' to='uc.test'><show>away</show></presence>");
+  // The most available resource speaks for the user: away beats dnd.
+  EXPECT_EQ(engine.presence(remote).availability, core::Availability::Away);
+  receive("<presence from='bob@remote.test/phone' to='uc.test' type='unavailable'/>");
+  EXPECT_EQ(engine.presence(remote).availability, core::Availability::DoNotDisturb);
+  EXPECT_EQ(engine.presence(remote).note, "in a call");
+  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_presence");
+  receive("<presence from='bob@remote.test/desk' to='uc.test' type='unavailable'/>");
+  EXPECT_EQ(engine.presence(remote).availability, core::Availability::Offline);
+  // Revoked: nothing is known any more.
+  receive("<presence from='bob@remote.test' to='uc.test' type='unsubscribed'/>");
+  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
+  take();
+  // A new link asks again and probes.
+  federation_->on_link_down();
+  federation_->on_ready();
+  EXPECT_EQ(take(), (std::vector<std::string>{
+                        "<presence from='uc.test' to='bob@remote.test' type='subscribe'/>",
+                        "<presence from='uc.test' to='bob@remote.test' type='probe'/>"}));
+  federation_->unwatch_remote(remote, kNow);
+  EXPECT_EQ(take(), (std::vector<std::string>{
+                        "<presence from='uc.test' to='bob@remote.test' type='unsubscribe'/>"}));
+  receive("<presence from='bob@remote.test/desk' to='uc.test'/>");
+  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
+}
+
 }  // namespace
 }  // namespace presenced::xmpp
