@@ -56,8 +56,7 @@ void render_metrics(const xmpp::ComponentStats& stats, std::string& out) {
   out += fmt::format("presenced_xmpp_connected {}\n", stats.connected ? 1 : 0);
   family("presenced_xmpp_connects_total", "Connections made to the XMPP server.", "counter");
   out += fmt::format("presenced_xmpp_connects_total {}\n", stats.connects);
-  family("presenced_xmpp_stream_failures_total", "Component streams ended by an error.",
-         "counter");
+  family("presenced_xmpp_stream_failures_total", "Component streams ended by an error.", "counter");
   out += fmt::format("presenced_xmpp_stream_failures_total {}\n", stats.stream_failures);
   family("presenced_xmpp_stanzas_total", "Stanzas received, by kind.", "counter");
   for (const auto& [kind, count] : stats.stanzas_in) {

@@ -83,8 +83,8 @@ struct ComponentStats {
 
 class Component {
  public:
-  static std::unique_ptr<Component> create(boost::asio::io_context& io_context,
-                                           XmppConfig config, Directory& directory);
+  static std::unique_ptr<Component> create(boost::asio::io_context& io_context, XmppConfig config,
+                                           Directory& directory);
   virtual ~Component() = default;
   // Restores stored subscriptions and starts connecting (and reconnecting) to the server.
   virtual void start() = 0;

@@ -197,8 +197,7 @@ void Federation::send_type(std::string_view from, std::string_view to, std::stri
   emit(std::move(stanza));
 }
 
-void Federation::send_error(const Incoming& in, std::string_view type,
-                            std::string_view condition) {
+void Federation::send_error(const Incoming& in, std::string_view type, std::string_view condition) {
   ++errors_out_[std::string(condition)];
   std::string stanza = fmt::format("<{} type='error' from='", in.kind);
   append_escaped(stanza, in.to_text);
@@ -224,9 +223,8 @@ void Federation::on_stanza(const StreamEvent& event, core::TimePoint now) {
   in.id = element.attribute_or_empty("id");
   in.from_text = element.attribute_or_empty("from");
   in.to_text = element.attribute_or_empty("to");
-  const bool known_kind =
-      element.ns == kComponentNs && (in.kind == "presence" || in.kind == "message" ||
-                                     in.kind == "iq");
+  const bool known_kind = element.ns == kComponentNs &&
+                          (in.kind == "presence" || in.kind == "message" || in.kind == "iq");
   ++stanzas_in_[known_kind ? in.kind : std::string("other")];
   auto from = parse_jid(in.from_text);
   auto to = parse_jid(in.to_text);
@@ -255,7 +253,8 @@ void Federation::on_stanza(const StreamEvent& event, core::TimePoint now) {
   // RFC 6121 §8.5.2: no such user -> item-not-found (not revealed to blocked domains: the same
   // answer either way); a user's messages and queries are not ours to serve.
   const bool exists = !in.to.local.empty() && engine_.find(in.to.local).has_value();
-  send_error(in, "cancel", exists || in.to.local.empty() ? "service-unavailable" : "item-not-found");
+  send_error(in, "cancel",
+             exists || in.to.local.empty() ? "service-unavailable" : "item-not-found");
 }
 
 void Federation::on_presence(const Incoming& in, core::TimePoint now) {
@@ -278,9 +277,10 @@ bool Federation::take_token(Domain& domain, core::TimePoint now) {
   const auto elapsed = now - domain.refilled;
   domain.refilled = now;
   if (elapsed.count() > 0 && config_.subscribe_refill.count() > 0) {
-    domain.tokens = std::min(static_cast<double>(config_.subscribe_burst),
-                             domain.tokens + static_cast<double>(elapsed.count()) /
-                                                 static_cast<double>(config_.subscribe_refill.count()));
+    domain.tokens =
+        std::min(static_cast<double>(config_.subscribe_burst),
+                 domain.tokens + static_cast<double>(elapsed.count()) /
+                                     static_cast<double>(config_.subscribe_refill.count()));
   }
   if (domain.tokens < 1) {
     return false;

@@ -81,8 +81,8 @@ void ComponentSession::handle(StreamEvent event, std::vector<StreamEvent>& stanz
   if (element.ns == kStreamNs && element.name == "error") {
     // The server's stream error (RFC 6120 §4.9); not-authorized is a refused handshake.
     state_ = State::Closed;
-    closed_because_ = element.children.empty() ? "undefined-condition"
-                                               : element.children.front().name;
+    closed_because_ =
+        element.children.empty() ? "undefined-condition" : element.children.front().name;
     refused_ = closed_because_ == "not-authorized" || closed_because_ == "conflict" ||
                closed_because_ == "host-unknown";
     out += close();
@@ -100,12 +100,11 @@ void ComponentSession::handle(StreamEvent event, std::vector<StreamEvent>& stanz
   stanzas.push_back(std::move(event));
 }
 
-void ComponentSession::fail(std::string_view condition_name, std::string detail,
-                            std::string& out) {
+void ComponentSession::fail(std::string_view condition_name, std::string detail, std::string& out) {
   state_ = State::Closed;
   closed_because_ = fmt::format("{}: {}", condition_name, detail);
-  out += fmt::format("<stream:error><{} xmlns='{}'/></stream:error>", condition_name,
-                     kStreamErrorNs);
+  out +=
+      fmt::format("<stream:error><{} xmlns='{}'/></stream:error>", condition_name, kStreamErrorNs);
   out += close();
 }
 

@@ -23,10 +23,9 @@ struct StreamParser::Impl {
   std::vector<Element> open;  // the stanza being read, outermost first
   std::size_t depth = 0;      // 1 inside the root, 2 inside a stanza, ...
   std::size_t stanza_start = 0;
-  std::size_t stanza_kept_depth = 0;  // oversized: elements deeper than this are dropped
   bool oversized = false;
-  std::size_t fed = 0;          // bytes given to expat so far
-  std::size_t last_event = 0;   // byte index of the last element event
+  std::size_t fed = 0;         // bytes given to expat so far
+  std::size_t last_event = 0;  // byte index of the last element event
   std::vector<StreamEvent>* events = nullptr;
 };
 
@@ -70,9 +69,9 @@ struct StreamParser::Handlers {
     if (p.depth == 1) {
       Element root = make_element(name, attributes);
       if (root.ns != kStreamNs || root.name != "stream") {
-        s.fail(StreamProblem::InvalidNamespace,
-               fmt::format("root: <{}> in '{}', not <stream> in '{}'", root.name, root.ns,
-                           kStreamNs));
+        s.fail(
+            StreamProblem::InvalidNamespace,
+            fmt::format("root: <{}> in '{}', not <stream> in '{}'", root.name, root.ns, kStreamNs));
         return;
       }
       p.events->push_back({StreamEvent::Kind::Opened, std::move(root), false});
@@ -151,14 +150,13 @@ struct StreamParser::Handlers {
     self(data).fail(StreamProblem::RestrictedXml, "comment: not allowed (RFC 6120 §11.1)");
   }
   static void instruction(void* data, const XML_Char* target, const XML_Char*) {
-    self(data).fail(StreamProblem::RestrictedXml,
-                    fmt::format("processing instruction '{}': not allowed (RFC 6120 §11.1)",
-                                target));
+    self(data).fail(
+        StreamProblem::RestrictedXml,
+        fmt::format("processing instruction '{}': not allowed (RFC 6120 §11.1)", target));
   }
 };
 
-StreamParser::StreamParser(StreamLimits limits)
-    : limits_(limits), impl_(std::make_unique<Impl>()) {
+StreamParser::StreamParser(StreamLimits limits) : limits_(limits), impl_(std::make_unique<Impl>()) {
   impl_->parser = XML_ParserCreateNS(nullptr, ' ');
   XML_SetUserData(impl_->parser, this);
   XML_SetElementHandler(impl_->parser, &Handlers::start, &Handlers::end);
@@ -193,8 +191,7 @@ bool StreamParser::feed(std::string_view bytes, std::vector<StreamEvent>& events
   // Fed in slices so that a peer cannot make expat buffer more than hard_bytes without an event.
   while (!bytes.empty() && !failed_) {
     const std::size_t slice = std::min<std::size_t>(bytes.size(), 16 * 1024);
-    const XML_Status status =
-        XML_Parse(p.parser, bytes.data(), static_cast<int>(slice), XML_FALSE);
+    const XML_Status status = XML_Parse(p.parser, bytes.data(), static_cast<int>(slice), XML_FALSE);
     p.fed += slice;
     bytes.remove_prefix(slice);
     if (status == XML_STATUS_ERROR && !failed_) {
@@ -204,9 +201,8 @@ bool StreamParser::feed(std::string_view bytes, std::vector<StreamEvent>& events
                        XML_ErrorString(XML_GetErrorCode(p.parser))));
     }
     if (!failed_ && p.fed - p.last_event > limits_.hard_bytes) {
-      fail(StreamProblem::PolicyViolation,
-           fmt::format("{} bytes without a complete tag, limit {}", p.fed - p.last_event,
-                       limits_.hard_bytes));
+      fail(StreamProblem::PolicyViolation, fmt::format("{} bytes without a complete tag, limit {}",
+                                                       p.fed - p.last_event, limits_.hard_bytes));
     }
   }
   p.events = nullptr;

@@ -76,7 +76,8 @@ class FederationTest : public ::testing::Test {
     std::vector<StreamEvent> events;
     const std::string stream =
         "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-        "xmlns='jabber:component:accept' id='s'>" + std::string(xml);
+        "xmlns='jabber:component:accept' id='s'>" +
+        std::string(xml);
     ASSERT_TRUE(parser.feed(stream, events)) << parser.failure().detail;
     ASSERT_EQ(events.size(), 2u);
     federation_->on_stanza(events[1], now);
@@ -143,10 +144,11 @@ TEST_F(FederationTest, BlockedAndUnknownDomainsLearnNothing) {
   receive("<presence from='eve@evil.test' to='alice@uc.test' type='subscribe'/>");
   receive("<presence from='eve@nobody.test' to='alice@uc.test' type='subscribe'/>");
   receive("<presence from='eve@evil.test' to='alice@uc.test' type='probe'/>");
-  EXPECT_EQ(take(), (std::vector<std::string>{
-                        "<presence from='alice@uc.test' to='eve@evil.test' type='unsubscribed'/>",
-                        "<presence from='alice@uc.test' to='eve@nobody.test' type='unsubscribed'/>",
-                        "<presence from='alice@uc.test' to='eve@evil.test' type='unsubscribed'/>"}));
+  EXPECT_EQ(take(),
+            (std::vector<std::string>{
+                "<presence from='alice@uc.test' to='eve@evil.test' type='unsubscribed'/>",
+                "<presence from='alice@uc.test' to='eve@nobody.test' type='unsubscribed'/>",
+                "<presence from='alice@uc.test' to='eve@evil.test' type='unsubscribed'/>"}));
   EXPECT_TRUE(directory_.pending.empty());
   set_manual("Busy", "");
   EXPECT_TRUE(take().empty());
@@ -159,18 +161,20 @@ TEST_F(FederationTest, ProbesAreAnsweredForSubscribersOnly) {
   receive("<presence from='bob@remote.test' to='alice@uc.test' type='probe'/>");
   receive("<presence from='dave@remote.test' to='alice@uc.test' type='probe'/>");
   receive("<presence from='bob@remote.test' to='nobody@uc.test' type='probe'/>");
-  EXPECT_EQ(take(), (std::vector<std::string>{
-                        "<presence from='alice@uc.test' to='bob@remote.test'></presence>",
-                        "<presence from='alice@uc.test' to='dave@remote.test' type='unsubscribed'/>",
-                        "<presence from='nobody@uc.test' to='bob@remote.test' type='unsubscribed'/>"}));
+  EXPECT_EQ(take(),
+            (std::vector<std::string>{
+                "<presence from='alice@uc.test' to='bob@remote.test'></presence>",
+                "<presence from='alice@uc.test' to='dave@remote.test' type='unsubscribed'/>",
+                "<presence from='nobody@uc.test' to='bob@remote.test' type='unsubscribed'/>"}));
 }
 
 // RFC 6121 §3.3.3: unsubscribe ends the subscription and the record, with our unavailable.
 TEST_F(FederationTest, UnsubscribeEndsTheSubscription) {
   subscribe_bob();
   receive("<presence from='bob@remote.test/x' to='alice@uc.test' type='unsubscribe'/>");
-  EXPECT_EQ(take(), (std::vector<std::string>{
-                        "<presence from='alice@uc.test' to='bob@remote.test' type='unavailable'/>"}));
+  EXPECT_EQ(take(),
+            (std::vector<std::string>{
+                "<presence from='alice@uc.test' to='bob@remote.test' type='unavailable'/>"}));
   directory_.complete();
   EXPECT_TRUE(directory_.records.empty());
   set_manual("Busy", "");
@@ -191,12 +195,10 @@ TEST_F(FederationTest, AFailedCommitIsNotApproved) {
 TEST_F(FederationTest, StoredSubscriptionsComeBack) {
   set_manual("Available", "");
   subscribe_bob();
-  directory_.records["ghost bob@remote.test"] = {std::string(kSubscriptionKind),
-                                                  "ghost bob@remote.test", "ghost",
-                                                  "bob@remote.test", false};
-  directory_.records["alice eve@evil.test"] = {std::string(kSubscriptionKind),
-                                                "alice eve@evil.test", "alice", "eve@evil.test",
-                                                false};
+  directory_.records["ghost bob@remote.test"] = {
+      std::string(kSubscriptionKind), "ghost bob@remote.test", "ghost", "bob@remote.test", false};
+  directory_.records["alice eve@evil.test"] = {
+      std::string(kSubscriptionKind), "alice eve@evil.test", "alice", "eve@evil.test", false};
   federation_.reset();
   federation_ = make();
   EXPECT_EQ(take(), (std::vector<std::string>{
@@ -227,7 +229,8 @@ TEST_F(FederationTest, SubscriptionFloodsAreLimitedPerDomain) {
 
 // RFC 6120 §8.3.3: what we cannot serve gets a stanza error; errors get no answer.
 TEST_F(FederationTest, OtherStanzasGetStanzaErrors) {
-  receive("<message from='bob@remote.test/x' to='nobody@uc.test' id='m1'><body>hi</body></message>");
+  receive(
+      "<message from='bob@remote.test/x' to='nobody@uc.test' id='m1'><body>hi</body></message>");
   receive("<iq from='bob@remote.test/x' to='alice@uc.test' type='get' id='q1'><query/></iq>");
   receive("<iq from='bob@remote.test/x' to='alice@elsewhere.test' type='get' id='q2'/>");
   receive("<message from='bob@remote.test/x' to='nobody@uc.test' type='error'/>");
@@ -242,19 +245,19 @@ TEST_F(FederationTest, OtherStanzasGetStanzaErrors) {
   EXPECT_NE(sent[2].find("<item-not-found"), std::string::npos);
   ComponentStats stats;
   federation_->fill(stats);
-  EXPECT_EQ(stats.errors_out,
-            (std::vector<std::pair<std::string, std::uint64_t>>{{"item-not-found", 2},
-                                                               {"service-unavailable", 1}}));
+  EXPECT_EQ(stats.errors_out, (std::vector<std::pair<std::string, std::uint64_t>>{
+                                  {"item-not-found", 2}, {"service-unavailable", 1}}));
 }
 
 TEST_F(FederationTest, OversizedStanzasGetPolicyViolation) {
   StreamParser parser(StreamLimits{.stanza_bytes = 128, .hard_bytes = 4096, .depth = 8});
   std::vector<StreamEvent> events;
-  ASSERT_TRUE(parser.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-                          "xmlns='jabber:component:accept' id='s'><presence "
-                          "from='bob@remote.test' to='alice@uc.test' type='subscribe'><status>" +
-                              std::string(500, 'x') + "</status></presence>",
-                          events));
+  ASSERT_TRUE(
+      parser.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
+                  "xmlns='jabber:component:accept' id='s'><presence "
+                  "from='bob@remote.test' to='alice@uc.test' type='subscribe'><status>" +
+                      std::string(500, 'x') + "</status></presence>",
+                  events));
   ASSERT_EQ(events.size(), 2u);
   federation_->on_stanza(events[1], kNow);
   const auto sent = take();
@@ -266,9 +269,10 @@ TEST_F(FederationTest, OversizedStanzasGetPolicyViolation) {
 TEST_F(FederationTest, ARemovedUserSaysGoodbye) {
   subscribe_bob();
   ASSERT_TRUE(directory_.engine_.remove_user(alice_));
-  EXPECT_EQ(take(), (std::vector<std::string>{
-                        "<presence from='alice@uc.test' to='bob@remote.test' type='unavailable'/>",
-                        "<presence from='alice@uc.test' to='bob@remote.test' type='unsubscribed'/>"}));
+  EXPECT_EQ(take(),
+            (std::vector<std::string>{
+                "<presence from='alice@uc.test' to='bob@remote.test' type='unavailable'/>",
+                "<presence from='alice@uc.test' to='bob@remote.test' type='unsubscribed'/>"}));
   ComponentStats stats;
   federation_->fill(stats);
   EXPECT_EQ(stats.subscriptions, 0u);
@@ -284,8 +288,9 @@ TEST_F(FederationTest, WatchesARemoteUserForItsPresentity) {
                         "<presence from='uc.test' to='bob@remote.test' type='subscribe'/>"}));
   EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
   receive("<presence from='bob@remote.test' to='uc.test' type='subscribed'/>");
-  receive("<presence from='bob@remote.test/desk' to='uc.test'><show>dnd</show>"
-          "<status>in a call</status></presence>");
+  receive(
+      "<presence from='bob@remote.test/desk' to='uc.test'><show>dnd</show>"
+      "<status>in a call</status></presence>");
   receive("<presence from='bob@remote.test/phone' to='uc.test'><show>away</show></presence>");
   // The most available resource speaks for the user: away beats dnd.
   EXPECT_EQ(engine.presence(remote).availability, core::Availability::Away);

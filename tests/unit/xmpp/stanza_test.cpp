@@ -19,8 +19,9 @@ TEST(JidTest, SplitsAndLowerCasesTheDomain) {
 }
 
 TEST(JidTest, RefusesWhatRfc7622Forbids) {
-  for (std::string_view bad : std::vector<std::string_view>{"", "@remote.test", "bob@", "bob@remote.test/", "a b@remote.test",
-                               "a<b@remote.test", "bob@re@mote", std::string_view("a\0b@x", 5)}) {
+  for (std::string_view bad : std::vector<std::string_view>{
+           "", "@remote.test", "bob@", "bob@remote.test/", "a b@remote.test", "a<b@remote.test",
+           "bob@re@mote", std::string_view("a\0b@x", 5)}) {
     EXPECT_FALSE(parse_jid(bad)) << bad;
   }
   EXPECT_FALSE(parse_jid(std::string(1024, 'a') + "@remote.test"));
@@ -43,9 +44,10 @@ TEST(SessionTest, OpensHandshakesAndPassesStanzasOnceAccepted) {
   EXPECT_NE(session.open().find("to='uc.test'"), std::string::npos);
   std::vector<StreamEvent> stanzas;
   std::string out;
-  session.feed("<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'"
-               " xmlns='jabber:component:accept' from='uc.test' id='3BF96D32'>",
-               stanzas, out);
+  session.feed(
+      "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'"
+      " xmlns='jabber:component:accept' from='uc.test' id='3BF96D32'>",
+      stanzas, out);
   EXPECT_EQ(out, "<handshake>5547269269506c23b408f2b69c0f74efdd03b4fb</handshake>");
   EXPECT_EQ(session.state(), ComponentSession::State::Handshaking);
   out.clear();
@@ -61,10 +63,11 @@ TEST(SessionTest, AWrongSecretIsARefusal) {
   ComponentSession session("uc.test", "wrong", {});
   std::vector<StreamEvent> stanzas;
   std::string out;
-  session.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-               "xmlns='jabber:component:accept' id='x1'><stream:error><not-authorized "
-               "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
-               stanzas, out);
+  session.feed(
+      "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
+      "xmlns='jabber:component:accept' id='x1'><stream:error><not-authorized "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+      stanzas, out);
   EXPECT_EQ(session.state(), ComponentSession::State::Closed);
   EXPECT_TRUE(session.refused());
   EXPECT_EQ(session.closed_because(), "not-authorized");
@@ -74,9 +77,10 @@ TEST(SessionTest, MalformedInputGetsAStreamError) {
   ComponentSession session("uc.test", "sekrit", {});
   std::vector<StreamEvent> stanzas;
   std::string out;
-  session.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-               "xmlns='jabber:component:accept' id='x1'><handshake/><presence <",
-               stanzas, out);
+  session.feed(
+      "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
+      "xmlns='jabber:component:accept' id='x1'><handshake/><presence <",
+      stanzas, out);
   EXPECT_EQ(session.state(), ComponentSession::State::Closed);
   EXPECT_NE(out.find("<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
                      "</stream:error></stream:stream>"),
