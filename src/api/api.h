@@ -47,6 +47,22 @@ struct SipCredentials {
   std::string password;  // empty: none, so SIP is refused
 };
 
+// Federation (docs/api.md, "Remote contacts"): the adapter that watches presentities on other
+// servers for one address scheme ("sip", "xmpp"), because local users added them as remote
+// contacts. Called on the server's thread only; the adapter reports what it learns through
+// Server::set_remote_presence on that thread.
+class RemoteWatcher {
+ public:
+  virtual ~RemoteWatcher() = default;
+  // Why `address` (scheme:user@domain) cannot be watched, e.g. no peer serves its domain;
+  // nullopt when it can.
+  virtual std::optional<core::Error> refuse(std::string_view address) const = 0;
+  // The first local user added `address`: start watching it.
+  virtual void watch(const std::string& address) = 0;
+  // The last local user removed it: stop.
+  virtual void unwatch(const std::string& address) = 0;
+};
+
 // Appends Prometheus text (HELP, TYPE and samples) to GET /metrics.
 using MetricsSource = std::function<void(std::string& out)>;
 
@@ -82,6 +98,12 @@ class Server {
   // once they are durable (true) or the commit failed (false).
   virtual void save_documents(std::vector<store::Mutation> mutations,
                               std::function<void(bool)> done) = 0;
+  // Remote contacts of `scheme` go through `watcher` (which must outlive the server); those
+  // restored from the store are watched at once. On the server's thread, before run().
+  virtual void add_remote_watcher(std::string scheme, RemoteWatcher& watcher) = 0;
+  // What a remote watcher learned of a remote presentity (by presence.address); ignored when no
+  // local user has it as a contact. On the server's thread only.
+  virtual void set_remote_presence(core::RemotePresence presence) = 0;
 };
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.

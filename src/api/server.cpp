@@ -346,6 +346,12 @@ class ServerImpl final : public Server {
                       std::function<void(bool)> done) override {
     service_.save_documents(std::move(mutations), std::move(done));
   }
+  void add_remote_watcher(std::string scheme, RemoteWatcher& watcher) override {
+    service_.add_remote_watcher(std::move(scheme), watcher);
+  }
+  void set_remote_presence(core::RemotePresence presence) override {
+    service_.set_remote_presence(std::move(presence));
+  }
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }

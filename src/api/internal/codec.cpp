@@ -136,7 +136,7 @@ std::vector<std::pair<std::string, std::uint64_t>> read_since(FieldReader& in) {
   since.reserve(members->size());
   for (const auto& member : *members) {
     const std::string_view user = member.key();
-    if (auto problem = codec::id_problem(user, in.limits().id_bytes)) {
+    if (auto problem = codec::presentity_problem(user, in.limits().id_bytes)) {
       in.fail("since", "key " + *problem);
       return {};
     }
@@ -380,7 +380,7 @@ Result<WsMessage> decode_ws_message(std::string_view text, const Limits& limits)
       out.input = read_input(in);
       return out;
     }
-    out.users = in.id_list("users", Need::Optional).value_or(std::vector<std::string>());
+    out.users = in.id_list("users", Need::Optional, true).value_or(std::vector<std::string>());
     out.contacts = in.boolean("contacts").value_or(false);
     out.since = read_since(in);
     if (out.op == WsOp::Subscribe && in.ok() && out.users.empty() && !out.contacts) {

@@ -1,5 +1,7 @@
 #include "api/internal/codec_json.h"
 
+#include "api/internal/remote_address.h"
+
 #include <fmt/format.h>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
@@ -69,6 +71,16 @@ std::optional<std::string> id_problem(std::string_view value, std::size_t max_by
     if (!is_id_char(c)) {
       return quote(value) + " has a character outside A-Z a-z 0-9 . _ @ + -";
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> presentity_problem(std::string_view value, std::size_t max_bytes) {
+  if (!is_remote_id(value)) {
+    return id_problem(value, max_bytes);
+  }
+  if (auto address = parse_remote_address(value, max_bytes); !address) {
+    return address.error().message;
   }
   return std::nullopt;
 }
@@ -268,7 +280,8 @@ const json::object* FieldReader::object(std::string_view key, Need need) {
   return members;
 }
 
-std::optional<std::vector<std::string>> FieldReader::id_list(std::string_view key, Need need) {
+std::optional<std::vector<std::string>> FieldReader::id_list(std::string_view key, Need need,
+                                                             bool or_remote) {
   const json::array* items = array(key, need);
   if (items == nullptr) {
     return std::nullopt;
@@ -283,7 +296,8 @@ std::optional<std::vector<std::string>> FieldReader::id_list(std::string_view ke
       fail(element, fmt::format("expected a string, got {}", kind_name(item)));
       return std::nullopt;
     }
-    if (auto problem = id_problem(as_view(*text), limits_.id_bytes)) {
+    if (auto problem = or_remote ? presentity_problem(as_view(*text), limits_.id_bytes)
+                                 : id_problem(as_view(*text), limits_.id_bytes)) {
       fail(element, *problem);
       return std::nullopt;
     }

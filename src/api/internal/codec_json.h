@@ -44,6 +44,9 @@ std::string quote(std::string_view value);
 std::string_view kind_name(const boost::json::value& value);
 // Why `value` is not an id (1..max_bytes of [A-Za-z0-9._@+-]), or nullopt when it is one.
 std::optional<std::string> id_problem(std::string_view value, std::size_t max_bytes);
+// Why `value` is neither a user id nor a remote contact's address (docs/api.md, "Remote
+// contacts"), or nullopt when it is one: what a presence subscription may name.
+std::optional<std::string> presentity_problem(std::string_view value, std::size_t max_bytes);
 // Why `value` is not an outside token (device, call id, phone number: 1..max_bytes, no control
 // characters), or nullopt when it is one.
 std::optional<std::string> token_problem(std::string_view value, std::size_t max_bytes);
@@ -64,7 +67,9 @@ class FieldReader {
   std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max,
                                       Need need);
   std::optional<bool> boolean(std::string_view key);
-  std::optional<std::vector<std::string>> id_list(std::string_view key, Need need);
+  // `or_remote`: remote contacts' addresses (sip:bob@example.org) are ids too.
+  std::optional<std::vector<std::string>> id_list(std::string_view key, Need need,
+                                                  bool or_remote = false);
   const boost::json::array* array(std::string_view key, Need need);
   const boost::json::object* object(std::string_view key, Need need);
 

@@ -18,14 +18,6 @@ using core::Result;
 
 namespace {
 
-// The first error of several checks, in order.
-template <typename... Checks>
-std::optional<Error> first_error(const Checks&... checks) {
-  std::optional<Error> error;
-  ((!error && !checks ? (error = checks.error(), 0) : 0), ...);
-  return error;
-}
-
 json::object appointment_json(const core::Appointment& a) {
   json::object o{{"id", a.id},
                  {"subject", a.subject},
@@ -454,7 +446,7 @@ void Service::put_contacts(const Principal& principal, const Params& params,
   std::vector<store::Mutation> mutations;
   std::vector<core::UserIndex> contacts;
   for (core::UserIndex old : engine_.contacts(*user)) {
-    if (engine_.exists(old)) {
+    if (engine_.exists(old) && !is_remote_id(engine_.id_of(old).value)) {
       mutations.push_back(store::DeleteContact{{params[0], engine_.id_of(old).value}});
     }
   }
@@ -472,7 +464,7 @@ void Service::put_contacts(const Principal& principal, const Params& params,
   const core::UserIndex owner = *user;
   commit(std::move(mutations), std::move(respond), [this, owner, contacts, ids = body->users] {
     if (engine_.exists(owner)) {
-      engine_.set_contacts(owner, contacts);
+      engine_.set_contacts(owner, with_remote_contacts(engine_.id_of(owner).value, contacts));
     }
     json::array out;
     for (core::UserIndex c : contacts) {

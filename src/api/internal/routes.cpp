@@ -132,6 +132,12 @@ const std::vector<Service::Route>& Service::routes() {
        &S::delete_visibility},
       {"GET", {"api", "v1", "users", "*", "contacts"}, MinRole::User, &S::get_contacts},
       {"PUT", {"api", "v1", "users", "*", "contacts"}, MinRole::User, &S::put_contacts},
+      {"GET", {"api", "v1", "users", "*", "remote-contacts"}, MinRole::User,
+       &S::list_remote_contacts},
+      {"POST", {"api", "v1", "users", "*", "remote-contacts"}, MinRole::User,
+       &S::post_remote_contact},
+      {"DELETE", {"api", "v1", "users", "*", "remote-contacts", "*"}, MinRole::User,
+       &S::delete_remote_contact},
       {"GET", {"api", "v1", "users", "*", "devices"}, MinRole::User, &S::list_devices},
       {"POST", {"api", "v1", "users", "*", "devices"}, MinRole::User, &S::put_device},
       {"DELETE", {"api", "v1", "users", "*", "devices", "*"}, MinRole::User, &S::delete_device},
@@ -441,6 +447,7 @@ void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
   }
   const std::string id = params[0];
   commit({store::DeleteUser{id}}, std::move(respond), [this, id] {
+    forget_remote_contacts(id);  // the store dropped their documents with the user
     if (auto u = engine_.find(id)) {
       (void)engine_.remove_user(*u);
     }

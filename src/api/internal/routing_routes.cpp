@@ -355,6 +355,12 @@ void Service::restore_documents(const std::vector<store::DocumentRecord>& docume
         }
         continue;
       }
+    } else if (d.kind == kRemoteContactKind) {
+      if (auto address = parse_remote_address(d.body, config_.limits.id_bytes);
+          address && engine_.find(d.owner) && !is_remote_id(d.owner)) {
+        attach_remote(d.owner, *address);
+        continue;
+      }
     } else {
       foreign_documents_.push_back(d);  // another adapter's (SIP): read through documents()
       continue;

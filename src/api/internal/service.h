@@ -11,6 +11,7 @@
 #include "api/internal/auth.h"
 #include "api/internal/codec.h"
 #include "api/internal/metrics.h"
+#include "api/internal/remote_address.h"
 #include "api/internal/sip_logins.h"
 
 #include <boost/json/fwd.hpp>
@@ -18,6 +19,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +46,14 @@ HttpResponse json_response(int status, const boost::json::value& value);
 // the id.
 std::optional<core::Error> path_id_problem(std::string_view kind, const std::string& path_id,
                                            const std::string& body_id, const Limits& limits);
+
+// The first error of several checks (Results), in order.
+template <typename... Checks>
+std::optional<core::Error> first_error(const Checks&... checks) {
+  std::optional<core::Error> error;
+  ((!error && !checks ? (error = checks.error(), 0) : 0), ...);
+  return error;
+}
 
 using Respond = std::function<void(HttpResponse)>;
 using Task = std::function<void()>;
@@ -74,6 +84,7 @@ inline constexpr std::string_view kStateActionsKey = "routing.state_actions";
 inline constexpr std::string_view kProfileKind = "profile";
 inline constexpr std::string_view kPersonalProfileKind = "personal_profile";  // id "user/profile"
 inline constexpr std::string_view kProfileSelectionKind = "profile_selection";
+inline constexpr std::string_view kRemoteContactKind = "remote_contact";  // id "user/address"
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
@@ -123,6 +134,10 @@ class Service {
   // thread once they are durable (true) or failed (false).
   void save_documents(std::vector<store::Mutation> mutations, std::function<void(bool)> done);
 
+  // Federation (remote_contacts.cpp): see Server::add_remote_watcher, set_remote_presence.
+  void add_remote_watcher(std::string scheme, RemoteWatcher& watcher);
+  void set_remote_presence(core::RemotePresence presence);
+
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
 
@@ -160,6 +175,10 @@ class Service {
   void put_policy(const Principal&, const Params&, HttpRequest&, Respond&);
   void get_contacts(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_contacts(const Principal&, const Params&, HttpRequest&, Respond&);
+  // Remote contacts (remote_contacts.cpp).
+  void list_remote_contacts(const Principal&, const Params&, HttpRequest&, Respond&);
+  void post_remote_contact(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_remote_contact(const Principal&, const Params&, HttpRequest&, Respond&);
   // Directory.
   void list_groups(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_group(const Principal&, const Params&, HttpRequest&, Respond&);
@@ -224,6 +243,17 @@ class Service {
   std::optional<routing::ProfileRouting> profile_routing(const std::string& id) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
   core::TimePoint now() const;
+  // Remote contacts: the owner's in memory, the remote presentity (and its watch) made with the
+  // first owner and removed with the last.
+  // Why `principal` may not use `owner`'s remote contacts (no such local user, not theirs).
+  std::optional<core::Error> remote_contacts_problem(const Principal& principal,
+                                                     const std::string& owner) const;
+  void attach_remote(const std::string& owner, const RemoteAddress& address);
+  void detach_remote(const std::string& owner, const std::string& address);
+  void forget_remote_contacts(const std::string& owner);  // the owner is being deleted
+  // `contacts` (local users) followed by the owner's remote presentities.
+  std::vector<core::UserIndex> with_remote_contacts(const std::string& owner,
+                                                    std::vector<core::UserIndex> contacts) const;
   // SIP logins (docs/sip.md, "Authentication").
   const store::DeviceRecord* find_device(std::string_view user, std::string_view device) const;
   std::optional<SipLogin> sip_login(std::string_view username) const;
@@ -255,6 +285,9 @@ class Service {
   std::map<std::string, ProfileDocument> profiles_;  // shared, by id
   std::unordered_map<std::string, std::map<std::string, ProfileDocument>> personal_profiles_;
   std::unordered_map<std::string, ProfileSelection> selections_;  // by user id
+  std::unordered_map<std::string, std::set<std::string>> remote_contacts_;  // owner -> addresses
+  std::unordered_map<std::string, std::size_t> remote_owners_;  // address -> owners having it
+  std::map<std::string, RemoteWatcher*, std::less<>> remote_watchers_;  // by scheme
   std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;

@@ -214,6 +214,23 @@ TEST(CodecEventDecodeTest, WsSubscribeReadsUsersResumePointsAndContacts) {
   EXPECT_EQ(big->since[0].second, 18446744073709551615u);
 }
 
+TEST(CodecEventDecodeTest, WsSubscribeNamesRemoteContactsByAddress) {
+  // docs/api.md, "Remote contacts": the address is the remote presentity's user id.
+  auto message = decode_ws_message(
+      R"({"op":"subscribe","users":["sip:carol@remote.test"],"since":{"sip:carol@remote.test":7}})",
+      kLimits);
+  ASSERT_TRUE(message) << message.error().message;
+  EXPECT_EQ(message->users, std::vector<std::string>{"sip:carol@remote.test"});
+  ASSERT_EQ(message->since.size(), 1u);
+  EXPECT_EQ(message->since[0].first, "sip:carol@remote.test");
+
+  auto bad = decode_ws_message(R"({"op":"subscribe","users":["tel:carol@remote.test"]})",
+                               kLimits);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("users[0]: address: scheme"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(CodecEventDecodeTest, WsReadsOtherOps) {
   auto unsubscribe = decode_ws_message(R"({"op":"unsubscribe","users":["bob"]})", kLimits);
   ASSERT_TRUE(unsubscribe) << unsubscribe.error().message;
