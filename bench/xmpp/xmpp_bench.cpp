@@ -20,6 +20,7 @@ class BenchDirectory final : public Directory {
   core::Engine& engine() override { return engine_; }
   std::vector<StoredRecord> stored(std::string_view) const override { return {}; }
   void save(std::vector<StoredRecord>, std::function<void(bool)> done) override { done(true); }
+  void set_remote_presence(core::RemotePresence) override {}
   core::Engine engine_{core::EngineConfig(), 0};
 };
 

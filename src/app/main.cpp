@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
   // The SIP and XMPP sockets belong to the server's event loop: close them before it goes.
-  xmpp.component.reset();
+  xmpp.stop();
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
   // it exists, then destroy it.

@@ -23,9 +23,38 @@ class XmppDirectory final : public xmpp::Directory {
   void save(std::vector<xmpp::StoredRecord> records, std::function<void(bool)> done) override {
     save_records(server_, std::move(records), std::move(done));
   }
+  void set_remote_presence(core::RemotePresence presence) override {
+    server_.set_remote_presence(std::move(presence));
+  }
 
  private:
   api::Server& server_;
+};
+
+// The API's remote contacts with the xmpp: scheme go to the component.
+class XmppRemoteContacts final : public api::RemoteWatcher {
+ public:
+  explicit XmppRemoteContacts(xmpp::Component* component) : component_(component) {}
+  std::optional<core::Error> refuse(std::string_view address) const override {
+    if (component_ == nullptr) {
+      return core::Error::unavailable("XMPP federation is stopping");
+    }
+    return component_->refuse(address);
+  }
+  void watch(const std::string& address) override {
+    if (component_ != nullptr) {
+      component_->watch(address);
+    }
+  }
+  void unwatch(const std::string& address) override {
+    if (component_ != nullptr) {
+      component_->unwatch(address);
+    }
+  }
+  void detach() { component_ = nullptr; }
+
+ private:
+  xmpp::Component* component_;
 };
 
 [[noreturn]] void bad_flag(std::string_view flag, std::string message) {
@@ -147,11 +176,20 @@ XmppSide start_xmpp(const XmppOptions& options, const std::string& presence_doma
   side.directory = std::make_unique<XmppDirectory>(server);
   side.component = xmpp::Component::create(server.io_context(), config, *side.directory);
   side.component->start();
+  side.remote_contacts = std::make_unique<XmppRemoteContacts>(side.component.get());
+  server.add_remote_watcher("xmpp", *side.remote_contacts);
   server.add_metrics_source([component = side.component.get()](std::string& out) {
     render_metrics(component->stats(), out);
   });
   spdlog::info("xmpp component {} on {}:{}", config.domain, config.host, config.port);
   return side;
+}
+
+void XmppSide::stop() {
+  if (remote_contacts) {
+    static_cast<XmppRemoteContacts&>(*remote_contacts).detach();
+  }
+  component.reset();
 }
 
 }  // namespace presenced::app

@@ -26,10 +26,14 @@ struct XmppOptions {
 
 void add_xmpp_options(CLI::App& app, XmppOptions& options);
 
-// The running component with the directory it reads; empty when --xmpp-component is not given.
+// The running component with the directory it reads and its remote contacts' adapter; empty
+// when --xmpp-component is not given.
 struct XmppSide {
   std::unique_ptr<xmpp::Directory> directory;
   std::unique_ptr<xmpp::Component> component;
+  std::unique_ptr<api::RemoteWatcher> remote_contacts;
+  // Closes the link; the adapter then refuses and ignores. Before the server's loop goes.
+  void stop();
 };
 
 // Checks the flags (exits with status 2 naming the flag), creates and starts the component on

@@ -58,6 +58,12 @@ class ComponentImpl final : public Component {
     deadline_.cancel();
   }
 
+  std::optional<core::Error> refuse(std::string_view address) const override {
+    return federation_.refuse_remote(address);
+  }
+  void watch(std::string_view address) override { federation_.watch_remote(address); }
+  void unwatch(std::string_view address) override { federation_.unwatch_remote(address); }
+
   ComponentStats stats() const override {
     ComponentStats stats;
     federation_.fill(stats);

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,6 +49,8 @@ class Directory {
   virtual std::vector<StoredRecord> stored(std::string_view kind) const = 0;
   // Writes or erases records durably, all or none; `done` runs later on the same thread.
   virtual void save(std::vector<StoredRecord> records, std::function<void(bool durable)> done) = 0;
+  // What a watched remote user's server said (address "xmpp:user@domain").
+  virtual void set_remote_presence(core::RemotePresence presence) = 0;
 };
 
 struct XmppConfig {
@@ -90,6 +93,11 @@ class Component {
   virtual void start() = 0;
   virtual void stop() = 0;
   virtual ComponentStats stats() const = 0;
+  // Remote contacts "xmpp:user@domain" (docs/xmpp.md, "Watching remote users"): why one cannot
+  // be watched (not a JID of another domain, or a blocked domain), or nullopt; watch, unwatch.
+  virtual std::optional<core::Error> refuse(std::string_view address) const = 0;
+  virtual void watch(std::string_view address) = 0;
+  virtual void unwatch(std::string_view address) = 0;
 };
 
 }  // namespace presenced::xmpp

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from presenced_fixture import ADMIN_PASSWORD, Client, Presenced
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher
 from prosody_process import Prosody, free_port
 from xmpp_client import XmppClient
 
@@ -123,6 +123,43 @@ def test_logout_and_removal_reach_the_subscriber(presenced, prosody):
                  and p["type"] == "unsubscribed")
     finally:
         bob.close()
+
+
+# Remote contacts: a presenced user adds an XMPP user and sees their changes over the WebSocket.
+def test_a_local_user_watches_a_remote_xmpp_user(presenced, prosody):
+    admin = Client(presenced.url).login("admin", ADMIN_PASSWORD)
+    admin.add_user("frank", password="frank-password")
+    frank = Client(presenced.url).login("frank", "frank-password")
+    carol = XmppClient("carol@remote.test", "pw", prosody.c2s_port)
+    try:
+        carol.set_status("dnd", "on the phone")
+        added = frank.post("/api/v1/users/frank/remote-contacts",
+                           {"address": "xmpp:carol@remote.test"})
+        assert added.status_code == 201, added.text
+        # presenced asks from its domain's JID; carol approves (RFC 6121 §3.1.4).
+        carol.next(predicate=lambda p: p["from"] == DOMAIN and p["type"] == "subscribe")
+        carol.send_presence(DOMAIN, "subscribed")
+        watcher = Watcher(presenced, frank.token)
+        watcher.subscribe("xmpp:carol@remote.test")
+        seen = watcher.wait_for(lambda m: m.get("user") == "xmpp:carol@remote.test"
+                                and m.get("availability") == "DoNotDisturb")
+        assert seen["note"] == "on the phone"
+        for show, status, availability in (("away", "lunch", "Away"), ("", "back", "Available")):
+            started = time.monotonic()
+            carol.set_status(show, status)
+            seen = watcher.wait_for(lambda m, a=availability: m.get("user") ==
+                                    "xmpp:carol@remote.test" and m.get("availability") == a,
+                                    timeout=1)
+            assert seen["note"] == status and time.monotonic() - started < 1.0
+        # A blocked domain cannot be added.
+        refused = frank.post("/api/v1/users/frank/remote-contacts",
+                             {"address": "xmpp:eve@evil.test"})
+        assert refused.status_code == 412, refused.text
+        removed = frank.delete("/api/v1/users/frank/remote-contacts/xmpp:carol@remote.test")
+        assert removed.status_code == 204, removed.text
+        carol.next(predicate=lambda p: p["from"] == DOMAIN and p["type"] == "unsubscribe")
+    finally:
+        carol.close()
 
 
 def test_blocked_domain_sees_nothing(presenced, prosody):

@@ -62,6 +62,11 @@ class XmppClient:
     def send_presence(self, to, ptype):
         self.loop.call_soon_threadsafe(lambda: self.client.send_presence(pto=to, ptype=ptype))
 
+    def set_status(self, show, status):
+        """Broadcast presence, as a user changing their status does."""
+        self.loop.call_soon_threadsafe(
+            lambda: self.client.send_presence(pshow=show or None, pstatus=status or None))
+
     def next(self, timeout=5, predicate=lambda p: True):
         """The next presence that matches; earlier ones are dropped."""
         deadline = time.monotonic() + timeout

@@ -83,7 +83,11 @@ Federation::Federation(XmppConfig config, Directory& directory, Send send)
       send_(std::move(send)),
       engine_(directory.engine()),
       format_(engine_.add_format(std::make_unique<PayloadEncoder>())),
-      remote_(config_.domain, engine_, [this](std::string bytes) { emit(std::move(bytes)); }) {
+      remote_(
+          config_.domain, [this](std::string bytes) { emit(std::move(bytes)); },
+          [&directory](core::RemotePresence presence) {
+            directory.set_remote_presence(std::move(presence));
+          }) {
   engine_.add_listener(this);
 }
 
@@ -100,6 +104,43 @@ std::optional<core::UserIndex> Federation::local_user(const Jid& jid) const {
     return std::nullopt;
   }
   return engine_.find(jid.local);
+}
+
+// "xmpp:user@domain" of another domain; the resource, if any, is dropped.
+std::optional<Jid> Federation::remote_jid(std::string_view address) const {
+  if (!address.starts_with("xmpp:")) {
+    return std::nullopt;
+  }
+  auto jid = parse_jid(address.substr(5));
+  if (!jid || jid->local.empty() || jid->domain == config_.domain) {
+    return std::nullopt;
+  }
+  return jid;
+}
+
+std::optional<core::Error> Federation::refuse_remote(std::string_view address) const {
+  const auto jid = remote_jid(address);
+  if (!jid) {
+    return core::Error::invalid_argument(
+        fmt::format("address: \"{}\" is not xmpp:user@domain of another domain", address));
+  }
+  if (level_of(jid->domain) == core::VisibilityLevel::Blocked) {
+    return core::Error::failed_precondition(
+        fmt::format("address: domain {} is blocked for XMPP federation", jid->domain));
+  }
+  return std::nullopt;
+}
+
+void Federation::watch_remote(std::string_view address) {
+  if (const auto jid = remote_jid(address)) {
+    remote_.watch(*jid);
+  }
+}
+
+void Federation::unwatch_remote(std::string_view address) {
+  if (const auto jid = remote_jid(address)) {
+    remote_.unwatch(*jid);
+  }
 }
 
 core::VisibilityLevel Federation::level_of(std::string_view domain) const {
@@ -259,7 +300,7 @@ void Federation::on_stanza(const StreamEvent& event, core::TimePoint now) {
 
 void Federation::on_presence(const Incoming& in, core::TimePoint now) {
   // Presence for our domain's own JID comes from remote users we watch.
-  if (in.to.local.empty() && remote_.on_presence(in.from, in.type, *in.element, now)) {
+  if (in.to.local.empty() && remote_.on_presence(in.from, in.type, *in.element)) {
     return;
   }
   if (in.type == "subscribe") {
@@ -407,7 +448,6 @@ void Federation::on_probe(const Incoming& in) {
 }
 
 void Federation::on_remove(core::UserIndex user) {
-  remote_.forget(user);
   const std::string contact = engine_.id_of(user).value + "@" + config_.domain;
   for (auto& [name, domain] : domains_) {
     auto it = domain->subscribers.find(user);

@@ -43,13 +43,11 @@ class Federation final : public core::ChangeListener {
   void on_link_down() { ready_ = false; }
   void on_stanza(const StreamEvent& event, core::TimePoint now);
 
-  // Remote contacts: the engine user `presentity` shows the remote `jid` (RemoteWatches).
-  void watch_remote(core::UserIndex presentity, const Jid& jid, core::TimePoint now) {
-    remote_.watch(presentity, jid, now);
-  }
-  void unwatch_remote(core::UserIndex presentity, core::TimePoint now) {
-    remote_.unwatch(presentity, now);
-  }
+  // Remote contacts (docs/api.md): why `address` cannot be watched, or nullopt; then watch
+  // and unwatch it. What is learned goes to Directory::set_remote_presence.
+  std::optional<core::Error> refuse_remote(std::string_view address) const;
+  void watch_remote(std::string_view address);
+  void unwatch_remote(std::string_view address);
 
   void on_change(core::UserIndex, const core::Presence&, std::uint64_t) override {}
   void on_remove(core::UserIndex user) override;
@@ -62,6 +60,7 @@ class Federation final : public core::ChangeListener {
   struct Incoming;
 
   std::optional<core::UserIndex> local_user(const Jid& jid) const;
+  std::optional<Jid> remote_jid(std::string_view address) const;
   core::VisibilityLevel level_of(std::string_view domain) const;
   Domain& domain(const std::string& name, core::VisibilityLevel level);
   void drain(Domain& domain);

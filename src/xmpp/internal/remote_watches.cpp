@@ -38,8 +38,8 @@ core::XmppPresence read_presence(const Element& stanza) {
 
 }  // namespace
 
-RemoteWatches::RemoteWatches(std::string our_jid, core::Engine& engine, Emit emit)
-    : our_jid_(std::move(our_jid)), engine_(engine), emit_(std::move(emit)) {}
+RemoteWatches::RemoteWatches(std::string our_jid, Emit emit, Report report)
+    : our_jid_(std::move(our_jid)), emit_(std::move(emit)), report_(std::move(report)) {}
 
 void RemoteWatches::send(std::string_view to, std::string_view type) {
   std::string stanza = "<presence from='";
@@ -50,42 +50,20 @@ void RemoteWatches::send(std::string_view to, std::string_view type) {
   emit_(std::move(stanza));
 }
 
-void RemoteWatches::watch(core::UserIndex presentity, const Jid& jid, core::TimePoint now) {
+void RemoteWatches::watch(const Jid& jid) {
   const std::string bare = jid.bare();
-  if (by_jid_.count(bare) != 0) {
-    return;
+  if (by_jid_.try_emplace(bare).second) {
+    send(bare, "subscribe");
   }
-  unwatch(presentity, now);
-  Watched& watched = by_jid_[bare];
-  watched.presentity = presentity;
-  by_presentity_[presentity] = bare;
-  show(bare, watched, false, now);
-  send(bare, "subscribe");
 }
 
-void RemoteWatches::unwatch(core::UserIndex presentity, core::TimePoint now) {
-  auto it = by_presentity_.find(presentity);
-  if (it == by_presentity_.end()) {
-    return;
+void RemoteWatches::unwatch(const Jid& jid) {
+  if (by_jid_.erase(jid.bare()) != 0) {
+    send(jid.bare(), "unsubscribe");
   }
-  Watched& watched = by_jid_[it->second];
-  watched.resources.clear();
-  show(it->second, watched, false, now);
-  forget(presentity);
 }
 
-void RemoteWatches::forget(core::UserIndex presentity) {
-  auto it = by_presentity_.find(presentity);
-  if (it == by_presentity_.end()) {
-    return;
-  }
-  send(it->second, "unsubscribe");
-  by_jid_.erase(it->second);
-  by_presentity_.erase(it);
-}
-
-bool RemoteWatches::on_presence(const Jid& from, std::string_view type, const Element& stanza,
-                                core::TimePoint now) {
+bool RemoteWatches::on_presence(const Jid& from, std::string_view type, const Element& stanza) {
   const std::string bare = from.bare();
   auto it = by_jid_.find(bare);
   if (it == by_jid_.end()) {
@@ -94,30 +72,26 @@ bool RemoteWatches::on_presence(const Jid& from, std::string_view type, const El
   Watched& watched = it->second;
   if (type.empty()) {
     watched.resources[from.resource] = read_presence(stanza);
-    show(bare, watched, true, now);
+    show(bare, watched, true);
   } else if (type == "unavailable") {
     watched.resources.erase(from.resource);
-    show(bare, watched, true, now);
-  } else if (type == "subscribed") {
-    watched.approved = true;
+    show(bare, watched, true);
   } else if (type == "unsubscribed") {
     // Refused or revoked (RFC 6121 §3.2): nothing more will come, so nothing is known.
-    watched.approved = false;
     watched.resources.clear();
-    show(bare, watched, false, now);
+    show(bare, watched, false);
   } else if (type == "subscribe") {
     // The remote user asks for our domain's presence: we have none to give.
     send(bare, "unsubscribed");
   }
+  // subscribed: the presence that follows says more.
   return true;
 }
 
-void RemoteWatches::show(const std::string& jid, Watched& watched, bool known,
-                         core::TimePoint now) {
+void RemoteWatches::show(const std::string& jid, const Watched& watched, bool known) {
   core::RemotePresence remote;
   remote.address = "xmpp:" + jid;
   remote.known = known;
-  remote.updated_at = now;
   const core::XmppPresence* best = nullptr;
   for (const auto& [resource, presence] : watched.resources) {
     if (best == nullptr || rank(presence) < rank(*best)) {
@@ -129,9 +103,7 @@ void RemoteWatches::show(const std::string& jid, Watched& watched, bool known,
   remote.availability = pair.availability;
   remote.activity = pair.activity;
   remote.note = best != nullptr ? best->status : std::string();
-  if (engine_.exists(watched.presentity)) {
-    engine_.set_remote(watched.presentity, std::move(remote), now);
-  }
+  report_(std::move(remote));
 }
 
 void RemoteWatches::on_ready() {

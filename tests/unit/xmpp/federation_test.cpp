@@ -42,7 +42,11 @@ class MemoryDirectory final : public Directory {
       done(durable);
     }
   }
+  void set_remote_presence(core::RemotePresence presence) override {
+    remote.push_back(std::move(presence));
+  }
   std::map<std::string, StoredRecord> records;  // durable, by id
+  std::vector<core::RemotePresence> remote;     // reported, oldest first
   std::vector<std::pair<std::vector<StoredRecord>, std::function<void(bool)>>> pending;
   core::Engine engine_{core::EngineConfig(), 0};
 };
@@ -279,30 +283,40 @@ TEST_F(FederationTest, ARemovedUserSaysGoodbye) {
 }
 
 // Remote contacts: one subscription from our domain's JID per remote JID; what its resources
-// send is the engine's remote presentity (rule remote_presence).
+// send is reported as one presence for the API's remote presentity.
 TEST_F(FederationTest, WatchesARemoteUserForItsPresentity) {
-  auto& engine = directory_.engine_;
-  const core::UserIndex remote = *engine.add_user({"xmpp:bob@remote.test"}, {}, kNow);
-  federation_->watch_remote(remote, *parse_jid("bob@remote.test"), kNow);
+  EXPECT_FALSE(federation_->refuse_remote("xmpp:bob@remote.test"));
+  EXPECT_EQ(federation_->refuse_remote("xmpp:eve@evil.test")->code,
+            core::ErrorCode::FailedPrecondition);
+  EXPECT_EQ(federation_->refuse_remote("xmpp:alice@uc.test")->code,
+            core::ErrorCode::InvalidArgument);
+  EXPECT_EQ(federation_->refuse_remote("sip:bob@remote.test")->code,
+            core::ErrorCode::InvalidArgument);
+  federation_->watch_remote("xmpp:bob@remote.test");
+  federation_->watch_remote("xmpp:bob@remote.test");  // one subscription per JID
   EXPECT_EQ(take(), (std::vector<std::string>{
                         "<presence from='uc.test' to='bob@remote.test' type='subscribe'/>"}));
-  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
   receive("<presence from='bob@remote.test' to='uc.test' type='subscribed'/>");
   receive(
       "<presence from='bob@remote.test/desk' to='uc.test'><show>dnd</show>"
       "<status>in a call</status></presence>");
   receive("<presence from='bob@remote.test/phone' to='uc.test'><show>away</show></presence>");
+  auto& remote = directory_.remote;
+  ASSERT_EQ(remote.size(), 2u);
+  EXPECT_EQ(remote[0].address, "xmpp:bob@remote.test");
+  EXPECT_TRUE(remote[0].known);
+  EXPECT_EQ(remote[0].availability, core::Availability::DoNotDisturb);
+  EXPECT_EQ(remote[0].note, "in a call");
   // The most available resource speaks for the user: away beats dnd.
-  EXPECT_EQ(engine.presence(remote).availability, core::Availability::Away);
+  EXPECT_EQ(remote[1].availability, core::Availability::Away);
   receive("<presence from='bob@remote.test/phone' to='uc.test' type='unavailable'/>");
-  EXPECT_EQ(engine.presence(remote).availability, core::Availability::DoNotDisturb);
-  EXPECT_EQ(engine.presence(remote).note, "in a call");
-  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_presence");
+  EXPECT_EQ(remote.back().availability, core::Availability::DoNotDisturb);
   receive("<presence from='bob@remote.test/desk' to='uc.test' type='unavailable'/>");
-  EXPECT_EQ(engine.presence(remote).availability, core::Availability::Offline);
+  EXPECT_EQ(remote.back().availability, core::Availability::Offline);
+  EXPECT_TRUE(remote.back().known);
   // Revoked: nothing is known any more.
   receive("<presence from='bob@remote.test' to='uc.test' type='unsubscribed'/>");
-  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
+  EXPECT_FALSE(remote.back().known);
   take();
   // A new link asks again and probes.
   federation_->on_link_down();
@@ -310,11 +324,12 @@ TEST_F(FederationTest, WatchesARemoteUserForItsPresentity) {
   EXPECT_EQ(take(), (std::vector<std::string>{
                         "<presence from='uc.test' to='bob@remote.test' type='subscribe'/>",
                         "<presence from='uc.test' to='bob@remote.test' type='probe'/>"}));
-  federation_->unwatch_remote(remote, kNow);
+  federation_->unwatch_remote("xmpp:bob@remote.test");
   EXPECT_EQ(take(), (std::vector<std::string>{
                         "<presence from='uc.test' to='bob@remote.test' type='unsubscribe'/>"}));
+  const std::size_t reported = remote.size();
   receive("<presence from='bob@remote.test/desk' to='uc.test'/>");
-  EXPECT_EQ(engine.presence(remote).explanation.rule, "remote_unknown");
+  EXPECT_EQ(remote.size(), reported);
 }
 
 }  // namespace
