@@ -51,6 +51,13 @@ def presenced(tmp_path, prosody):
     server.kill()
 
 
+def new_user(server, user):
+    """A user created by the admin, logged in as themself."""
+    admin = Client(server.url).login("admin", ADMIN_PASSWORD)
+    admin.add_user(user, password=user + "-password")
+    return admin, Client(server.url).login(user, user + "-password")
+
+
 def put_manual(client, user, **body):
     answer = client.put("/api/v1/users/%s/presence/manual" % user, body)
     assert answer.status_code in (200, 204), answer.text
@@ -103,9 +110,7 @@ def test_remote_user_subscribes_follows_changes_and_unsubscribes(presenced, pros
 
 # Logout sends unavailable (RFC 6121 §4.5); a user removed through the API says goodbye.
 def test_logout_and_removal_reach_the_subscriber(presenced, prosody):
-    admin = Client(presenced.url).login("admin", ADMIN_PASSWORD)
-    admin.add_user("erin", password="erin-password")
-    erin = Client(presenced.url).login("erin", "erin-password")
+    admin, erin = new_user(presenced, "erin")
     opened = erin.post("/api/v1/users/erin/sessions", {"client_id": "desktop", "ttl_s": 60})
     assert opened.status_code == 200, opened.text
     bob = XmppClient("bob@remote.test", "pw", prosody.c2s_port)
@@ -127,9 +132,7 @@ def test_logout_and_removal_reach_the_subscriber(presenced, prosody):
 
 # Remote contacts: a presenced user adds an XMPP user and sees their changes over the WebSocket.
 def test_a_local_user_watches_a_remote_xmpp_user(presenced, prosody):
-    admin = Client(presenced.url).login("admin", ADMIN_PASSWORD)
-    admin.add_user("frank", password="frank-password")
-    frank = Client(presenced.url).login("frank", "frank-password")
+    _, frank = new_user(presenced, "frank")
     carol = XmppClient("carol@remote.test", "pw", prosody.c2s_port)
     try:
         carol.set_status("dnd", "on the phone")

@@ -206,11 +206,7 @@ void Federation::drain(Domain& domain) {
     }
     const std::string from = engine_.id_of(delivery.user).value + "@" + config_.domain;
     for (const std::string& jid : it->second) {
-      std::string stanza = "<presence from='";
-      append_escaped(stanza, from);
-      stanza += "' to='";
-      append_escaped(stanza, jid);
-      stanza += "'";
+      std::string stanza = presence_head(from, jid);
       stanza += *delivery.payload;
       ++presence_out_;
       emit(std::move(stanza));
@@ -219,23 +215,14 @@ void Federation::drain(Domain& domain) {
 }
 
 void Federation::send_presence(const Domain& domain, core::UserIndex user, const std::string& jid) {
-  std::string stanza = "<presence from='";
-  append_escaped(stanza, engine_.id_of(user).value + "@" + config_.domain);
-  stanza += "' to='";
-  append_escaped(stanza, jid);
-  stanza += "'";
+  std::string stanza = presence_head(engine_.id_of(user).value + "@" + config_.domain, jid);
   stanza += presence_payload(core::project(engine_.presence(user), domain.level), domain.level);
   ++presence_out_;
   emit(std::move(stanza));
 }
 
 void Federation::send_type(std::string_view from, std::string_view to, std::string_view type) {
-  std::string stanza = "<presence from='";
-  append_escaped(stanza, from);
-  stanza += "' to='";
-  append_escaped(stanza, to);
-  stanza += fmt::format("' type='{}'/>", type);
-  emit(std::move(stanza));
+  emit(typed_presence(from, to, type));
 }
 
 void Federation::send_error(const Incoming& in, std::string_view type, std::string_view condition) {

@@ -1,7 +1,5 @@
 #include "xmpp/internal/remote_watches.h"
 
-#include <fmt/format.h>
-
 #include <utility>
 
 namespace presenced::xmpp {
@@ -42,12 +40,7 @@ RemoteWatches::RemoteWatches(std::string our_jid, Emit emit, Report report)
     : our_jid_(std::move(our_jid)), emit_(std::move(emit)), report_(std::move(report)) {}
 
 void RemoteWatches::send(std::string_view to, std::string_view type) {
-  std::string stanza = "<presence from='";
-  append_escaped(stanza, our_jid_);
-  stanza += "' to='";
-  append_escaped(stanza, to);
-  stanza += fmt::format("' type='{}'/>", type);
-  emit_(std::move(stanza));
+  emit_(typed_presence(our_jid_, to, type));
 }
 
 void RemoteWatches::watch(const Jid& jid) {

@@ -120,4 +120,21 @@ void append_escaped(std::string& out, std::string_view text) {
   flush();
 }
 
+std::string presence_head(std::string_view from, std::string_view to) {
+  std::string out = "<presence from='";
+  append_escaped(out, from);
+  out += "' to='";
+  append_escaped(out, to);
+  out += "'";
+  return out;
+}
+
+std::string typed_presence(std::string_view from, std::string_view to, std::string_view type) {
+  std::string out = presence_head(from, to);
+  out += " type='";
+  out += type;
+  out += "'/>";
+  return out;
+}
+
 }  // namespace presenced::xmpp

@@ -49,4 +49,11 @@ std::optional<Jid> parse_jid(std::string_view text);
 // not UTF-8) becomes U+FFFD.
 void append_escaped(std::string& out, std::string_view text);
 
+// `<presence from='FROM' to='TO'`, escaped, for the caller to finish: the start of every
+// presence stanza we send.
+std::string presence_head(std::string_view from, std::string_view to);
+
+// `<presence from='FROM' to='TO' type='TYPE'/>` (subscribe, subscribed, unavailable, ...).
+std::string typed_presence(std::string_view from, std::string_view to, std::string_view type);
+
 }  // namespace presenced::xmpp
