@@ -1,10 +1,13 @@
 // presenced: reads flags, opens the store, seeds first-start data and runs the API server, with
-// the SIP listener on the same event loop when --sip is given.
+// the SIP listener and the XMPP component on the same event loop when --sip and
+// --xmpp-component are given.
 
 #include "api/api.h"
 #include "connectors/teams/teams.h"
 #include "app/calendar_wiring.h"
 #include "app/federation.h"
+#include "app/documents.h"
+#include "app/xmpp_setup.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -117,25 +120,11 @@ class UserDirectory final : public presenced::sip::Directory {
   }
   presenced::core::Engine& engine() override { return server_.engine(); }
   std::vector<presenced::sip::StoredRecord> stored(std::string_view kind) const override {
-    std::vector<presenced::sip::StoredRecord> out;
-    for (auto& d : server_.documents(kind)) {
-      out.push_back({std::move(d.kind), std::move(d.id), std::move(d.owner), std::move(d.body)});
-    }
-    return out;
+    return presenced::app::stored_records<presenced::sip::StoredRecord>(server_, kind);
   }
   void save(std::vector<presenced::sip::StoredRecord> records,
             std::function<void(bool)> done) override {
-    std::vector<presenced::store::Mutation> mutations;
-    mutations.reserve(records.size());
-    for (auto& r : records) {
-      if (r.erase) {
-        mutations.emplace_back(presenced::store::DeleteDocument{std::move(r.kind), std::move(r.id)});
-      } else {
-        mutations.emplace_back(presenced::store::PutDocument{
-            {std::move(r.kind), std::move(r.id), std::move(r.owner), std::move(r.body)}});
-      }
-    }
-    server_.save_documents(std::move(mutations), std::move(done));
+    presenced::app::save_records(server_, std::move(records), std::move(done));
   }
 
  private:
@@ -276,6 +265,8 @@ int main(int argc, char** argv) {
   app.add_option("--sip-peer", options.sip_peers,
                  "A federated SIP presence server, DOMAIN=HOST:PORT[,level=LEVEL]"
                  "[,transport=udp] (repeatable)");
+  presenced::app::XmppOptions xmpp_options;
+  presenced::app::add_xmpp_options(app, xmpp_options);
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -419,6 +410,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto calendar = presenced::app::start_calendar(options.calendar, **server);
+  auto xmpp = presenced::app::start_xmpp(xmpp_options, options.domain, **server);
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
   calendar->stop();  // its reports post to the server's loop
@@ -426,7 +418,8 @@ int main(int argc, char** argv) {
     (*teams)->stop();  // its thread posts to the server's loop: gone before the loop goes
     teams->reset();
   }
-  // The SIP sockets belong to the server's event loop: close them before it goes.
+  // The SIP and XMPP sockets belong to the server's event loop: close them before it goes.
+  xmpp.stop();
   sip_remote.reset();
   sip.reset();
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
