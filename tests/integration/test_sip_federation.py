@@ -138,6 +138,14 @@ def test_a_remote_publication_reaches_a_local_watcher(system):
     # Not a local user: not in the directory, and no login.
     ids = [u["id"] for u in system["admin"].get("/api/v1/users").json()["users"]]
     assert carol not in ids
+    # Its presence is what its server says: no local layer can be written, not even by an admin.
+    for method, path, body in [("PUT", "presence/manual", {"state": "Busy"}),
+                               ("PUT", "presence/calendar", {"appointments": []}),
+                               ("DELETE", "presence/manual", None)]:
+        answer = system["admin"].request(method, "/api/v1/users/%s/%s" % (carol, path), body)
+        assert answer.status_code == 403, (method, path, answer.text)
+        assert "remote contact" in answer.json()["error"]["message"], answer.text
+    assert alice.get("/api/v1/users/%s/presence" % carol).json()["activity"] == "InACall"
 
 
 def watcher_through_kamailio(system, user, domain):

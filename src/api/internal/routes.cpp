@@ -2,6 +2,7 @@
 // member function per route. Every handler checks permissions before it reads or changes anything.
 
 #include "api/internal/openapi.h"
+#include "api/internal/remote_address.h"
 #include "api/internal/service.h"
 #include "core/mappings.h"
 
@@ -246,6 +247,14 @@ void Service::dispatch(const Principal* principal, HttpRequest& request, Respond
       respond(error_response(Error::permission_denied(
           std::string(request.method) + " " + request.target.substr(0, 200) +
           " needs the role " + (route.min_role == MinRole::Admin ? "admin" : "system or admin"))));
+      return;
+    }
+    if (request.method != "GET" && route.pattern[2] == "users" && !params.empty() &&
+        is_remote_id(params[0])) {
+      // A remote presentity's presence is what its server reports; no local write applies.
+      respond(error_response(Error::permission_denied(
+          "user " + params[0].substr(0, 200) +
+          " is a remote contact: its presence comes from its own server")));
       return;
     }
     (this->*route.handler)(*principal, params, request, respond);
