@@ -592,10 +592,17 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
         stored ? parse_event_package(stored->package) : std::nullopt;
     const auto presentity = stored ? engine_.find(stored->presentity) : std::nullopt;
     const auto peer = stored ? peer_index(stored->subscriber) : std::nullopt;
-    const auto subscriber = !stored ? std::nullopt
-                            : peer  ? std::optional<core::UserIndex>(0)
-                                    : engine_.find(stored->subscriber);
-    if (!package || !presentity || !subscriber || stored->expires_at <= wall ||
+    // A peer's subscription has no local subscriber: index 0 stands in (peer_domain says so).
+    // (A plain flag, not an optional: GCC 12 at -O2 warns that such an optional may be unset.)
+    core::UserIndex subscriber = 0;
+    bool subscriber_known = stored && peer;
+    if (stored && !peer) {
+      if (const auto found = engine_.find(stored->subscriber)) {
+        subscriber = *found;
+        subscriber_known = true;
+      }
+    }
+    if (!package || !presentity || !subscriber_known || stored->expires_at <= wall ||
         subscriptions_.size() >= config_.max_subscriptions) {
       record.erase = true;
       gone.push_back(std::move(record));
@@ -606,7 +613,7 @@ void Subscriptions::restore(TimePoint now, WallTime wall) {
     Subscription& s = *owned;
     s.package = *package;
     s.presentity = *presentity;
-    s.subscriber = *subscriber;
+    s.subscriber = subscriber;
     s.peer_domain = peer;
     NameAddr local = stored->local;
     const std::string local_tag(local.tag().value_or(""));
