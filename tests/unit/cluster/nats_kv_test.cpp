@@ -200,13 +200,10 @@ TEST_F(NatsKvTest, NodesWritingAtOnceConvergeInRevisionOrder) {
 // A NATS server of the test's own, restarted under a writer and a watcher: both carry on once it
 // is back, and nothing stored before is lost (file storage).
 TEST(NatsKvRestartTest, WritersAndWatchersCarryOnAfterTheServerRestarts) {
-  const char* script = std::getenv("PRESENCED_NATS_SCRIPT");
-  if (script == nullptr) {
-    GTEST_SKIP() << "run through ctest, which names tests/nats/server";
-  }
+  const std::string script = PRESENCED_NATS_SCRIPT;  // tests/nats/server, set by CMake
   const std::string file = "/tmp/presenced-nats-restart-" + std::to_string(getpid());
   auto server = [&](const char* action) {
-    return std::system((std::string(script) + " " + action + " " + file).c_str()) == 0;
+    return std::system((script + " " + action + " " + file).c_str()) == 0;
   };
   ASSERT_TRUE(server("start"));
   KvConfig config;
