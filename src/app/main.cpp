@@ -3,6 +3,7 @@
 // --xmpp-component are given.
 
 #include "api/api.h"
+#include "core/metrics_text.h"
 #include "connectors/teams/teams.h"
 #include "app/calendar_wiring.h"
 #include "app/federation.h"
@@ -76,31 +77,33 @@ std::pair<std::string, std::uint16_t> parse_address(const std::string& flag,
 
 // The SIP listener's figures for GET /metrics, in the Prometheus text format.
 void render_sip_metrics(const presenced::sip::ListenerStats& stats, std::string& out) {
-  const auto family = [&out](std::string_view name, std::string_view help,
-                              std::string_view type) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  family("presenced_sip_requests_total", "SIP requests received, by method.", "counter");
+  presenced::core::metric_family(out, "presenced_sip_requests_total",
+                                 "SIP requests received, by method.", "counter");
   for (const auto& [method, count] : stats.requests) {
     out += fmt::format("presenced_sip_requests_total{{method=\"{}\"}} {}\n", method, count);
   }
-  family("presenced_sip_subscriptions", "Live SIP subscriptions, by event package.", "gauge");
+  presenced::core::metric_family(out, "presenced_sip_subscriptions",
+                                 "Live SIP subscriptions, by event package.", "gauge");
   for (const auto& [package, count] : stats.subscriptions) {
     out += fmt::format("presenced_sip_subscriptions{{package=\"{}\"}} {}\n", package, count);
   }
-  family("presenced_sip_notify_total", "NOTIFYs sent that got a final answer, by outcome.",
-         "counter");
+  presenced::core::metric_family(out, "presenced_sip_notify_total",
+                                 "NOTIFYs sent that got a final answer, by outcome.",
+                                 "counter");
   for (const auto& [result, count] : stats.notifies) {
     out += fmt::format("presenced_sip_notify_total{{result=\"{}\"}} {}\n", result, count);
   }
-  family("presenced_sip_auth_failures_total", "SIP requests refused for wrong credentials (403).",
-         "counter");
+  presenced::core::metric_family(out, "presenced_sip_auth_failures_total",
+                                 "SIP requests refused for wrong credentials (403).",
+                                 "counter");
   out += fmt::format("presenced_sip_auth_failures_total {}\n", stats.auth_failures);
-  family("presenced_sip_transactions", "Live SIP transactions, by side.", "gauge");
+  presenced::core::metric_family(out, "presenced_sip_transactions",
+                                 "Live SIP transactions, by side.", "gauge");
   out += fmt::format("presenced_sip_transactions{{side=\"server\"}} {}\n"
                      "presenced_sip_transactions{{side=\"client\"}} {}\n",
                      stats.server_transactions, stats.client_transactions);
-  family("presenced_sip_tcp_connections", "Open SIP TCP connections.", "gauge");
+  presenced::core::metric_family(out, "presenced_sip_tcp_connections",
+                                 "Open SIP TCP connections.", "gauge");
   out += fmt::format("presenced_sip_tcp_connections {}\n", stats.tcp_connections);
 }
 

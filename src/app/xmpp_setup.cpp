@@ -1,4 +1,5 @@
 #include "app/xmpp_setup.h"
+#include "core/metrics_text.h"
 
 #include "app/documents.h"
 #include "core/visibility.h"
@@ -78,33 +79,37 @@ std::string lower(std::string text) {
 }
 
 void render_metrics(const xmpp::ComponentStats& stats, std::string& out) {
-  const auto family = [&out](std::string_view name, std::string_view help, std::string_view type) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  family("presenced_xmpp_connected", "1 while the XMPP component link is up.", "gauge");
+  core::metric_family(out, "presenced_xmpp_connected",
+                      "1 while the XMPP component link is up.", "gauge");
   out += fmt::format("presenced_xmpp_connected {}\n", stats.connected ? 1 : 0);
-  family("presenced_xmpp_connects_total", "Connections made to the XMPP server.", "counter");
+  core::metric_family(out, "presenced_xmpp_connects_total",
+                      "Connections made to the XMPP server.", "counter");
   out += fmt::format("presenced_xmpp_connects_total {}\n", stats.connects);
-  family("presenced_xmpp_stream_failures_total", "Component streams ended by an error.", "counter");
+  core::metric_family(out, "presenced_xmpp_stream_failures_total",
+                      "Component streams ended by an error.", "counter");
   out += fmt::format("presenced_xmpp_stream_failures_total {}\n", stats.stream_failures);
-  family("presenced_xmpp_stanzas_total", "Stanzas received, by kind.", "counter");
+  core::metric_family(out, "presenced_xmpp_stanzas_total", "Stanzas received, by kind.", "counter");
   for (const auto& [kind, count] : stats.stanzas_in) {
     out += fmt::format("presenced_xmpp_stanzas_total{{kind=\"{}\"}} {}\n", kind, count);
   }
-  family("presenced_xmpp_presence_sent_total", "Presence stanzas sent to remote subscribers.",
-         "counter");
+  core::metric_family(out, "presenced_xmpp_presence_sent_total",
+                      "Presence stanzas sent to remote subscribers.",
+                      "counter");
   out += fmt::format("presenced_xmpp_presence_sent_total {}\n", stats.presence_out);
-  family("presenced_xmpp_stanza_errors_total", "Stanza errors sent, by condition.", "counter");
+  core::metric_family(out, "presenced_xmpp_stanza_errors_total",
+                      "Stanza errors sent, by condition.", "counter");
   for (const auto& [condition, count] : stats.errors_out) {
     out += fmt::format("presenced_xmpp_stanza_errors_total{{condition=\"{}\"}} {}\n", condition,
                        count);
   }
-  family("presenced_xmpp_subscribe_limited_total",
-         "Subscription requests refused by the per-domain limit.", "counter");
+  core::metric_family(out, "presenced_xmpp_subscribe_limited_total",
+                      "Subscription requests refused by the per-domain limit.", "counter");
   out += fmt::format("presenced_xmpp_subscribe_limited_total {}\n", stats.subscribe_limited);
-  family("presenced_xmpp_oversized_total", "Stanzas refused for their size.", "counter");
+  core::metric_family(out, "presenced_xmpp_oversized_total",
+                      "Stanzas refused for their size.", "counter");
   out += fmt::format("presenced_xmpp_oversized_total {}\n", stats.oversized);
-  family("presenced_xmpp_subscriptions", "Remote subscriptions (user, JID).", "gauge");
+  core::metric_family(out, "presenced_xmpp_subscriptions",
+                      "Remote subscriptions (user, JID).", "gauge");
   out += fmt::format("presenced_xmpp_subscriptions {}\n", stats.subscriptions);
 }
 

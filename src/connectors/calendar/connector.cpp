@@ -1,6 +1,7 @@
 // The connector's thread: syncs each user's source when due, expands it and reports the layer.
 
 #include "connectors/calendar/calendar.h"
+#include "core/metrics_text.h"
 #include "connectors/calendar/internal/source_sync.h"
 
 #include <fmt/format.h>
@@ -237,29 +238,29 @@ std::unique_ptr<Connector> Connector::create(ConnectorConfig config, Deliver del
 }
 
 void render_metrics(const ConnectorStats& s, std::string& out) {
-  const auto family = [&out](std::string_view name, std::string_view help, std::string_view type) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  family("presenced_calendar_syncs_total", "Calendar syncs that succeeded, by whether anything changed.",
-         "counter");
+  core::metric_family(out, "presenced_calendar_syncs_total",
+                      "Calendar syncs that succeeded, by whether anything changed.",
+                      "counter");
   out += fmt::format("presenced_calendar_syncs_total{{result=\"changed_or_expanded\"}} {}\n"
                      "presenced_calendar_syncs_total{{result=\"unchanged\"}} {}\n",
                      s.syncs_ok, s.syncs_unchanged);
-  family("presenced_calendar_errors_total", "Calendar syncs that failed, by cause.", "counter");
+  core::metric_family(out, "presenced_calendar_errors_total",
+                      "Calendar syncs that failed, by cause.", "counter");
   out += fmt::format("presenced_calendar_errors_total{{cause=\"unauthorized\"}} {}\n"
                      "presenced_calendar_errors_total{{cause=\"unreachable\"}} {}\n"
                      "presenced_calendar_errors_total{{cause=\"http\"}} {}\n"
                      "presenced_calendar_errors_total{{cause=\"parse\"}} {}\n",
                      s.errors_unauthorized, s.errors_unreachable, s.errors_http, s.errors_parse);
-  family("presenced_calendar_stale_dropped_total",
-         "Calendars dropped after no good sync for the keep-stale time.", "counter");
+  core::metric_family(out, "presenced_calendar_stale_dropped_total",
+                      "Calendars dropped after no good sync for the keep-stale time.", "counter");
   out += fmt::format("presenced_calendar_stale_dropped_total {}\n", s.stale_dropped);
-  family("presenced_calendar_truncated_events_total",
-         "Events whose expansion stopped at a bound.", "counter");
+  core::metric_family(out, "presenced_calendar_truncated_events_total",
+                      "Events whose expansion stopped at a bound.", "counter");
   out += fmt::format("presenced_calendar_truncated_events_total {}\n", s.truncated_events);
-  family("presenced_calendar_sources", "Users with a calendar source.", "gauge");
+  core::metric_family(out, "presenced_calendar_sources", "Users with a calendar source.", "gauge");
   out += fmt::format("presenced_calendar_sources {}\n", s.sources);
-  family("presenced_calendar_appointments", "Appointments in the layers last delivered.", "gauge");
+  core::metric_family(out, "presenced_calendar_appointments",
+                      "Appointments in the layers last delivered.", "gauge");
   out += fmt::format("presenced_calendar_appointments {}\n", s.appointments);
 }
 

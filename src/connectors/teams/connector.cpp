@@ -1,4 +1,5 @@
 #include "connectors/teams/teams.h"
+#include "core/metrics_text.h"
 
 #include "connectors/teams/internal/graph_json.h"
 #include "connectors/teams/internal/worker.h"
@@ -136,11 +137,8 @@ class TeamsConnector final : public Connector, public core::ChangeListener {
   }
 
   void render_metrics(std::string& out) const override {
-    auto family = [&out](std::string_view name, std::string_view help, std::string_view type) {
-      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-    };
-    family("presenced_teams_notifications_total",
-           "Graph change notifications received, by outcome.", "counter");
+    core::metric_family(out, "presenced_teams_notifications_total",
+                        "Graph change notifications received, by outcome.", "counter");
     out += fmt::format(
         "presenced_teams_notifications_total{{result=\"accepted\"}} {}\n"
         "presenced_teams_notifications_total{{result=\"forged\"}} {}\n"
@@ -149,7 +147,8 @@ class TeamsConnector final : public Connector, public core::ChangeListener {
         counters_.notifications_accepted.load(), counters_.notifications_forged.load(),
         counters_.notifications_malformed.load(), counters_.validations.load());
     const GraphCounters& g = counters_.graph;
-    family("presenced_teams_graph_requests_total", "Requests to Graph, by answer.", "counter");
+    core::metric_family(out, "presenced_teams_graph_requests_total",
+                        "Requests to Graph, by answer.", "counter");
     out += fmt::format(
         "presenced_teams_graph_requests_total{{status=\"2xx\"}} {}\n"
         "presenced_teams_graph_requests_total{{status=\"4xx\"}} {}\n"
@@ -169,10 +168,11 @@ class TeamsConnector final : public Connector, public core::ChangeListener {
         {"presenced_teams_subscription_renewals_total", counters_.subscription_renewals.load()},
     };
     for (const auto& [name, value] : counters) {
-      family(name, "Teams connector counter (docs/teams.md).", "counter");
+      core::metric_family(out, name, "Teams connector counter (docs/teams.md).", "counter");
       out += fmt::format("{} {}\n", name, value);
     }
-    family("presenced_teams_subscriptions", "Live Graph presence subscriptions.", "gauge");
+    core::metric_family(out, "presenced_teams_subscriptions",
+                        "Live Graph presence subscriptions.", "gauge");
     out += fmt::format("presenced_teams_subscriptions {}\n", counters_.subscriptions.load());
   }
 
