@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from presenced_fixture import (USER_PASSWORD, Client, Watcher, assert_error, from_now, new_user,
-                               parse_time, poll, rfc3339, user_ids)
+from presenced_fixture import (ADMIN_PASSWORD, USER_PASSWORD, Client, Watcher, assert_error,
+                               from_now, new_user, parse_time, poll, rfc3339, user_ids)
 
 PASSWORD = USER_PASSWORD
 
@@ -351,6 +351,45 @@ def test_states_update_delete_and_errors(shared, root):
     assert_error(client.put("/api/v1/states/x4", {"id": "x4", "type": "away"}), 403,
                  "permission_denied")
     assert_error(client.delete("/api/v1/states/Busy"), 403, "permission_denied")
+
+
+def test_state_default_flag_one_at_a_time_and_durable(server, admin):
+    """The states module's default (seed 002): at most one admin-defined state is offered first."""
+    def defaults():
+        return [s["id"] for s in admin.get("/api/v1/states").json()["states"] if s["default"]]
+
+    assert defaults() == []
+    answer = admin.put("/api/v1/states/lunchbreak", {"type": "away", "message": "Lunch",
+                                                     "default": True})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["default"] is True
+    assert defaults() == ["lunchbreak"]
+    # Changing the state without the field keeps it the default.
+    assert admin.put("/api/v1/states/lunchbreak", {"type": "away", "order": 3}).json()["default"]
+    # A second default is refused and names the first; nothing changes.
+    assert admin.put("/api/v1/states/travel", {"type": "xa"}).json()["default"] is False
+    error = assert_error(admin.put("/api/v1/states/travel", {"type": "xa", "default": True}),
+                         400, "invalid_argument")
+    assert "lunchbreak" in error["message"], error
+    assert_error(admin.put("/api/v1/states/meet", {"type": "dnd", "default": "yes"}), 400,
+                 "invalid_argument")
+    assert_error(admin.put("/api/v1/states/Busy", {"type": "dnd", "default": True}), 409)
+    assert defaults() == ["lunchbreak"]
+
+    server.restart()
+    admin = Client(server.url).login("admin", ADMIN_PASSWORD)
+    assert [s for s in admin.get("/api/v1/states").json()["states"] if s["default"]][0]["id"] \
+        == "lunchbreak"
+    # false clears it; then another may become the default; deleting it clears it too.
+    assert admin.put("/api/v1/states/lunchbreak", {"type": "away", "default": False}).json()[
+        "default"] is False
+    assert admin.put("/api/v1/states/travel", {"type": "xa", "default": True}).status_code == 200
+    assert admin.delete("/api/v1/states/travel").status_code == 204
+    server.restart()
+    admin = Client(server.url).login("admin", ADMIN_PASSWORD)
+    states = admin.get("/api/v1/states").json()["states"]
+    assert [s["id"] for s in states if s["default"]] == []
+    assert admin.put("/api/v1/states/travel", {"type": "xa"}).json()["default"] is False
 
 
 # ---- devices ----

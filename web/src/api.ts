@@ -15,6 +15,8 @@ export type Policy = components['schemas']['Policy'];
 export type Queue = components['schemas']['Queue'];
 export type StateActions = components['schemas']['StateActions'];
 export type ApiKey = components['schemas']['ApiKey'];
+export type TeamsUser = components['schemas']['TeamsUser'];
+export type CalendarSource = components['schemas']['CalendarSource'];
 // GET /api/v1/groups answers an untyped object in the OpenAPI document.
 export interface Group {
   id: string;
@@ -63,6 +65,19 @@ export class Api {
     return (await this.call<{ users?: string[] }>('GET', `/api/v1/users/${enc(user)}/contacts`)).users ?? [];
   }
 
+  // Presentities on federated servers (sip:, xmpp:); GET contacts lists them too.
+  async remoteContacts(user: string): Promise<string[]> {
+    return (await this.call<{ addresses?: string[] }>('GET', `/api/v1/users/${enc(user)}/remote-contacts`)).addresses ?? [];
+  }
+
+  async addRemoteContact(user: string, address: string): Promise<void> {
+    await this.call('POST', `/api/v1/users/${enc(user)}/remote-contacts`, { address });
+  }
+
+  async removeRemoteContact(user: string, address: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/users/${enc(user)}/remote-contacts/${enc(address)}`);
+  }
+
   async directory(query: string): Promise<User[]> {
     const q = query ? `?q=${encodeURIComponent(query)}` : '';
     return (await this.call<{ users?: User[] }>('GET', `/api/v1/users${q}`)).users ?? [];
@@ -80,7 +95,7 @@ export class Api {
     return this.call('DELETE', `/api/v1/users/${enc(user)}/presence/manual`);
   }
 
-  putState(id: string, body: { type: string; message?: string; order?: number }): Promise<State> {
+  putState(id: string, body: { type: string; message?: string; order?: number; default?: boolean }): Promise<State> {
     return this.call('PUT', `/api/v1/states/${enc(id)}`, body);
   }
 
@@ -199,6 +214,36 @@ export class Api {
 
   async revokeApiKey(id: string): Promise<void> {
     await this.call('DELETE', `/api/v1/apikeys/${enc(id)}`);
+  }
+
+  async teamsUsers(): Promise<TeamsUser[]> {
+    return (await this.call<{ users?: TeamsUser[] }>('GET', '/api/v1/teams/users')).users ?? [];
+  }
+
+  putTeamsUser(user: string, body: { upn: string; tenant: string; mirror_dnd: boolean }): Promise<TeamsUser> {
+    return this.call('PUT', `/api/v1/users/${enc(user)}/teams`, body);
+  }
+
+  async deleteTeamsUser(user: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/users/${enc(user)}/teams`);
+  }
+
+  // null: the user has none (404).
+  async calendarSource(user: string): Promise<CalendarSource | null> {
+    try {
+      return await this.call<CalendarSource>('GET', `/api/v1/users/${enc(user)}/calendar/source`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  putCalendarSource(user: string, body: CalendarSource): Promise<CalendarSource> {
+    return this.call('PUT', `/api/v1/users/${enc(user)}/calendar/source`, body);
+  }
+
+  async deleteCalendarSource(user: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/users/${enc(user)}/calendar/source`);
   }
 
   // Prometheus text; the console reads a few of its lines.

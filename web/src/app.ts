@@ -6,6 +6,8 @@ import { LiveConnection, type LinkStatus } from './connection';
 import { languages, pickLanguage, Translator, type Language, type MessageKey } from './i18n';
 import { presenceIcon } from './icons';
 import { formatTime, renderPerson } from './person';
+import { RemoteContacts } from './remote';
+import { sortStates } from './states';
 import { PresenceStore } from './store';
 import { applyTheme, effectiveTheme, loadTheme, saveTheme } from './theme';
 
@@ -33,6 +35,7 @@ export class App {
   private selection: ProfileSelection | null = null;
   private groups: Group[] = [];
   private readonly console: Console;
+  private readonly remote: RemoteContacts;
   private consoleOpen = false;
   private lastInput = new Date();
   private idle = false;
@@ -43,6 +46,7 @@ export class App {
     this.tr = new Translator(language);
     this.store.subscribe((user) => this.changed(user));
     this.console = new Console(this.el('console'), () => this.api, this.tr, (states) => this.statesChanged(states));
+    this.remote = new RemoteContacts(doc, this.tr, () => this.api, () => this.myId(), () => this.reloadContacts());
   }
 
   start(): void {
@@ -113,6 +117,7 @@ export class App {
     this.store.clear();
     this.rows.clear();
     this.el('contact-list').replaceChildren();
+    this.remote.clear();
     this.el('group-list').replaceChildren();
     this.el('search-results').replaceChildren();
     this.showLogin();
@@ -129,6 +134,7 @@ export class App {
       this.api.profiles(id),
       this.api.selection(id),
       this.api.groups(),
+      this.remote.load(),
     ]);
     for (const user of people) if (user.id) this.names.set(user.id, user.display_name || user.id);
     this.names.set(id, me.display_name || id);
@@ -157,9 +163,10 @@ export class App {
     this.renderMe();
   }
 
+  // The admin's default state first (and chosen while no state is in force), then by order.
   private fillStates(states: State[]): void {
     const select = this.input<HTMLSelectElement>('me-state');
-    const sorted = [...states].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+    const sorted = sortStates(states);
     select.replaceChildren(
       ...sorted
         .filter((s) => s.id)
@@ -172,6 +179,10 @@ export class App {
           return option;
         }),
     );
+    const current = this.me?.id ? this.store.get(this.me.id)?.state : undefined;
+    const fallback = sorted.find((s) => s.default)?.id;
+    if (current && [...select.options].some((o) => o.value === current)) select.value = current;
+    else if (fallback) select.value = fallback;
   }
 
   private statesChanged(states: State[]): void {
@@ -230,8 +241,16 @@ export class App {
 
   private showContacts(contacts: string[]): void {
     const list = this.el('contact-list');
+    for (const li of list.querySelectorAll<HTMLElement>('li[data-user]')) this.rows.get(li.dataset.user ?? '')?.delete(li);
     list.replaceChildren(...contacts.map((user) => this.row(user)));
     this.show('contacts-empty', contacts.length === 0);
+  }
+
+  // A remote contact was added or removed.
+  private async reloadContacts(): Promise<void> {
+    const contacts = await this.api.contacts(this.myId());
+    this.showContacts(contacts);
+    this.live?.watch(contacts);
   }
 
   // Groups (seed 000): the group itself is a grey entry (it has no presence of its own), its
@@ -425,6 +444,7 @@ export class App {
     }
     if (this.me?.role === 'admin') this.console.redraw();
     if (this.me) this.showGroups();
+    this.remote.render();
     for (const user of this.rows.keys()) this.dirty.add(user);
     if (this.me?.id) {
       this.dirty.add(this.me.id);

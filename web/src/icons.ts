@@ -9,7 +9,12 @@ const kinds: readonly IconKind[] = ['available', 'busy', 'do_not_disturb', 'away
 export function iconOf(presence: Presence | undefined): IconKind {
   const icon = presence?.display?.icon;
   if (icon && (kinds as readonly string[]).includes(icon)) return icon as IconKind;
-  switch (presence?.availability) {
+  return iconOfAvailability(presence?.availability);
+}
+
+// Graph's availability words, ours and those of an external channel alike.
+export function iconOfAvailability(availability: string | undefined): IconKind {
+  switch (availability) {
     case 'Available':
       return 'available';
     case 'Busy':
@@ -79,5 +84,45 @@ export function presenceIcon(kind: IconKind, label: string, outOfOffice = false)
     ring.setAttribute('class', 'icon__away-overlay');
     svg.append(ring);
   }
+  return svg;
+}
+
+export interface ChannelPresence {
+  channel: 'teams';
+  availability: string;
+  activity: string;
+}
+
+// The user's presence on an external channel (seed 001: Teams), shown beside their own.
+export function channelOf(presence: Presence | undefined): ChannelPresence | null {
+  const teams = presence?.external?.teams;
+  if (!teams?.availability) return null;
+  return { channel: 'teams', availability: teams.availability, activity: teams.activity ?? '' };
+}
+
+// A small rounded square, so it never passes for the user's own disc, with the state's colour
+// and shape; its <title> is the tooltip.
+export function channelIcon(channel: ChannelPresence, label: string): SVGSVGElement {
+  const kind = iconOfAvailability(channel.availability);
+  const svg = document.createElementNS(svgNs, 'svg');
+  svg.setAttribute('viewBox', '-1 -1 22 22');
+  svg.setAttribute('class', `icon icon--channel icon--${kind}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.dataset.channel = channel.channel;
+  svg.dataset.icon = kind;
+  const title = document.createElementNS(svgNs, 'title');
+  title.textContent = label;
+  const square = document.createElementNS(svgNs, 'rect');
+  square.setAttribute('x', '1');
+  square.setAttribute('y', '1');
+  square.setAttribute('width', '18');
+  square.setAttribute('height', '18');
+  square.setAttribute('rx', '4');
+  square.setAttribute('class', 'icon__disc');
+  const glyph = document.createElementNS(svgNs, 'path');
+  glyph.setAttribute('d', glyphs[kind]);
+  glyph.setAttribute('class', 'icon__glyph');
+  svg.append(title, square, glyph);
   return svg;
 }

@@ -1,7 +1,7 @@
 // One person's row: icon, name, state in words, and the note and end time when visible.
 import type { Presence } from './api';
 import type { Translator } from './i18n';
-import { iconOf, presenceIcon } from './icons';
+import { channelIcon, channelOf, iconOf, presenceIcon, type ChannelPresence } from './icons';
 
 export function stateText(tr: Translator, presence: Presence | undefined): string {
   const availability = presence?.availability ?? 'PresenceUnknown';
@@ -40,6 +40,13 @@ export function renderPerson(
   row.dataset.outOfOffice = String(outOfOffice);
   const iconLabel = outOfOffice ? `${state}, ${tr.t('flag.out_of_office')}` : state;
   const children: Node[] = [presenceIcon(kind, iconLabel, outOfOffice), nameLine, stateLine];
+  // Seed 001: the external channel's own small icon, beside the name and apart from ours.
+  const channel = channelOf(presence);
+  if (channel) {
+    const label = channelText(tr, channel);
+    details.push(label);
+    nameLine.append(channelIcon(channel, label));
+  }
   const subject = appointmentSubject(presence);
   if (subject) {
     const appointment = document.createElement('span');
@@ -70,4 +77,13 @@ export function renderPerson(
 function appointmentSubject(presence: Presence | undefined): string {
   const subject = (presence?.appointment as { subject?: unknown } | undefined)?.subject;
   return typeof subject === 'string' ? subject : '';
+}
+
+// "Teams: Busy, In a call"; the activity only when it says more than the availability.
+export function channelText(tr: Translator, channel: ChannelPresence): string {
+  let state = tr.tOr(`availability.${channel.availability}`, channel.availability);
+  if (channel.activity && channel.activity !== channel.availability) {
+    state += `, ${tr.tOr(`activity.${channel.activity}`, channel.activity)}`;
+  }
+  return tr.t(`channel.${channel.channel}`, { state });
 }

@@ -291,6 +291,7 @@ Result<StateRequest> decode_state(std::string_view body, const Limits& limits) {
     out.order = static_cast<int>(in.integer("order", std::numeric_limits<int>::min(),
                                             std::numeric_limits<int>::max(), Need::Optional)
                                      .value_or(0));
+    out.is_default = in.boolean("default");
     return out;
   });
 }

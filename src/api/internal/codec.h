@@ -78,6 +78,7 @@ struct StateRequest {  // admin-defined state
   core::StateType type = core::StateType::Available;
   std::string message;
   int order = 0;
+  std::optional<bool> is_default;  // absent: unchanged
 };
 struct GroupRequest { std::string id; std::string display_name; };
 struct DeviceRequest {
@@ -222,7 +223,7 @@ int http_status(core::ErrorCode code);
 
 boost::json::object user_json(const store::UserRecord& user);  // never the password hashes
 boost::json::object device_json(const store::DeviceRecord& device);  // never the SIP secret
-boost::json::object state_json(const core::StateDefinition& state);
+boost::json::object state_json(const core::StateDefinition& state, bool is_default);
 boost::json::object decision_json(const routing::Decision& decision);
 boost::json::object queue_decision_json(const routing::QueueDecision& decision,
                                         const std::vector<routing::AgentTarget>& targets);

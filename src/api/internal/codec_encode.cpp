@@ -411,7 +411,7 @@ json::object device_json(const store::DeviceRecord& device) {
                       {"has_sip_password", !device.sip_password.empty()}};
 }
 
-json::object state_json(const core::StateDefinition& state) {
+json::object state_json(const core::StateDefinition& state, bool is_default) {
   return json::object{
       {"id", state.id},
       {"type", core::to_string(state.type)},
@@ -420,6 +420,7 @@ json::object state_json(const core::StateDefinition& state) {
       {"activity", core::to_string(state.activity)},
       {"built_in", state.built_in},
       {"order", state.order},
+      {"default", is_default},
   };
 }
 

@@ -697,7 +697,7 @@ std::optional<Error> Service::user_login_conflict(const std::string& id) const {
 void Service::list_states(const Principal&, const Params&, HttpRequest&, Respond& respond) {
   json::array out;
   for (const core::StateDefinition& s : engine_.list_states()) {
-    out.push_back(state_json(s));
+    out.push_back(state_json(s, s.id == default_state_));
   }
   respond(json_response(200, json::object{{"states", std::move(out)}}));
 }
@@ -723,13 +723,37 @@ void Service::put_state(const Principal&, const Params& params, HttpRequest& req
       return;
     }
   }
-  commit({store::PutState{state}}, std::move(respond), [this, state] {
+  // One default at a time (the states module's "default", seed 002): the admin clears the old
+  // one first, so no client ever sees two or none by accident.
+  const bool was_default = default_state_ == state.id;
+  const bool is_default = body->is_default.value_or(was_default);
+  if (is_default && !was_default && !default_state_.empty()) {
+    respond(error_response(Error::invalid_argument(
+        "default: state " + default_state_ + " is the default; clear it there first")));
+    return;
+  }
+  std::vector<store::Mutation> mutations{store::PutState{state}};
+  if (is_default != was_default) {
+    mutations.push_back(state_default_mutation(is_default ? state.id : ""));
+  }
+  commit(std::move(mutations), std::move(respond), [this, state, is_default, was_default] {
     auto put = engine_.put_state(state, now());
     if (!put) {
       return error_response(put.error());
     }
-    return json_response(200, state_json(state));
+    if (is_default != was_default) {
+      default_state_ = is_default ? state.id : "";
+    }
+    return json_response(200, state_json(state, is_default));
   });
+}
+
+store::Mutation Service::state_default_mutation(const std::string& id) {
+  const std::string kind(kStateDefaultKind);
+  if (id.empty()) {
+    return store::DeleteDocument{kind, kind};
+  }
+  return store::PutDocument{{kind, kind, "", id}};
 }
 
 void Service::delete_state(const Principal&, const Params& params, HttpRequest&,
@@ -739,10 +763,17 @@ void Service::delete_state(const Principal&, const Params& params, HttpRequest&,
     return;
   }
   const std::string id = params[0];
-  commit({store::DeleteState{id}}, std::move(respond), [this, id] {
+  std::vector<store::Mutation> mutations{store::DeleteState{id}};
+  if (default_state_ == id) {
+    mutations.push_back(state_default_mutation(""));
+  }
+  commit(std::move(mutations), std::move(respond), [this, id] {
     auto removed = engine_.remove_state(id, now());
     if (!removed) {
       return error_response(removed.error());
+    }
+    if (default_state_ == id) {
+      default_state_.clear();
     }
     return HttpResponse{204, ""};
   });

@@ -360,6 +360,11 @@ void Service::restore_documents(const std::vector<store::DocumentRecord>& docume
         calendar_sources_[d.id] = *source;
         continue;
       }
+    } else if (d.kind == kStateDefaultKind) {
+      if (engine_.states().find(d.body) != nullptr) {
+        default_state_ = d.body;
+        continue;
+      }
     } else if (d.kind == kRemoteContactKind) {
       if (auto address = parse_remote_address(d.body, config_.limits.id_bytes);
           address && engine_.find(d.owner) && !is_remote_id(d.owner)) {

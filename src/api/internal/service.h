@@ -86,6 +86,7 @@ inline constexpr std::string_view kPersonalProfileKind = "personal_profile";  //
 inline constexpr std::string_view kProfileSelectionKind = "profile_selection";
 inline constexpr std::string_view kCalendarSourceKind = "calendar.source";
 inline constexpr std::string_view kRemoteContactKind = "remote_contact";  // id "user/address"
+inline constexpr std::string_view kStateDefaultKind = "state_default";     // body: the state id
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
@@ -205,6 +206,7 @@ class Service {
   void list_states(const Principal&, const Params&, HttpRequest&, Respond&);
   void put_state(const Principal&, const Params&, HttpRequest&, Respond&);
   void delete_state(const Principal&, const Params&, HttpRequest&, Respond&);
+  static store::Mutation state_default_mutation(const std::string& id);  // "": no default
   // Telephony and routing (routing_routes.cpp).
   void post_telephony_event(const Principal&, const Params&, HttpRequest&, Respond&);
   void post_routing_decide(const Principal&, const Params&, HttpRequest&, Respond&);
@@ -317,6 +319,7 @@ class Service {
   std::unordered_map<std::string, CalendarStatus> calendar_status_;
   CalendarSourceListener calendar_listener_;
   std::unordered_map<std::string, std::set<std::string>> remote_contacts_;  // owner -> addresses
+  std::string default_state_;  // the admin-defined state clients offer first; empty: none
   std::unordered_map<std::string, std::size_t> remote_owners_;  // address -> owners having it
   std::map<std::string, RemoteWatcher*, std::less<>> remote_watchers_;  // by scheme
   std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them

@@ -256,13 +256,15 @@ TEST(CodecEncodeTest, StateAndDecisionJson) {
                               .activity = core::Activity::Away,
                               .built_in = false,
                               .order = 4};
-  EXPECT_EQ(state_json(state), (json::object{{"id", "lunch"},
-                                             {"type", core::to_string(core::StateType::Away)},
-                                             {"message", "Lunch"},
-                                             {"availability", "Away"},
-                                             {"activity", "Away"},
-                                             {"built_in", false},
-                                             {"order", 4}}));
+  EXPECT_EQ(state_json(state, true), (json::object{{"id", "lunch"},
+                                                   {"type", core::to_string(core::StateType::Away)},
+                                                   {"message", "Lunch"},
+                                                   {"availability", "Away"},
+                                                   {"activity", "Away"},
+                                                   {"built_in", false},
+                                                   {"order", 4},
+                                                   {"default", true}}));
+  EXPECT_EQ(state_json(state, false).at("default"), false);
 
   routing::Decision ring;
   ring.targets = {{"desk", 0}, {"mobile", 10}};

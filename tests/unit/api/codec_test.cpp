@@ -270,6 +270,10 @@ TEST(CodecDecodeTest, SmallDecodersReadTheirFields) {
   EXPECT_EQ(state->type, core::StateType::Away);
   EXPECT_EQ(state->message, "Lunch");
   EXPECT_EQ(state->order, -3);
+  EXPECT_FALSE(state->is_default);  // absent: the default stays where it is
+  auto default_state = decode_state(R"({"type":"away","default":true})", kLimits);
+  ASSERT_TRUE(default_state);
+  EXPECT_EQ(default_state->is_default, true);
 
   auto group = decode_group(R"({"id":"sales"})", kLimits);
   ASSERT_TRUE(group);
@@ -309,7 +313,8 @@ TEST(CodecDecodeTest, SmallDecodersRejectBadFields) {
   expect_errors(decode_state,
                 {{R"({"id":"lunch","type":"brb"})",
                   "type: \"brb\" is not one of available, chat, away, dnd, xa, unavailable"},
-                 {R"({"id":"lunch","order":3000000000})", "order: 3000000000 is out of range"}});
+                 {R"({"id":"lunch","order":3000000000})", "order: 3000000000 is out of range"},
+                 {R"({"id":"lunch","default":"yes"})", "default: expected a boolean, got string"}});
   expect_errors(decode_group, {{R"({"id":"a,b"})", "id: \"a,b\" has a character outside"}});
   expect_errors(decode_device, {{R"({"label":"Desk"})", "device: required"},
                                 {R"({"device":"desk","sip_password":7})",

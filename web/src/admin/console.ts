@@ -2,6 +2,7 @@
 // server refuses these routes to everyone else anyway).
 import type { Api, State } from '../api';
 import type { Translator } from '../i18n';
+import { calendarPanel, teamsPanel } from './connectors';
 import { ConsoleContext, type ConsolePanel } from './context';
 import { errorText } from './kit';
 import { metricsPanel } from './live';
@@ -33,6 +34,8 @@ export class Console {
       rulesPanel(this.ctx),
       queuesPanel(this.ctx),
       apiKeysPanel(this.ctx),
+      teamsPanel(this.ctx),
+      calendarPanel(this.ctx),
     ];
     root.replaceChildren(...this.panels.map((p) => p.element));
     this.ctx.onChange(() => this.redraw());

@@ -1,5 +1,5 @@
 // The states module (FreePBX's, seed 002): built-in and admin-defined states with their type,
-// message and order; admin-defined ones are added, changed and deleted here.
+// message, order and the one default; admin-defined ones are added, changed and deleted here.
 import type { State } from '../api';
 import type { ConsoleContext, ConsolePanel } from './context';
 import { defined, Form, panel, subheading, Table } from './kit';
@@ -14,6 +14,7 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
     'admin.states.type',
     'admin.states.message',
     'admin.states.order',
+    'admin.states.default',
   ]);
   const form = new Form(
     doc,
@@ -30,12 +31,14 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
       },
       { name: 'message', label: 'admin.states.message', kind: 'text', maxLength: 256 },
       { name: 'order', label: 'admin.states.order', kind: 'number', min: -1_000_000, max: 1_000_000 },
+      { name: 'default', label: 'admin.states.default', kind: 'check', hint: 'admin.states.defaultHint' },
     ],
     'admin.states.save',
     async (v) => {
       const id = v.id as string;
       await ctx.api.putState(id, {
         type: v.type as string,
+        default: v.default as boolean,
         ...defined({ message: v.message as string | undefined, order: v.order as number | undefined }),
       });
       await reload();
@@ -68,14 +71,14 @@ export function statesPanel(ctx: ConsoleContext, changed: (states: State[]) => v
         const type = state.type ?? '';
         return {
           key: id,
-          cells: [id, tr.tOr(`type.${type}`, type), ctx.stateName(state), String(state.order ?? '')],
+          cells: [id, tr.tOr(`type.${type}`, type), ctx.stateName(state), String(state.order ?? ''), state.default ? tr.t('admin.yes') : ''],
           actions: state.built_in
             ? []
             : [
                 {
                   label: 'admin.edit',
                   name: tr.t('admin.states.editLabel', { id }),
-                  run: () => form.fill({ id, type, message: state.message, order: state.order }),
+                  run: () => form.fill({ id, type, message: state.message, order: state.order, default: state.default }),
                 },
                 { label: 'admin.delete', name: tr.t('admin.states.deleteLabel', { id }), run: () => void remove(id) },
               ],

@@ -2,9 +2,9 @@
 // refusals show the server's message, and what the console set takes effect for users.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminPassword, freshDir, launchChromium, Presenced, signIn, type SignedIn } from './harness';
+import { adminPassword, freshDir, launchChromium, Presenced, signIn, submit, type SignedIn } from './harness';
 
 const require = createRequire(import.meta.url);
 let browser: Browser;
@@ -27,21 +27,6 @@ afterAll(async () => {
   expect(await server?.stop()).toBe(0);
   data?.remove();
 });
-
-async function submit(page: Page, form: string, fields: Record<string, string>): Promise<string> {
-  for (const [name, value] of Object.entries(fields)) {
-    const selector = `#${form}-${name}`;
-    if ((await page.$eval(selector, (el) => el.tagName)) === 'SELECT') {
-      await page.selectOption(selector, value);
-    } else {
-      await page.fill(selector, value);
-    }
-  }
-  await page.$eval(`#${form}-result`, (el) => (el.textContent = ''));
-  await page.click(`#${form} button[type=submit]`);
-  await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '') !== '', `${form}-result`);
-  return (await page.textContent(`#${form}-result`)) ?? '';
-}
 
 async function adminGet(path: string): Promise<Record<string, unknown>> {
   return (await server.call('GET', path, await server.token('admin', adminPassword))) as Record<string, unknown>;
@@ -164,6 +149,35 @@ describe('admin console', () => {
       availabilities: ['Available'],
       activities: ['InAMeeting'],
     });
+  });
+
+  it('makes one admin-defined state the default, which users are offered first and preselected', async () => {
+    const page = admin.page;
+    await page.check('#console-state-default');
+    expect(await submit(page, 'console-state', { id: 'standup', type: 'dnd', message: 'Stand-up', order: '40' })).toBe('State standup saved.');
+    await page.waitForSelector('#console-states-rows tr[data-key=standup]');
+    expect(await page.textContent('#console-states-rows tr[data-key=standup] td:nth-child(5)')).toBe('yes');
+    // A second default: the server refuses it and names the first.
+    await page.check('#console-state-default');
+    const refused = await submit(page, 'console-state', { id: 'retro', type: 'away', message: 'Retro', order: '41' });
+    expect(refused).toBe('The server refused it: default: state standup is the default; clear it there first');
+    expect(await page.locator('#console-states-rows tr[data-key=retro]').count()).toBe(0);
+
+    const dave = await signIn(browser, server, 'dave');
+    expect(await dave.page.$eval('#me-state', (el) => (el as HTMLSelectElement).options[0]?.value)).toBe('standup');
+    expect(await dave.page.inputValue('#me-state')).toBe('standup');
+    await dave.context.close();
+
+    // Edit brings the flag into the form; unticked, it is no longer the default.
+    await page.click('#console-states-rows button[aria-label="Edit state standup"]');
+    expect(await page.isChecked('#console-state-default')).toBe(true);
+    await page.uncheck('#console-state-default');
+    expect(await submit(page, 'console-state', {})).toBe('State standup saved.');
+    await page.waitForFunction(() => document.querySelector('#console-states-rows tr[data-key=standup] td:nth-child(5)')?.textContent === '');
+    const states = (await adminGet('/api/v1/states')).states as { id: string; default: boolean }[];
+    expect(states.filter((s) => s.default)).toEqual([]);
+    await page.click('#console-states-rows button[aria-label="Delete state standup"]');
+    await page.waitForSelector('#console-states-rows tr[data-key=standup]', { state: 'detached' });
   });
 
   it('creates an API key that works for the system account, lists it without the token and revokes it', async () => {

@@ -17,13 +17,17 @@ export class Presenced {
   private child: ChildProcess | null = null;
   readonly log: string[] = [];
 
-  constructor(readonly dataDir: string) {}
+  // extraArgs: connectors and federation (--teams-config, --sip, --sip-peer).
+  constructor(
+    readonly dataDir: string,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   // Port 0 picks a free port; a restart asks for the same one so open pages can come back.
   async start(port = 0): Promise<void> {
     const child = spawn(
       presencedBin,
-      ['--data-dir', this.dataDir, '--http', `127.0.0.1:${port}`, '--demo', '--web-root', webRoot],
+      ['--data-dir', this.dataDir, '--http', `127.0.0.1:${port}`, '--demo', '--web-root', webRoot, ...this.extraArgs],
       { env: { ...process.env, PRESENCED_ADMIN_PASSWORD: adminPassword }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
@@ -133,4 +137,20 @@ export async function signIn(
 
 export function contact(user: string, attributes = ''): string {
   return `#contact-list li[data-user="${user}"]${attributes}`;
+}
+
+// Fills a console form's fields (selects by value), submits it and returns its message line.
+export async function submit(page: Page, form: string, fields: Record<string, string>): Promise<string> {
+  for (const [name, value] of Object.entries(fields)) {
+    const selector = `#${form}-${name}`;
+    if ((await page.$eval(selector, (el) => el.tagName)) === 'SELECT') {
+      await page.selectOption(selector, value);
+    } else {
+      await page.fill(selector, value);
+    }
+  }
+  await page.$eval(`#${form}-result`, (el) => (el.textContent = ''));
+  await page.click(`#${form} button[type=submit]`);
+  await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '') !== '', `${form}-result`);
+  return (await page.textContent(`#${form}-result`)) ?? '';
 }
