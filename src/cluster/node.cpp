@@ -202,6 +202,16 @@ void Node::heard(const std::string& node) {
 // does not end everyone's sessions.
 void Node::expire_silent_nodes() {
   const auto now = Steady::now();
+  // A write the watch never brought back (the watch lost) is not acknowledged.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    auto done = std::move(it->second.done);
+    it = waiting_.erase(it);
+    done(false);
+  }
   const auto self = last_heard_.find(config_.node_id);
   if (self == last_heard_.end() || now - self->second > 2 * config_.heartbeat ||
       now - healthy_since_ < config_.lease) {
@@ -231,7 +241,7 @@ void Node::expire_silent_nodes() {
 void Node::applied(std::uint64_t revision) {
   applied_revision_ = std::max(applied_revision_, revision);
   while (!waiting_.empty() && waiting_.begin()->first <= applied_revision_) {
-    auto done = std::move(waiting_.begin()->second);
+    auto done = std::move(waiting_.begin()->second.done);
     waiting_.erase(waiting_.begin());
     done(true);
   }
@@ -321,7 +331,7 @@ void Node::write_batches() {
       } else if (revision <= applied_revision_) {
         done(true);
       } else {
-        waiting_.emplace(revision, std::move(done));
+        waiting_.emplace(revision, Waiting{Steady::now() + config_.publish_timeout, std::move(done)});
       }
     });
   }

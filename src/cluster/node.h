@@ -96,7 +96,11 @@ class Node {
 
   // Engine thread only: the newest revision applied, and publishes waiting for theirs.
   std::uint64_t applied_revision_ = 0;
-  std::multimap<std::uint64_t, std::function<void(bool)>> waiting_;
+  struct Waiting {
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  std::multimap<std::uint64_t, Waiting> waiting_;
   bool catching_up_ = true;
   // Sessions of other nodes' clients as this engine holds them ("node/client id"), by node and
   // user; when each node was last heard; since when this node hears its own heartbeats.

@@ -67,10 +67,15 @@ class Cluster:
         self.nats = Nats()
         address = "%s,%s" % (self.nats.url, postgres_url(self.postgres.new_database()))
         self.nodes = {}
-        for name in "abc":
-            self.nodes[name] = Presenced(root / name, ["--cluster", address, "--node-id", name])
-            if name == "a":
-                self.prepare(Client(self.nodes["a"].url).login("admin", ADMIN_PASSWORD))
+        try:
+            for name in "abc":
+                self.nodes[name] = Presenced(root / name,
+                                             ["--cluster", address, "--node-id", name])
+                if name == "a":
+                    self.prepare(Client(self.nodes["a"].url).login("admin", ADMIN_PASSWORD))
+        except BaseException:
+            self.stop()
+            raise
 
     def prepare(self, admin):
         """Users and tokens exist before B and C start: the directory reaches a node at its
