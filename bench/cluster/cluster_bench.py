@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import functools
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests" / "integration"))
@@ -33,8 +34,7 @@ class SlowStart(Presenced):
 
 
 def start_node(root, name, address, extra=()):
-    return SlowStart(root / name, ["--cluster", address, "--node-id", name, "--log-level",
-                                   "warn" if name != "catchup" else "info", *extra])
+    return SlowStart(root / name, ["--cluster", address, "--node-id", name, *extra])
 
 
 def throughput(nodes, token, users, seconds, writers_per_node):
@@ -79,6 +79,9 @@ def latency(a, b, token, user, samples):
         out.append((time.perf_counter() - started) * 1000)
     ws.close()
     return out
+
+
+print = functools.partial(print, flush=True)  # noqa: A001 - progress shows as it comes
 
 
 def main():

@@ -169,6 +169,31 @@ bool in_range(E value, E last) {
   return static_cast<std::int64_t>(value) >= 0 && value <= last;
 }
 
+// The rows of a value written for `layer`; nullopt for another version or layer, a row cut short
+// or malformed, or bytes after the last row.
+std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view value) {
+  Reader in(value);
+  const auto version = in.fixed<std::uint8_t>();
+  const auto kind = in.fixed<std::uint8_t>();
+  const auto count = in.fixed<std::uint32_t>();
+  if (!version || *version != kVersion || !kind || *kind != static_cast<std::uint8_t>(layer) ||
+      !count) {
+    return std::nullopt;
+  }
+  std::vector<Row> rows;
+  for (std::uint32_t i = 0; i < *count; ++i) {
+    auto columns = in.row();
+    if (!columns) {
+      return std::nullopt;
+    }
+    rows.emplace_back(std::move(*columns));
+  }
+  if (!in.done()) {
+    return std::nullopt;
+  }
+  return rows;
+}
+
 }  // namespace
 
 bool is_shared(core::Layer layer) { return !layer_name(layer).empty(); }
@@ -236,21 +261,12 @@ core::Result<std::vector<core::Session>> decode_sessions(std::string_view user,
     return Error::invalid_argument("cluster: sessions of " + std::string(user) + ": " +
                                    std::string(why));
   };
-  Reader in(value);
-  const auto version = in.fixed<std::uint8_t>();
-  const auto kind = in.fixed<std::uint8_t>();
-  const auto rows = in.fixed<std::uint32_t>();
-  if (!version || *version != kVersion || !kind ||
-      *kind != static_cast<std::uint8_t>(core::Layer::Sessions) || !rows) {
-    return bad("not a value of this version and layer");
+  const auto rows = read_rows(core::Layer::Sessions, value);
+  if (!rows) {
+    return bad("not a value of this version and layer, or cut short");
   }
   std::vector<core::Session> sessions;
-  for (std::uint32_t i = 0; i < *rows; ++i) {
-    auto columns = in.row();
-    if (!columns) {
-      return bad("a row is cut short or malformed");
-    }
-    const Row row(std::move(*columns));
+  for (const Row& row : *rows) {
     core::Session s;
     s.client_id = row.text(1);
     s.kind = row.text(2);
@@ -262,9 +278,6 @@ core::Result<std::vector<core::Session>> decode_sessions(std::string_view user,
       return bad("a row is not a session of this user");
     }
     sessions.push_back(std::move(s));
-  }
-  if (!in.done()) {
-    return bad("bytes after the last row");
   }
   return sessions;
 }
@@ -312,23 +325,14 @@ core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::s
   if (!is_shared(layer)) {
     return Error::invalid_argument("cluster: not a shared layer");
   }
-  Reader in(value);
-  const auto version = in.fixed<std::uint8_t>();
-  const auto kind = in.fixed<std::uint8_t>();
-  const auto rows = in.fixed<std::uint32_t>();
-  if (!version || *version != kVersion || !kind || *kind != static_cast<std::uint8_t>(layer) ||
-      !rows) {
-    return bad("not a value of this version and layer");
+  const auto rows = read_rows(layer, value);
+  if (!rows) {
+    return bad("not a value of this version and layer, or cut short");
   }
   std::optional<core::ManualLayer> manual;
   core::TelephonyLayer telephony;
   std::vector<store::CalendarRecord> calendars;
-  for (std::uint32_t i = 0; i < *rows; ++i) {
-    auto columns = in.row();
-    if (!columns) {
-      return bad("a row is cut short or malformed");
-    }
-    const Row row(std::move(*columns));
+  for (const Row& row : *rows) {
     if (row.text(0) != user) {
       return bad("written for another user");
     }
@@ -357,9 +361,6 @@ core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::s
     if (row.bad()) {
       return bad("a column has the wrong type");
     }
-  }
-  if (!in.done()) {
-    return bad("bytes after the last row");
   }
   if (layer == core::Layer::Manual) {
     into.manual = std::move(manual);
