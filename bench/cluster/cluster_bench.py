@@ -116,6 +116,11 @@ def main():
         nodes = [start_node(root, n, address) for n in "abc"]
         print("node start with %d users: see the log lines" % args.users)
 
+        alone = SlowStart(root / "alone", ["--postgres", database])
+        rate = throughput([alone], token, users[:1000], args.seconds, args.writers_per_node)
+        alone.kill()
+        print("throughput without --cluster (--postgres), %d writers: %.0f changes/s"
+              % (args.writers_per_node, rate))
         for count in (1, 2, 3):
             rate = throughput(nodes[:count], token, users[:1000], args.seconds,
                               args.writers_per_node)
