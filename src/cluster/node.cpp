@@ -331,7 +331,8 @@ void Node::write_batches() {
       } else if (revision <= applied_revision_) {
         done(true);
       } else {
-        waiting_.emplace(revision, Waiting{Steady::now() + config_.publish_timeout, std::move(done)});
+        waiting_.emplace(revision,
+                         Waiting{Steady::now() + config_.publish_timeout, std::move(done)});
       }
     });
   }

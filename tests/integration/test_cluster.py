@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from postgres_server import PostgresServer
-from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, from_now
 
 NATS_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "nats" / "server"
 STATES = ["Busy", "Away", "DoNotDisturb", "BeRightBack", "Available"]
@@ -88,6 +88,7 @@ class Cluster:
         for user in self.users:
             admin.add_user(user, password="pw-cluster-user")
         admin.add_user("s0", password="pw-cluster-user")  # connects now and then, never sets a state
+        admin.add_user("t0", password="pw-cluster-user")  # has calls and meetings
         self.session_token = bearer(admin, "s0").token
         self.admin_token = bearer(admin, "admin").token
 
@@ -225,6 +226,30 @@ def test_a_change_on_one_node_reaches_watchers_on_the_others(cluster):
         assert ws.presence_of(user, timeout=5, note="from c")["availability"] == "Away"
     for ws in (on_a, *watchers.values()):
         ws.close()
+
+
+def test_calls_and_meetings_on_one_node_show_on_the_others(cluster):
+    on_c = Watcher(cluster.nodes["c"], cluster.admin_token)
+    on_c.subscribe("t0")
+    on_c.presence_of("t0")
+    call = {"user": "t0", "device": "desk", "call_id": "x1", "direction": "inbound"}
+    answer = cluster.client("a").post("/api/v1/telephony/events", dict(call, state="connected"))
+    assert answer.status_code == 202, answer.text
+    assert on_c.presence_of("t0", timeout=5, activity="InACall")
+    # The call ends through B, which knows it from the bucket only.
+    answer = cluster.client("b").post("/api/v1/telephony/events", dict(call, state="ended"))
+    assert answer.status_code == 202 and answer.json()["outcome"] == "applied", answer.text
+    assert on_c.wait_for(lambda m: m.get("user") == "t0" and m.get("activity") != "InACall",
+                         timeout=5)
+    meeting = {"id": "m1", "subject": "Planning", "start": from_now(-60), "end": from_now(1800)}
+    answer = cluster.client("b").put("/api/v1/users/t0/presence/calendar",
+                                     {"appointments": [meeting]})
+    assert answer.status_code == 200, answer.text
+    assert on_c.presence_of("t0", timeout=5, activity="InAMeeting")
+    layers = cluster.client("a").get("/api/v1/users/t0/layers").json()
+    assert [a["subject"] for a in layers["calendar"]] == ["Planning"]
+    assert layers["telephony"] == []
+    on_c.close()
 
 
 def test_a_session_on_one_node_shows_on_the_others(cluster):
