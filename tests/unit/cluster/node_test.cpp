@@ -5,16 +5,16 @@
 #include "cluster/layer_codec.h"
 #include "cluster/node.h"
 
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "test_nats.h"
 
-#include <atomic>
+#include <gtest/gtest.h>
+
 #include <chrono>
-#include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 namespace presenced::cluster {
 namespace {
@@ -79,14 +79,11 @@ class Member {
 class NodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* file = std::getenv("PRESENCED_TEST_NATS_FILE");
-    if (file == nullptr) {
+    auto config = test_kv_config();
+    if (!config) {
       GTEST_SKIP() << "no test NATS server: run through ctest (fixture `nats`)";
     }
-    std::ifstream in(file);
-    std::getline(in, kv_.url);
-    static std::atomic<int> counter = 0;
-    kv_.bucket = "n" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    kv_ = *config;
   }
 
   NodeConfig config(std::string id) {
