@@ -93,6 +93,23 @@ using Hook = std::function<HookAnswer(std::string_view target, std::string_view 
 // each one put (removed = false) or deleted (removed = true) once durable. Server's thread.
 using DocumentWatch = std::function<void(const store::DocumentRecord& document, bool removed)>;
 
+// Cluster mode (docs/cluster.md): the server's side of a node. Called on the server's thread.
+struct LayerChange {
+  std::string user;
+  core::Layer layer = core::Layer::None;
+};
+class ClusterLink {
+ public:
+  virtual ~ClusterLink() = default;
+  // Which users' shared layers (Manual, Telephony, Calendar) a committed change set, once the
+  // server applied it, and whose sessions changed (Sessions); a change is answered when `done`
+  // runs (false: 503, the cluster did not take it).
+  virtual void publish(std::vector<LayerChange> changes, std::function<void(bool)> done) = 0;
+  // True on the one node that does `job` (a name unique to one piece of work), false on the
+  // others; blocks for one round trip.
+  virtual bool claim(const std::string& job) = 0;
+};
+
 class Server {
  public:
   // Builds the engine from the store's snapshot. The store must outlive the server.
@@ -142,6 +159,8 @@ class Server {
   // What a remote watcher learned of a remote presentity (by presence.address); ignored when no
   // local user has it as a contact. On the server's thread only.
   virtual void set_remote_presence(core::RemotePresence presence) = 0;
+  // Cluster mode: shared changes go through `link` (which must outlive the server). Before run().
+  virtual void set_cluster(ClusterLink& link) = 0;
 };
 
 // The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body

@@ -368,6 +368,7 @@ class ServerImpl final : public Server {
   void set_remote_presence(core::RemotePresence presence) override {
     service_.set_remote_presence(std::move(presence));
   }
+  void set_cluster(ClusterLink& link) override { service_.set_cluster(link); }
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }

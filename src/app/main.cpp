@@ -6,6 +6,7 @@
 #include "core/metrics_text.h"
 #include "connectors/teams/teams.h"
 #include "app/calendar_wiring.h"
+#include "app/cluster_setup.h"
 #include "app/federation.h"
 #include "app/documents.h"
 #include "app/xmpp_setup.h"
@@ -270,6 +271,8 @@ int main(int argc, char** argv) {
                  "[,transport=udp] (repeatable)");
   presenced::app::XmppOptions xmpp_options;
   presenced::app::add_xmpp_options(app, xmpp_options);
+  presenced::app::ClusterOptions cluster_options;
+  presenced::app::add_cluster_flags(app, cluster_options);
   app.add_flag("--demo", options.demo, "Load the demo users, groups and devices");
   app.add_flag("--fast-sync", options.fast_sync,
                "Commit with synchronous=NORMAL: survives a crash of presenced, not of the OS");
@@ -298,6 +301,18 @@ int main(int argc, char** argv) {
                   "--sip-max-expires {}",
                   options.sip_default_expires, options.sip_min_expires, options.sip_max_expires);
     return 2;
+  }
+
+  std::string nats_url;
+  if (!cluster_options.address.empty()) {
+    auto address = presenced::cluster::parse_cluster_address(cluster_options.address);
+    if (!address || !options.postgres.empty()) {
+      spdlog::error("{}", address ? "--cluster: names the store; leave out --postgres"
+                                  : address.error().message);
+      return 2;
+    }
+    options.postgres = address->postgres;
+    nats_url = address->nats;
   }
 
   std::vector<presenced::sip::SipPeerConfig> sip_peers;
@@ -370,6 +385,14 @@ int main(int argc, char** argv) {
     spdlog::error("server: {}", server.error().message);
     return 1;
   }
+  presenced::app::ClusterSide cluster;
+  if (!nats_url.empty()) {
+    auto joined = presenced::app::join_cluster(cluster_options, nats_url, options.http, **server);
+    if (!joined) {
+      return 1;
+    }
+    cluster = std::move(*joined);
+  }
   auto bound = (*server)->listen();
   if (!bound) {
     spdlog::error("{}", bound.error().message);
@@ -425,6 +448,7 @@ int main(int argc, char** argv) {
   xmpp.stop();
   sip_remote.reset();
   sip.reset();
+  cluster.node.reset();  // its writes and watch post to the server's loop
   // Commits still in flight complete into the server's (stopped) event loop: finish them while
   // it exists, then destroy it.
   (*store)->flush();

@@ -12,11 +12,11 @@ allowed = {
     "core": {"core"},
     "routing": {"core", "routing"},
     "store": {"core", "store"},
-    "cluster": {"core", "cluster"},
+    "cluster": {"core", "store", "cluster"},
     "sip": {"core", "sip"},
     "xmpp": {"core", "xmpp"},
     "api": {"core", "routing", "store", "api"},
-    "app": {"core", "routing", "store", "api", "sip", "xmpp", "app", "connectors"},
+    "app": {"core", "routing", "store", "api", "sip", "xmpp", "app", "connectors", "cluster"},
     "connectors": {"core", "connectors"},
 }
 io_libraries = ("boost/asio", "boost/beast", "sqlite3.h", "spdlog/", "sodium.h")

@@ -285,6 +285,7 @@ void Service::post_session(const Principal& principal, const Params& params,
   if (engine_.open_session(*user, session, t)) {
     apply_session_state(*user, engine_.settings(*user).login_state);
   }
+  share(*user, core::Layer::Sessions);
   respond(json_response(200, json::object{{"client_id", session.client_id},
                                           {"lease_until", format_time(*session.lease_until)}}));
 }
@@ -300,6 +301,7 @@ void Service::delete_session(const Principal& principal, const Params& params, H
   if (engine_.close_session(*user, params[1], now())) {
     apply_session_state(*user, engine_.settings(*user).logout_state);
   }
+  share(*user, core::Layer::Sessions);
   respond({204, ""});
 }
 
@@ -318,6 +320,7 @@ void Service::post_input(const Principal& principal, const Params& params, HttpR
         Error::not_found("client_id " + body->client_id + ": no such session of " + params[0])));
     return;
   }
+  share(*user, core::Layer::Sessions);
   respond(presence_response(*user, principal));
 }
 

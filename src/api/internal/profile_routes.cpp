@@ -8,6 +8,7 @@
 #include "api/internal/service.h"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -418,6 +419,17 @@ void Service::end_lapsed_profiles(core::TimePoint t) {
   }
   for (const std::string& id : lapsed) {
     auto user = engine_.find(id);
+    // In a cluster one node restores and writes; the others hear of the state it restores.
+    if (cluster_ != nullptr &&
+        !cluster_->claim(fmt::format("profile-end/{}/{}", id,
+                                     selections_.at(id).until->time_since_epoch().count()))) {
+      if (user) {
+        end_profile(*user, id, false, t);
+      } else {
+        selections_.erase(id);
+      }
+      continue;
+    }
     store_.submit(end_profile_mutations(id, true, t), [id](Result<void> result) {
       if (!result) {
         spdlog::warn("profiles: ending {}'s profile was not stored: {}", id,
@@ -426,6 +438,7 @@ void Service::end_lapsed_profiles(core::TimePoint t) {
     });
     if (user) {
       end_profile(*user, id, true, t);
+      share(*user, core::Layer::Manual);
     } else {
       selections_.erase(id);
     }

@@ -189,12 +189,38 @@ Result<Principal> Service::authenticate(std::string_view credentials) {
   return Principal{*user, token->user, record->second.role, token->token_hash};
 }
 
+namespace {
+
+// The shared layers (cluster mode) that `mutations` change.
+std::vector<LayerChange> layer_changes(const std::vector<store::Mutation>& mutations) {
+  std::vector<LayerChange> changes;
+  for (const store::Mutation& m : mutations) {
+    if (const auto* put = std::get_if<store::PutManual>(&m)) {
+      changes.push_back({put->manual.user, core::Layer::Manual});
+    } else if (const auto* removed = std::get_if<store::DeleteManual>(&m)) {
+      changes.push_back({removed->user, core::Layer::Manual});
+    } else if (const auto* call = std::get_if<store::PutCall>(&m)) {
+      changes.push_back({call->call.user, core::Layer::Telephony});
+    } else if (const auto* ended = std::get_if<store::DeleteCall>(&m)) {
+      changes.push_back({ended->user, core::Layer::Telephony});
+    } else if (const auto* calendar = std::get_if<store::PutCalendar>(&m)) {
+      changes.push_back({calendar->calendar.user, core::Layer::Calendar});
+    }
+  }
+  return changes;
+}
+
+}  // namespace
+
 void Service::commit(std::vector<store::Mutation> mutations, Respond respond,
                      std::function<HttpResponse()> apply, Task rollback) {
+  auto changes = cluster_ != nullptr ? layer_changes(mutations) : std::vector<LayerChange>{};
   store_.submit(std::move(mutations), [this, respond = std::move(respond), apply = std::move(apply),
-                                       rollback = std::move(rollback)](Result<void> result) mutable {
+                                       rollback = std::move(rollback),
+                                       changes = std::move(changes)](Result<void> result) mutable {
     post_([this, result = std::move(result), respond = std::move(respond),
-           apply = std::move(apply), rollback = std::move(rollback)]() mutable {
+           apply = std::move(apply), rollback = std::move(rollback),
+           changes = std::move(changes)]() mutable {
       if (!result) {
         if (rollback) {
           rollback();
@@ -205,7 +231,16 @@ void Service::commit(std::vector<store::Mutation> mutations, Respond respond,
         return;
       }
       ++metrics_.store_commits;
-      respond(apply());
+      HttpResponse answer = apply();
+      if (changes.empty() || answer.status >= 300) {
+        respond(std::move(answer));
+        return;
+      }
+      cluster_->publish(std::move(changes), [respond = std::move(respond),
+                                            answer = std::move(answer)](bool ok) mutable {
+        respond(ok ? std::move(answer)
+                   : error_response(Error::unavailable("the cluster did not take the change")));
+      });
     });
   });
 }
@@ -249,9 +284,16 @@ void Service::apply_session_state(core::UserIndex user, const std::string& state
       auto u = engine_.find(id);
       if (ok && u) {
         engine_.set_manual(*u, manual, now());
+        share(*u, core::Layer::Manual);
       }
     });
   });
+}
+
+void Service::share(core::UserIndex user, core::Layer layer) {
+  if (cluster_ != nullptr) {
+    cluster_->publish({{engine_.id_of(user).value, layer}}, [](bool) {});
+  }
 }
 
 WsClient Service::ws_open(Principal principal, core::WatcherSink* sink) {
@@ -266,6 +308,7 @@ WsClient Service::ws_open(Principal principal, core::WatcherSink* sink) {
   if (engine_.open_session(principal.user, session, now())) {
     apply_session_state(principal.user, engine_.settings(principal.user).login_state);
   }
+  share(principal.user, core::Layer::Sessions);
   client.principal = std::move(principal);
   ++metrics_.ws_connections;
   ++metrics_.ws_connections_total;
@@ -277,6 +320,9 @@ void Service::ws_close(WsClient& client) {
   const core::UserIndex user = client.principal.user;
   if (engine_.exists(user) && engine_.close_session(user, client.client_id, now())) {
     apply_session_state(user, engine_.settings(user).logout_state);
+  }
+  if (engine_.exists(user)) {
+    share(user, core::Layer::Sessions);
   }
   --metrics_.ws_connections;
 }

@@ -146,6 +146,8 @@ class Service {
   void add_remote_watcher(std::string scheme, RemoteWatcher& watcher);
   void set_remote_presence(core::RemotePresence presence);
 
+  void set_cluster(ClusterLink& link) { cluster_ = &link; }
+
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
 
@@ -265,6 +267,9 @@ class Service {
   void apply_profile_idle(core::UserIndex user, const std::string& id);
   std::optional<routing::ProfileRouting> profile_routing(const std::string& id) const;
   void apply_session_state(core::UserIndex user, const std::string& state_id);
+  // Cluster mode: tells the other nodes of a change no client waits on (sessions, the login
+  // and logout states).
+  void share(core::UserIndex user, core::Layer layer);
   core::TimePoint now() const;
   // Remote contacts: the owner's in memory, the remote presentity (and its watch) made with the
   // first owner and removed with the last.
@@ -325,6 +330,7 @@ class Service {
   std::vector<store::DocumentRecord> foreign_documents_;  // until their adapter reads them
   std::map<std::string, Hook> hooks_;                      // by path
   std::multimap<std::string, DocumentWatch> document_watches_;  // by kind
+  ClusterLink* cluster_ = nullptr;  // cluster mode only
   core::FormatId json_format_ = 0;
   std::uint64_t next_client_ = 1;
   std::string dummy_hash_;  // verified against for unknown users, so timing tells nothing

@@ -3,6 +3,8 @@
 
 #include "cluster/nats_kv.h"
 
+#include "test_nats.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -60,15 +62,12 @@ class Seen {
 class NatsKvTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* file = std::getenv("PRESENCED_TEST_NATS_FILE");
-    if (file == nullptr) {
+    auto config = test_kv_config();
+    if (!config) {
       GTEST_SKIP() << "no test NATS server: run through ctest (fixture `nats`)";
     }
-    std::ifstream in(file);
-    std::getline(in, config_.url);
-    ASSERT_FALSE(config_.url.empty()) << "no URL in " << file;
-    static std::atomic<int> counter = 0;
-    config_.bucket = "t" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    config_ = *config;
+    ASSERT_FALSE(config_.url.empty()) << "no URL in PRESENCED_TEST_NATS_FILE";
   }
 
   std::unique_ptr<NatsKv> open() {

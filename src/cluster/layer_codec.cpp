@@ -1,0 +1,376 @@
+#include "cluster/layer_codec.h"
+
+#include "cluster/kv_keys.h"
+#include "store/internal/records.h"
+
+#include <cstring>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace presenced::cluster {
+namespace {
+
+namespace records = store::records;
+using core::Error;
+
+// A value: version, layer, row count, then per row its column count and columns, each a tag
+// ('n' null, 'i' int64, 's' text) and its bytes. Integers are little-endian.
+constexpr char kVersion = 1;
+constexpr char kNull = 'n';
+constexpr char kInt = 'i';
+constexpr char kText = 's';
+constexpr std::size_t kMaxColumns = 16;
+
+std::string_view layer_name(core::Layer layer) {
+  switch (layer) {
+    case core::Layer::Manual:
+      return "manual";
+    case core::Layer::Telephony:
+      return "telephony";
+    case core::Layer::Calendar:
+      return "calendar";
+    default:
+      return {};
+  }
+}
+
+class Writer {
+ public:
+  Writer(core::Layer layer, std::size_t rows) {
+    out_ += kVersion;
+    out_ += static_cast<char>(layer);
+    fixed(static_cast<std::uint32_t>(rows));
+  }
+  Writer& row(std::uint8_t columns) {
+    out_ += static_cast<char>(columns);
+    return *this;
+  }
+  Writer& text(std::string_view s) {
+    out_ += kText;
+    fixed(static_cast<std::uint32_t>(s.size()));
+    out_ += s;
+    return *this;
+  }
+  Writer& integer(std::int64_t v) {
+    out_ += kInt;
+    fixed(static_cast<std::uint64_t>(v));
+    return *this;
+  }
+  Writer& optional(std::optional<std::int64_t> v) {
+    if (v) {
+      return integer(*v);
+    }
+    out_ += kNull;
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  template <typename U>
+  void fixed(U v) {
+    for (std::size_t i = 0; i < sizeof(U); ++i) {
+      out_ += static_cast<char>((v >> (8 * i)) & 0xFF);
+    }
+  }
+  std::string out_;
+};
+
+using Column = std::variant<std::monostate, std::int64_t, std::string>;
+
+// One decoded row in the shape records.h reads: a column of the wrong kind or past the end
+// reads as empty and marks the row bad, so a decoder never throws and the value is refused.
+class Row {
+ public:
+  explicit Row(std::vector<Column> columns) : columns_(std::move(columns)) {}
+  std::string text(std::size_t c) const { return get<std::string>(c); }
+  std::int64_t int64(std::size_t c) const { return get<std::int64_t>(c); }
+  bool boolean(std::size_t c) const {
+    const std::int64_t v = int64(c);
+    bad_ = bad_ || (v != 0 && v != 1);
+    return v == 1;
+  }
+  std::optional<std::int64_t> optional_int64(std::size_t c) const {
+    if (c < columns_.size() && std::holds_alternative<std::monostate>(columns_[c])) {
+      return std::nullopt;
+    }
+    return int64(c);
+  }
+  bool bad() const { return bad_; }
+
+ private:
+  template <typename T>
+  T get(std::size_t c) const {
+    if (c >= columns_.size() || !std::holds_alternative<T>(columns_[c])) {
+      bad_ = true;
+      return T{};
+    }
+    return std::get<T>(columns_[c]);
+  }
+  std::vector<Column> columns_;
+  mutable bool bad_ = false;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <typename U>
+  std::optional<U> fixed() {
+    if (in_.size() < sizeof(U)) {
+      return std::nullopt;
+    }
+    U v = 0;
+    for (std::size_t i = 0; i < sizeof(U); ++i) {
+      v |= static_cast<U>(static_cast<unsigned char>(in_[i])) << (8 * i);
+    }
+    in_.remove_prefix(sizeof(U));
+    return v;
+  }
+  std::optional<std::vector<Column>> row() {
+    const auto count = fixed<std::uint8_t>();
+    if (!count || *count > kMaxColumns) {
+      return std::nullopt;
+    }
+    std::vector<Column> columns;
+    for (std::uint8_t i = 0; i < *count; ++i) {
+      const auto tag = fixed<std::uint8_t>();
+      if (!tag) {
+        return std::nullopt;
+      }
+      if (*tag == kNull) {
+        columns.emplace_back();
+      } else if (*tag == kInt) {
+        const auto v = fixed<std::uint64_t>();
+        if (!v) {
+          return std::nullopt;
+        }
+        columns.emplace_back(static_cast<std::int64_t>(*v));
+      } else if (*tag == kText) {
+        const auto size = fixed<std::uint32_t>();
+        if (!size || *size > in_.size()) {
+          return std::nullopt;
+        }
+        columns.emplace_back(std::string(in_.substr(0, *size)));
+        in_.remove_prefix(*size);
+      } else {
+        return std::nullopt;
+      }
+    }
+    return columns;
+  }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+template <typename E>
+bool in_range(E value, E last) {
+  return static_cast<std::int64_t>(value) >= 0 && value <= last;
+}
+
+// The rows of a value written for `layer`; nullopt for another version or layer, a row cut short
+// or malformed, or bytes after the last row.
+std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view value) {
+  Reader in(value);
+  const auto version = in.fixed<std::uint8_t>();
+  const auto kind = in.fixed<std::uint8_t>();
+  const auto count = in.fixed<std::uint32_t>();
+  if (!version || *version != kVersion || !kind || *kind != static_cast<std::uint8_t>(layer) ||
+      !count) {
+    return std::nullopt;
+  }
+  std::vector<Row> rows;
+  for (std::uint32_t i = 0; i < *count; ++i) {
+    auto columns = in.row();
+    if (!columns) {
+      return std::nullopt;
+    }
+    rows.emplace_back(std::move(*columns));
+  }
+  if (!in.done()) {
+    return std::nullopt;
+  }
+  return rows;
+}
+
+}  // namespace
+
+bool is_shared(core::Layer layer) { return !layer_name(layer).empty(); }
+
+std::string layer_key(core::Layer layer, std::string_view user) {
+  return std::string(layer_name(layer)) + "." + key_token(user);
+}
+
+std::string sessions_key(std::string_view node, std::string_view user) {
+  return "sessions." + key_token(node) + "." + key_token(user);
+}
+
+std::string heartbeat_key(std::string_view node) { return "node." + key_token(node); }
+
+std::optional<LayerKey> parse_layer_key(std::string_view key) {
+  const auto dot = key.find('.');
+  if (dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view head = key.substr(0, dot);
+  const std::string_view rest = key.substr(dot + 1);
+  if (head == "node") {
+    auto node = user_from_token(rest);
+    return node ? std::optional(LayerKey{core::Layer::None, {}, std::move(*node)}) : std::nullopt;
+  }
+  if (head == "sessions") {
+    const auto second = rest.find('.');
+    if (second == std::string_view::npos) {
+      return std::nullopt;
+    }
+    auto node = user_from_token(rest.substr(0, second));
+    auto user = user_from_token(rest.substr(second + 1));
+    if (!node || !user) {
+      return std::nullopt;
+    }
+    return LayerKey{core::Layer::Sessions, std::move(*user), std::move(*node)};
+  }
+  for (const core::Layer layer :
+       {core::Layer::Manual, core::Layer::Telephony, core::Layer::Calendar}) {
+    if (head == layer_name(layer)) {
+      auto user = user_from_token(rest);
+      if (!user) {
+        return std::nullopt;
+      }
+      return LayerKey{layer, std::move(*user), {}};
+    }
+  }
+  return std::nullopt;
+}
+
+// Rows of user, client_id, kind, since, lease_until, input, input_since.
+std::string encode_sessions(std::string_view user, const std::vector<core::Session>& sessions) {
+  Writer w(core::Layer::Sessions, sessions.size());
+  for (const core::Session& s : sessions) {
+    w.row(7).text(user).text(s.client_id).text(s.kind).integer(records::millis(s.since));
+    w.optional(records::millis(s.lease_until)).integer(records::as_int(s.input));
+    w.integer(records::millis(s.input_since));
+  }
+  return w.take();
+}
+
+core::Result<std::vector<core::Session>> decode_sessions(std::string_view user,
+                                                         std::string_view value) {
+  const auto bad = [&](std::string_view why) {
+    return Error::invalid_argument("cluster: sessions of " + std::string(user) + ": " +
+                                   std::string(why));
+  };
+  const auto rows = read_rows(core::Layer::Sessions, value);
+  if (!rows) {
+    return bad("not a value of this version and layer, or cut short");
+  }
+  std::vector<core::Session> sessions;
+  for (const Row& row : *rows) {
+    core::Session s;
+    s.client_id = row.text(1);
+    s.kind = row.text(2);
+    s.since = records::from_millis(row.int64(3));
+    s.lease_until = records::from_millis(row.optional_int64(4));
+    s.input = static_cast<core::InputState>(row.int64(5));
+    s.input_since = records::from_millis(row.int64(6));
+    if (row.text(0) != user || row.bad() || !in_range(s.input, core::InputState::Locked)) {
+      return bad("a row is not a session of this user");
+    }
+    sessions.push_back(std::move(s));
+  }
+  return sessions;
+}
+
+std::string encode_layer(core::Layer layer, std::string_view user, const core::Layers& layers) {
+  switch (layer) {
+    case core::Layer::Manual: {
+      Writer w(layer, layers.manual ? 1 : 0);
+      if (const auto& m = layers.manual) {
+        w.row(7).text(user).text(m->state_id).text(m->note).optional(records::millis(m->from));
+        w.optional(records::millis(m->until)).integer(records::as_int(m->reachability));
+        w.integer(records::millis(m->set_at));
+      }
+      return w.take();
+    }
+    case core::Layer::Telephony: {
+      Writer w(layer, layers.telephony.calls.size());
+      for (const core::Call& c : layers.telephony.calls) {
+        w.row(7).text(user).text(c.device).text(c.call_id).integer(records::as_int(c.state));
+        w.integer(records::as_int(c.direction)).integer(records::millis(c.started_at));
+        w.integer(records::millis(c.updated_at));
+      }
+      return w.take();
+    }
+    case core::Layer::Calendar: {
+      Writer w(layer, layers.calendar.appointments.size());
+      for (const core::Appointment& a : layers.calendar.appointments) {
+        w.row(8).text(user).text(a.id).text(a.subject).text(a.location);
+        w.integer(records::millis(a.start)).integer(records::millis(a.end));
+        w.integer(records::as_int(a.kind)).integer(a.is_private ? 1 : 0);
+      }
+      return w.take();
+    }
+    default:
+      return {};
+  }
+}
+
+core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::string_view value,
+                                core::Layers& into) {
+  const auto bad = [&](std::string_view why) {
+    return Error::invalid_argument("cluster: " + std::string(layer_name(layer)) + " layer of " +
+                                   std::string(user) + ": " + std::string(why));
+  };
+  if (!is_shared(layer)) {
+    return Error::invalid_argument("cluster: not a shared layer");
+  }
+  const auto rows = read_rows(layer, value);
+  if (!rows) {
+    return bad("not a value of this version and layer, or cut short");
+  }
+  std::optional<core::ManualLayer> manual;
+  core::TelephonyLayer telephony;
+  std::vector<store::CalendarRecord> calendars;
+  for (const Row& row : *rows) {
+    if (row.text(0) != user) {
+      return bad("written for another user");
+    }
+    if (layer == core::Layer::Manual) {
+      if (manual) {
+        return bad("more than one manual state");
+      }
+      auto record = records::manual(row);
+      if (!in_range(record.manual.reachability, core::Reachability::Vacation)) {
+        return bad("unknown reachability");
+      }
+      manual = std::move(record.manual);
+    } else if (layer == core::Layer::Telephony) {
+      auto record = records::call(row);
+      if (!in_range(record.call.state, core::CallState::Held) ||
+          !in_range(record.call.direction, core::CallDirection::Outbound)) {
+        return bad("unknown call state or direction");
+      }
+      telephony.calls.push_back(std::move(record.call));
+    } else {
+      records::add_appointment(row, calendars);
+      if (!in_range(calendars.back().appointments.back().kind, core::CalendarKind::Free)) {
+        return bad("unknown appointment kind");
+      }
+    }
+    if (row.bad()) {
+      return bad("a column has the wrong type");
+    }
+  }
+  if (layer == core::Layer::Manual) {
+    into.manual = std::move(manual);
+  } else if (layer == core::Layer::Telephony) {
+    into.telephony = std::move(telephony);
+  } else {
+    into.calendar.appointments =
+        calendars.empty() ? std::vector<core::Appointment>{} : std::move(calendars[0].appointments);
+  }
+  return {};
+}
+
+}  // namespace presenced::cluster

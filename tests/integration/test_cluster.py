@@ -1,0 +1,380 @@
+"""Cluster mode (docs/cluster.md): three presenced nodes on one PostgreSQL and one NATS server
+with JetStream, all real and on loopback. A change made on one node reaches WebSocket watchers
+on the others; a node killed with SIGKILL under load loses no acknowledged change and its
+clients converge on another node; a restarted node catches up; NATS and PostgreSQL restarts
+cost some 503s and nothing acknowledged.
+
+The tests of this module run in order on one cluster: each leaves it with three live nodes.
+"""
+
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import requests
+
+from postgres_server import PostgresServer
+from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, from_now
+
+NATS_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "nats" / "server"
+STATES = ["Busy", "Away", "DoNotDisturb", "BeRightBack", "Available"]
+USERS_PER_WRITER = 4
+
+
+class Nats:
+    """tests/nats/server: a NATS server with JetStream of the module's own, restartable."""
+
+    def __init__(self):
+        handle, self.file = tempfile.mkstemp(prefix="presenced-nats-", suffix=".url")
+        os.close(handle)
+        os.unlink(self.file)
+        subprocess.run([str(NATS_SCRIPT), "start", self.file], check=True)
+        self.url = pathlib.Path(self.file).read_text().splitlines()[0]
+
+    def restart(self):
+        subprocess.run([str(NATS_SCRIPT), "restart", self.file], check=True)
+
+    def stop(self):
+        subprocess.run([str(NATS_SCRIPT), "stop", self.file], check=False)
+
+
+def postgres_url(conninfo):
+    """libpq's key=value conninfo of tests/postgres/server as a postgresql:// URL."""
+    fields = dict(part.split("=", 1) for part in conninfo.split())
+    return "postgresql://%s@%s:%s/%s" % (fields["user"], fields["host"], fields["port"],
+                                         fields["dbname"])
+
+
+def restart_postgres(server):
+    """Stops PostgreSQL (fast: connections are cut), then starts it again on the same port."""
+    directory = pathlib.Path(server.conninfo_file).read_text().splitlines()[1]
+    pg_ctl = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+    subprocess.run([*as_postgres, str(pg_ctl), "-D", directory + "/data", "-m", "fast", "-w",
+                    "-l", directory + "/server.log", "restart"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+class Cluster:
+    def __init__(self, root):
+        self.root = root
+        self.postgres = PostgresServer()
+        self.nats = Nats()
+        address = "%s,%s" % (self.nats.url, postgres_url(self.postgres.new_database()))
+        self.nodes = {}
+        try:
+            for name in "abc":
+                self.nodes[name] = Presenced(root / name,
+                                             ["--cluster", address, "--node-id", name])
+                if name == "a":
+                    self.prepare(Client(self.nodes["a"].url).login("admin", ADMIN_PASSWORD))
+        except BaseException:
+            self.stop()
+            raise
+
+    def prepare(self, admin):
+        """Users and tokens exist before B and C start: the directory reaches a node at its
+        start (docs/cluster.md)."""
+        answer = admin.put("/api/v1/visibility/policy",
+                           {"default_level": "personal", "minimum": "blocked"})
+        assert answer.status_code == 200, answer.text
+        self.users = ["w%d_%d" % (writer, i) for writer in range(3)
+                      for i in range(USERS_PER_WRITER)]
+        for user in self.users:
+            admin.add_user(user, password="pw-cluster-user")
+        admin.add_user("s0", password="pw-cluster-user")  # connects now and then, never sets a state
+        admin.add_user("t0", password="pw-cluster-user")  # has calls and meetings
+        admin.add_user("p0", password="pw-cluster-user")  # selects a profile
+        self.session_token = bearer(admin, "s0").token
+        self.admin_token = bearer(admin, "admin").token
+
+    def client(self, name):
+        return Client(self.nodes[name].url, self.admin_token)
+
+    def watcher(self, name):
+        ws = Watcher(self.nodes[name], self.admin_token)
+        ws.subscribe(*self.users)
+        for _ in self.users:  # the current state of each, at once
+            ws.wait_for(lambda m: m.get("type") == "presence")
+        return ws
+
+    def stop(self):
+        for node in self.nodes.values():
+            node.kill()
+        self.nats.stop()
+        self.postgres.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    yield c
+    c.stop()
+
+
+def put_manual(client, user, state, note, timeout=10):
+    return client.http.put(client.url + "/api/v1/users/%s/presence/manual" % user,
+                           json={"state": state, "note": note}, headers=client.headers(),
+                           timeout=timeout)
+
+
+class Writers:
+    """One thread per node, each changing its own users' manual state one request at a time,
+    keeping what was acknowledged (2xx) and what was sent last without an answer."""
+
+    def __init__(self, cluster, names):
+        self.cluster = cluster
+        self.acked = {}      # user -> note of the last 2xx
+        self.unknown = {}    # user -> note sent without an answer (the node died meanwhile)
+        self.statuses = {}   # status -> count
+        self.gaps = []       # seconds between two acknowledged changes, per writer
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(name, writer), daemon=True)
+                        for writer, name in enumerate(names)]
+        for thread in self.threads:
+            thread.start()
+
+    def run(self, name, writer):
+        client = self.cluster.client(name)
+        users = self.cluster.users[writer * USERS_PER_WRITER:(writer + 1) * USERS_PER_WRITER]
+        count = 0
+        last_ack = time.monotonic()
+        while not self.stopping.is_set():
+            user = users[count % len(users)]
+            note = "%s-%d" % (name, count)
+            count += 1
+            try:
+                answer = put_manual(client, user, STATES[count % len(STATES)], note)
+            except requests.RequestException:
+                self.unknown[user] = note
+                return  # the node is gone: its clients go elsewhere
+            self.statuses[answer.status_code] = self.statuses.get(answer.status_code, 0) + 1
+            if answer.status_code == 200:
+                self.acked[user] = note
+                self.unknown.pop(user, None)
+                now = time.monotonic()
+                self.gaps.append(now - last_ack)
+                last_ack = now
+            else:
+                assert answer.status_code == 503, answer.text
+                self.unknown[user] = note  # stored perhaps, not acknowledged
+                time.sleep(0.05)
+
+    def stop(self):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+    def accepts(self, user, note):
+        return note == self.acked.get(user) or note == self.unknown.get(user)
+
+
+def notes(name, cluster):
+    client = cluster.client(name)
+    out = {}
+    for user in cluster.users:
+        answer = client.get("/api/v1/users/%s/presence" % user)
+        assert answer.status_code == 200, answer.text
+        out[user] = answer.json().get("note")
+    return out
+
+
+def converged(cluster, writers, names, timeout=10):
+    """Every node in `names` shows, for every user written, its last acknowledged note (or the
+    one sent without an answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wrong = {}
+        for name in names:
+            shown = notes(name, cluster)
+            wrong.update({(name, user): (shown[user], writers.acked.get(user))
+                          for user in writers.acked if not writers.accepts(user, shown[user])})
+        if not wrong or time.monotonic() > deadline:
+            return wrong
+        time.sleep(0.2)
+
+
+def last_notes(ws, seconds=1.0):
+    """The last note each user had in the events a watcher got (drained for `seconds` of quiet)."""
+    last = {}
+    while True:
+        try:
+            message = ws.receive(timeout=seconds)
+        except TimeoutError:
+            return last
+        if message.get("type") == "presence":
+            last[message["user"]] = message.get("note")
+
+
+def test_a_change_on_one_node_reaches_watchers_on_the_others(cluster):
+    watchers = {name: cluster.watcher(name) for name in "bc"}
+    user = cluster.users[0]
+    started = time.monotonic()
+    assert put_manual(cluster.client("a"), user, "DoNotDisturb", "from a").status_code == 200
+    for ws in watchers.values():
+        event = ws.presence_of(user, timeout=5, note="from a")
+        assert event["availability"] == "DoNotDisturb"
+    assert time.monotonic() - started < 2
+    # And back from C to A and B.
+    on_a = cluster.watcher("a")
+    assert put_manual(cluster.client("c"), user, "Away", "from c").status_code == 200
+    for ws in (on_a, watchers["b"]):
+        assert ws.presence_of(user, timeout=5, note="from c")["availability"] == "Away"
+    for ws in (on_a, *watchers.values()):
+        ws.close()
+
+
+def test_calls_and_meetings_on_one_node_show_on_the_others(cluster):
+    on_c = Watcher(cluster.nodes["c"], cluster.admin_token)
+    on_c.subscribe("t0")
+    on_c.presence_of("t0")
+    call = {"user": "t0", "device": "desk", "call_id": "x1", "direction": "inbound"}
+    answer = cluster.client("a").post("/api/v1/telephony/events", dict(call, state="connected"))
+    assert answer.status_code == 202, answer.text
+    assert on_c.presence_of("t0", timeout=5, activity="InACall")
+    # The call ends through B, which knows it from the bucket only.
+    answer = cluster.client("b").post("/api/v1/telephony/events", dict(call, state="ended"))
+    assert answer.status_code == 202 and answer.json()["outcome"] == "applied", answer.text
+    assert on_c.wait_for(lambda m: m.get("user") == "t0" and m.get("activity") != "InACall",
+                         timeout=5)
+    meeting = {"id": "m1", "subject": "Planning", "start": from_now(-60), "end": from_now(1800)}
+    answer = cluster.client("b").put("/api/v1/users/t0/presence/calendar",
+                                     {"appointments": [meeting]})
+    assert answer.status_code == 200, answer.text
+    assert on_c.presence_of("t0", timeout=5, activity="InAMeeting")
+    layers = cluster.client("a").get("/api/v1/users/t0/layers").json()
+    assert [a["subject"] for a in layers["calendar"]] == ["Planning"]
+    assert layers["telephony"] == []
+    on_c.close()
+
+
+def test_the_end_of_a_profile_is_done_once_and_reaches_the_other_nodes(cluster):
+    admin = cluster.client("a")
+    assert admin.put("/api/v1/profiles/focus", {"state": "DoNotDisturb", "note": "focus"}
+                     ).status_code in (200, 201)
+    assert put_manual(admin, "p0", "Away", "out").status_code == 200
+    on_b = Watcher(cluster.nodes["b"], cluster.admin_token)
+    on_b.subscribe("p0")
+    on_b.presence_of("p0", timeout=5, availability="Away")
+    answer = admin.put("/api/v1/users/p0/profile", {"profile": "focus", "until": from_now(1.5)})
+    assert answer.status_code == 200, answer.text
+    on_b.presence_of("p0", timeout=5, availability="DoNotDisturb")
+    # B knows nothing of the selection: it may show the lapsed state's automatic presence for
+    # as long as the restored state takes to arrive (docs/cluster.md).
+    on_b.presence_of("p0", timeout=6, availability="Away", note="out")
+    on_b.close()
+    for name in "abc":
+        shown = cluster.client(name).get("/api/v1/users/p0/presence").json()
+        assert (shown["availability"], shown.get("note")) == ("Away", "out"), (name, shown)
+
+
+def test_a_session_on_one_node_shows_on_the_others(cluster):
+    on_a = Watcher(cluster.nodes["a"], cluster.admin_token)
+    on_a.subscribe("s0")
+    assert on_a.presence_of("s0")["availability"] == "Offline"
+    client = Watcher(cluster.nodes["b"], cluster.session_token)
+    assert on_a.presence_of("s0", timeout=5)["availability"] == "Available"
+    client.close()
+    assert on_a.presence_of("s0", timeout=5)["availability"] == "Offline"
+    on_a.close()
+
+
+def test_sigkill_of_a_node_under_load_loses_no_acknowledged_change(cluster):
+    watchers = {name: cluster.watcher(name) for name in "abc"}
+    session_on_b = Watcher(cluster.nodes["b"], cluster.session_token)
+    session_seen = Watcher(cluster.nodes["c"], cluster.admin_token)
+    session_seen.subscribe("s0")
+    session_seen.presence_of("s0", availability="Available")
+    writers = Writers(cluster, "abc")
+    time.sleep(1.5)
+    cluster.nodes["b"].kill()
+    killed = time.monotonic()
+    time.sleep(1.5)
+    writers.stop()
+    assert writers.statuses.get(200, 0) > 30, writers.statuses
+    for name in "ac":
+        last = last_notes(watchers[name])
+        missed = {user: (last.get(user), note) for user, note in writers.acked.items()
+                  if not writers.accepts(user, last.get(user))}
+        assert not missed, (name, missed)
+    assert not converged(cluster, writers, "ac")
+    # B's client loses its connection and reconnects to A; a fresh subscription (sequences are
+    # per node) brings every user's current state, which is what was acknowledged.
+    assert connection_closed(watchers["b"])
+    moved = Watcher(cluster.nodes["a"], cluster.admin_token)
+    moved.subscribe(*cluster.users)
+    snapshot = {}
+    while len(snapshot) < len(cluster.users):
+        event = moved.wait_for(lambda m: m.get("type") == "presence")
+        snapshot[event["user"]] = event.get("note")
+    wrong = {user: (snapshot[user], note) for user, note in writers.acked.items()
+             if not writers.accepts(user, snapshot[user])}
+    assert not wrong, wrong
+    moved.close()
+    for name in "ac":
+        watchers[name].close()
+    # The user connected only to B goes offline on C once B's lease ends (10 s after its last
+    # heartbeat, docs/cluster.md).
+    session_seen.presence_of("s0", timeout=20, availability="Offline")
+    assert 5 < time.monotonic() - killed < 20
+    session_seen.close()
+    session_on_b.close()
+
+
+def connection_closed(ws, timeout=5):
+    """True once the WebSocket reports its connection gone (events queued before are skipped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            return False
+        except Exception:  # noqa: BLE001 - websocket-client's closed-connection errors vary
+            return True
+    return False
+
+
+def test_a_restarted_node_catches_up(cluster):
+    # Changes made while B is down, then B starts again.
+    client = cluster.client("c")
+    for i, user in enumerate(cluster.users):
+        assert put_manual(client, user, "Busy", "while b was down %d" % i).status_code == 200
+    node = cluster.nodes["b"]
+    node.start()
+    assert any(re.search(r"caught up with \d+ layers", line) for line in node.log), node.log
+    shown = notes("b", cluster)
+    assert shown == {user: "while b was down %d" % i for i, user in enumerate(cluster.users)}
+    ws = cluster.watcher("b")
+    assert put_manual(cluster.client("a"), cluster.users[1], "Away", "after b came back"
+                      ).status_code == 200
+    ws.presence_of(cluster.users[1], timeout=5, note="after b came back")
+    ws.close()
+
+
+@pytest.mark.parametrize("component", ["nats", "postgres"])
+def test_a_restart_of_nats_or_postgres_costs_503s_and_no_acknowledged_change(cluster, component):
+    watchers = {name: cluster.watcher(name) for name in "abc"}
+    writers = Writers(cluster, "abc")
+    time.sleep(1)
+    if component == "nats":
+        cluster.nats.restart()
+    else:
+        restart_postgres(cluster.postgres)
+    time.sleep(3)
+    writers.stop()
+    print(component, writers.statuses, "longest gap %.2fs" % max(writers.gaps))
+    assert max(writers.gaps) < 15, writers.gaps
+    # Every writer got changes acknowledged after the restart.
+    assert writers.statuses.get(200, 0) > 30, writers.statuses
+    assert not converged(cluster, writers, "abc")
+    for name, ws in watchers.items():
+        last = last_notes(ws)
+        missed = {user: (last.get(user), note) for user, note in writers.acked.items()
+                  if not writers.accepts(user, last.get(user))}
+        assert not missed, (name, missed)
+        ws.close()
