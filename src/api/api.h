@@ -148,8 +148,8 @@ class Server {
 // {"upn", "tenant", "mirror_dnd"} (docs/teams.md).
 inline constexpr std::string_view kTeamsUserKind = "teams.user";
 // Webhook subscriptions (id = subscription), their dead letters (id "<subscription>/<time>-<n>")
-// and what a two-way subscription's system shows (id "<subscription>/<user>", body {"status"});
-// the last two are owned by their subscription (docs/webhooks.md).
+// and what a two-way subscription's system shows (id "<subscription>/<user>", owner the user,
+// body {"status"}); dead letters and statuses go with their subscription (docs/webhooks.md).
 inline constexpr std::string_view kWebhookKind = "webhook.subscription";
 inline constexpr std::string_view kWebhookDeadLetterKind = "webhook.dead_letter";
 inline constexpr std::string_view kWebhookStatusKind = "webhook.status";
