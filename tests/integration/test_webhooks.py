@@ -5,8 +5,10 @@ their mapping both ways, loop suppression and the end-to-end delay (seed 004: 3 
 import hashlib
 import hmac
 import json
+import os
 import pathlib
 import statistics
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +18,7 @@ import pytest
 from presenced_fixture import (ADMIN_PASSWORD, Client, Presenced, Watcher, assert_error, bearer,
                                new_user, poll)
 
+PRESENCECTL = os.environ.get("PRESENCECTL_BIN", "presencectl")
 SECRET = "webhook-test-secret-0123456789"
 SALESFORCE_MAP = json.loads((pathlib.Path(__file__).parents[2] / "integrations" / "webhooks" /
                              "salesforce-omni-channel.json").read_text())
@@ -325,3 +328,30 @@ def test_a_restart_sends_each_covered_user_once_as_a_snapshot(tmp_path, receiver
         assert snapshots[0]["signed"]
     finally:
         presenced.kill()
+
+
+def test_presencectl_manages_webhooks_and_teams_mappings(server, root, receiver, tmp_path):
+    user, _ = new_user(root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESENCECTL_")}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+               PRESENCECTL_SERVER=server.url, PRESENCECTL_TOKEN=bearer(root, "admin").token,
+               PRESENCECTL_WEBHOOK_SECRET=SECRET)
+
+    def ctl(*args):
+        done = subprocess.run([PRESENCECTL, *args], env=env, text=True, capture_output=True,
+                              timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    status_map = tmp_path / "map.json"
+    status_map.write_text(json.dumps(SALESFORCE_MAP))
+    assert "added webhook cli-1" in ctl("webhooks", "add", receiver.url, "--id", "cli-1",
+                                        "--user", user, "--status-map", str(status_map))
+    listed = ctl("webhooks", "list")
+    assert "cli-1" in listed and "two-way" in listed and SECRET not in listed
+    assert "USER" in ctl("webhooks", "dead-letters", "cli-1")
+    assert "mapped" in ctl("teams", "map", user, f"{user}@contoso.com", "--tenant", "contoso")
+    assert f"{user}@contoso.com" in ctl("teams", "list")
+    assert "unmapped" in ctl("teams", "unmap", user)
+    assert "deleted webhook cli-1" in ctl("webhooks", "delete", "cli-1")
+    assert_error(root.get("/api/v1/webhooks/cli-1"), 404)
