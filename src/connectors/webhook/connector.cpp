@@ -76,7 +76,9 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
     for (core::UserIndex user = 0; seen < engine_.user_count(); ++user) {
       if (engine_.exists(user)) {
         ++seen;
-        offer_all(user, "presence.snapshot", true);
+        if (!engine_.layers(user).remote) {
+          snapshot(user);
+        }
       }
     }
   }
@@ -115,6 +117,9 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
 
   void on_change(core::UserIndex user, const core::Presence& presence,
                  std::uint64_t sequence) override {
+    if (engine_.layers(user).remote) {
+      return;  // a remote contact's presentity: its own server tells its subscribers
+    }
     const std::string& id = engine_.id_of(user).value;
     const auto last = last_availability_.find(id);
     const bool availability_changed =
@@ -133,6 +138,9 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
   }
 
   void on_remove(core::UserIndex user) override {
+    if (engine_.layers(user).remote) {
+      return;
+    }
     const std::string id = engine_.id_of(user).value;
     last_availability_.erase(id);
     for (const auto& [name, s] : subscriptions_) {
@@ -171,11 +179,12 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
     return s.all_users || s.members.contains(user);
   }
 
-  void offer_all(core::UserIndex user, std::string_view type, bool snapshot) {
+  // After a start, whatever the subscription's events: the receiver catches up.
+  void snapshot(core::UserIndex user) {
     const std::string& id = engine_.id_of(user).value;
     for (const auto& [name, s] : subscriptions_) {
-      if (covers(s, id) && (snapshot || s.events.contains(EventType::PresenceChanged))) {
-        offer(s, id, engine_.presence(user), engine_.sequence(user), type);
+      if (covers(s, id)) {
+        offer(s, id, engine_.presence(user), engine_.sequence(user), "presence.snapshot");
       }
     }
   }
