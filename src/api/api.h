@@ -166,6 +166,12 @@ class Server {
 // The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body
 // {"upn", "tenant", "mirror_dnd"} (docs/teams.md).
 inline constexpr std::string_view kTeamsUserKind = "teams.user";
+// Webhook subscriptions (id = subscription), their dead letters (id "<subscription>/<time>-<n>")
+// and what a two-way subscription's system shows (id "<subscription>/<user>", owner the user,
+// body {"status"}); dead letters and statuses go with their subscription (docs/webhooks.md).
+inline constexpr std::string_view kWebhookKind = "webhook.subscription";
+inline constexpr std::string_view kWebhookDeadLetterKind = "webhook.dead_letter";
+inline constexpr std::string_view kWebhookStatusKind = "webhook.status";
 
 // Creates user `admin` (role admin) with `password` when the store holds no user.
 core::Result<bool> bootstrap_admin(store::Store& store, const store::Snapshot& snapshot,

@@ -458,7 +458,8 @@ class ServerImpl final : public Server {
       co_return static_file(request);
     }
     HttpRequest in{std::string(request.method_string()), std::string(target),
-                   std::string(request[http::field::authorization]), request.body()};
+                   std::string(request[http::field::authorization]), request.body(),
+                   std::string(request["X-Presenced-Signature"])};
     HttpResponse out = co_await asio::async_initiate<decltype(use_awaitable),
                                                      void(HttpResponse)>(
         [this, &in](auto handler) {

@@ -9,6 +9,7 @@
 #include "app/cluster_setup.h"
 #include "app/federation.h"
 #include "app/documents.h"
+#include "app/webhook_wiring.h"
 #include "app/xmpp_setup.h"
 #include "sip/sip.h"
 #include "store/store.h"
@@ -54,6 +55,7 @@ struct Options {
   int sip_nonce_lifetime_s = 300;
   std::string sip_md5_only_user_agents;
   presenced::app::CalendarOptions calendar;
+  presenced::app::WebhookOptions webhooks;
   std::vector<std::string> sip_peers;  // DOMAIN=HOST:PORT[,level=...]
 };
 
@@ -266,6 +268,7 @@ int main(int argc, char** argv) {
   app.add_option("--teams-config", options.teams_config,
                  "Microsoft Teams connector configuration, a JSON file (docs/teams.md)");
   presenced::app::add_calendar_flags(app, options.calendar);
+  presenced::app::add_webhook_flags(app, options.webhooks);
   app.add_option("--sip-peer", options.sip_peers,
                  "A federated SIP presence server, DOMAIN=HOST:PORT[,level=LEVEL]"
                  "[,transport=udp] (repeatable)");
@@ -436,10 +439,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto calendar = presenced::app::start_calendar(options.calendar, **server);
+  auto webhooks = presenced::app::start_webhooks(options.webhooks, **server);
+  if (!webhooks) {
+    return 2;
+  }
   auto xmpp = presenced::app::start_xmpp(xmpp_options, options.domain, **server);
   spdlog::info("listening on http://{} ({} users, data in {})", *bound, users, options.data_dir);
   (*server)->run();
   calendar->stop();  // its reports post to the server's loop
+  webhooks->stop();  // likewise its dead letters
   if (*teams) {
     (*teams)->stop();  // its thread posts to the server's loop: gone before the loop goes
     teams->reset();

@@ -1,5 +1,7 @@
 #include "routing/routing.h"
 
+#include "core/aggregation.h"
+
 #include <algorithm>
 
 namespace presenced::routing {
@@ -123,12 +125,16 @@ Decision busy(std::string reason) {
 }
 
 // Busy-on-busy starts once a call is connected, not while it rings (seed 001).
+// A call on any of the user's devices, or in Teams (cross-device busy-on-busy, issue 7): a
+// Teams call or meeting call counts, our own call mirrored into Teams is already counted here.
 bool has_connected_call(const core::Layers& layers) {
-  return std::any_of(layers.telephony.calls.begin(), layers.telephony.calls.end(),
-                     [](const core::Call& c) {
-                       return c.state == core::CallState::Connected ||
-                              c.state == core::CallState::Held;
-                     });
+  const bool teams_call =
+      layers.teams && core::teams_effect(*layers.teams) == core::TeamsEffect::InACall;
+  return teams_call || std::any_of(layers.telephony.calls.begin(), layers.telephony.calls.end(),
+                                   [](const core::Call& c) {
+                                     return c.state == core::CallState::Connected ||
+                                            c.state == core::CallState::Held;
+                                   });
 }
 
 std::string ring_reason(core::Availability availability) {

@@ -22,5 +22,7 @@ void add_status_commands(CLI::App& app, Context& context, Action& action);     /
 void add_directory_commands(CLI::App& app, Context& context, Action& action);  // states, ...
 void add_telephony_commands(CLI::App& app, Context& context,
                             Action& action);  // call, route, apikey
+void add_connector_commands(CLI::App& app, Context& context,
+                            Action& action);  // webhooks, teams
 
 }  // namespace presencectl

@@ -55,20 +55,6 @@ std::string user_path(const std::string& user, std::string_view rest) {
   return "/api/v1/users/" + segment(user) + std::string(rest);
 }
 
-// Runs a request and, unless --json, prints `done` for it.
-template <typename Print>
-int run(Context& context, std::string_view method, const std::string& path, const json::value* body,
-        Print done) {
-  auto reply = context.call(method, path, body);
-  if (!reply) {
-    return context.fail(reply.error());
-  }
-  if (!context.print_raw(*reply)) {
-    done(reply->json);
-  }
-  return kExitOk;
-}
-
 int states_list(Context& context) {
   return run(context, "GET", "/api/v1/states", nullptr, [](const json::value& answer) {
     std::vector<Row> rows;

@@ -86,6 +86,20 @@ Failure unreachable(const NetError& error);
 // Failure for an error status; the message is the server's when its body has one.
 Failure refused(const Response& response);
 
+// Runs a request and, unless --json, prints `done` for it.
+template <typename Print>
+int run(Context& context, std::string_view method, const std::string& path,
+        const boost::json::value* body, Print done) {
+  auto reply = context.call(method, path, body);
+  if (!reply) {
+    return context.fail(reply.error());
+  }
+  if (!context.print_raw(*reply)) {
+    done(reply->json);
+  }
+  return kExitOk;
+}
+
 // One path segment, percent-encoded: user ids are free text.
 std::string segment(std::string_view id);
 // A query value, percent-encoded.

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_status_commands(app, context, action);
   add_directory_commands(app, context, action);
   add_telephony_commands(app, context, action);
+  add_connector_commands(app, context, action);
 
   try {
     app.parse(argc, argv);

@@ -68,6 +68,13 @@ std::string Metrics::render(const core::EngineStats& engine, std::size_t users,
           engine.encodings);
   counter(out, "presenced_store_commits_total", "Store commits acknowledged.", store_commits);
   counter(out, "presenced_store_failures_total", "Store commits that failed.", store_failures);
+  counter(out, "presenced_webhook_incoming_applied_total",
+          "Incoming webhook statuses applied as manual states.", webhook_applied);
+  counter(out, "presenced_webhook_incoming_echoes_total",
+          "Incoming webhook statuses the external system already showed (not applied).",
+          webhook_echoes);
+  counter(out, "presenced_webhook_incoming_refused_total",
+          "Incoming webhook posts without a valid signature.", webhook_refused);
   counter(out, "presenced_uptime_seconds", "Seconds since start.",
           static_cast<std::uint64_t>(uptime.count()), "gauge");
   fanout.render(out, "presenced_fanout_latency_seconds",

@@ -36,6 +36,9 @@ struct Metrics {
   std::uint64_t ws_errors = 0;
   std::uint64_t store_commits = 0;
   std::uint64_t store_failures = 0;
+  std::uint64_t webhook_applied = 0;  // incoming statuses applied
+  std::uint64_t webhook_echoes = 0;   // incoming statuses the external system already showed
+  std::uint64_t webhook_refused = 0;  // unsigned or forged incoming posts
   LatencyHistogram fanout;  // change queued -> written to the socket
 
   std::string render(const core::EngineStats& engine, std::size_t users,

@@ -97,6 +97,10 @@ void Service::handle(HttpRequest request, Respond respond) {
     post_token(request, counted);
     return;
   }
+  if (auto webhook = incoming_webhook_id(target); webhook && request.method == "POST") {
+    post_webhook_incoming(*webhook, request, counted);
+    return;
+  }
   if (const auto hook = hooks_.find(target); hook != hooks_.end() && request.method == "POST") {
     HookAnswer answer = hook->second(request.target, request.body);
     counted({answer.status, std::move(answer.body), std::move(answer.content_type)});
@@ -184,6 +188,13 @@ const std::vector<Service::Route>& Service::routes() {
       {"PUT", {"api", "v1", "users", "*", "profile"}, MinRole::User, &S::put_active_profile},
       {"DELETE", {"api", "v1", "users", "*", "profile"}, MinRole::User,
        &S::delete_active_profile},
+      {"GET", {"api", "v1", "webhooks"}, MinRole::Admin, &S::list_webhooks},
+      {"POST", {"api", "v1", "webhooks"}, MinRole::Admin, &S::create_webhook},
+      {"GET", {"api", "v1", "webhooks", "*"}, MinRole::Admin, &S::get_webhook},
+      {"PUT", {"api", "v1", "webhooks", "*"}, MinRole::Admin, &S::put_webhook},
+      {"DELETE", {"api", "v1", "webhooks", "*"}, MinRole::Admin, &S::delete_webhook},
+      {"GET", {"api", "v1", "webhooks", "*", "dead-letters"}, MinRole::Admin,
+       &S::list_dead_letters},
       {"GET", {"api", "v1", "teams", "users"}, MinRole::Admin, &S::list_teams_users},
       {"GET", {"api", "v1", "users", "*", "teams"}, MinRole::Admin, &S::get_teams_user},
       {"PUT", {"api", "v1", "users", "*", "teams"}, MinRole::Admin, &S::put_teams_user},

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace presenced::api {
 
@@ -392,10 +393,22 @@ std::vector<store::DocumentRecord> Service::documents(std::string_view kind) con
 
 void Service::save_documents(std::vector<store::Mutation> mutations,
                              std::function<void(bool)> done) {
-  store_.submit(std::move(mutations), [this, done = std::move(done)](Result<void> result) mutable {
-    post_([this, ok = result.has_value(), done = std::move(done)] {
+  std::vector<store::Mutation> webhook_documents;
+  std::copy_if(mutations.begin(), mutations.end(), std::back_inserter(webhook_documents),
+               [](const store::Mutation& m) {
+                 const auto* put = std::get_if<store::PutDocument>(&m);
+                 const auto* del = std::get_if<store::DeleteDocument>(&m);
+                 return (put && put->document.kind.starts_with("webhook.")) ||
+                        (del && del->kind.starts_with("webhook."));
+               });
+  store_.submit(std::move(mutations), [this, done = std::move(done),
+                                       webhook_documents = std::move(webhook_documents)](
+                                          Result<void> result) mutable {
+    post_([this, ok = result.has_value(), done = std::move(done),
+           webhook_documents = std::move(webhook_documents)] {
       if (ok) {
         ++metrics_.store_commits;
+        keep_saved_webhook_documents(webhook_documents);
       } else {
         ++metrics_.store_failures;
         spdlog::error("store commit of an adapter's documents failed");

@@ -32,6 +32,7 @@ struct HttpRequest {
   std::string target;
   std::string authorization;  // the Authorization header as sent
   std::string body;
+  std::string signature;  // X-Presenced-Signature (incoming webhook statuses)
 };
 
 struct HttpResponse {
@@ -54,6 +55,9 @@ std::optional<core::Error> first_error(const Checks&... checks) {
   ((!error && !checks ? (error = checks.error(), 0) : 0), ...);
   return error;
 }
+
+// The subscription id of POST /api/v1/webhooks/{id}/incoming, which a signature authenticates.
+std::optional<std::string> incoming_webhook_id(std::string_view target);
 
 using Respond = std::function<void(HttpResponse)>;
 using Task = std::function<void()>;
@@ -156,6 +160,26 @@ class Service {
   using Handler = void (Service::*)(const Principal&, const Params&, HttpRequest&, Respond&);
 
   void dispatch(const Principal* principal, HttpRequest& request, Respond& respond);
+
+  // Webhook subscriptions and incoming statuses (webhook_routes.cpp, webhook_incoming.cpp).
+  void list_webhooks(const Principal&, const Params&, HttpRequest&, Respond&);
+  void get_webhook(const Principal&, const Params&, HttpRequest&, Respond&);
+  void create_webhook(const Principal&, const Params&, HttpRequest&, Respond&);
+  void put_webhook(const Principal&, const Params&, HttpRequest&, Respond&);
+  void delete_webhook(const Principal&, const Params&, HttpRequest&, Respond&);
+  void list_dead_letters(const Principal&, const Params&, HttpRequest&, Respond&);
+  void save_webhook(const Principal&, const std::string& id, HttpRequest& request,
+                    Respond& respond, int status);
+  core::Result<boost::json::object> decode_webhook(std::string_view text,
+                                                   const boost::json::object* stored) const;
+  const store::DocumentRecord* find_webhook(const std::string& id) const;
+  void post_webhook_incoming(const std::string& id, HttpRequest& request, Respond& respond);
+  void apply_incoming(const std::string& webhook, core::UserIndex target, const std::string& user,
+                      const std::string& external, std::optional<std::string> state,
+                      Respond& respond);
+  void keep_document(const store::DocumentRecord& document);
+  // Dead letters and statuses the connector saved, for the routes above to read.
+  void keep_saved_webhook_documents(const std::vector<store::Mutation>& mutations);
 
   // Teams user mappings (teams_routes.cpp).
   void list_teams_users(const Principal&, const Params&, HttpRequest&, Respond&);

@@ -74,7 +74,8 @@ class ConnectorImpl final : public Connector {
 
  private:
   void run() {
-    HttpClient http(config_.timeout, config_.bounds.max_bytes);
+    HttpClient http(http::HttpClientConfig::with(config_.timeout, config_.bounds.max_bytes,
+                                                 "presenced-calendar"));
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       take_inbox();

@@ -23,10 +23,14 @@ namespace {
 
 namespace json = boost::json;
 
-// Answered by Service::handle (/healthz, the login) and by the server's WebSocket upgrade
-// before the route table is consulted, so route_patterns() does not list them.
+// Answered by Service::handle (/healthz, the login, signed incoming webhook statuses) and by the
+// server's WebSocket upgrade before the route table is consulted, so route_patterns() does not
+// list them.
 const std::set<std::pair<std::string, std::string>> kServedBeforeTheTable = {
-    {"get", "/healthz"}, {"post", "/api/v1/auth/token"}, {"get", "/api/v1/ws"}};
+    {"get", "/healthz"},
+    {"post", "/api/v1/auth/token"},
+    {"get", "/api/v1/ws"},
+    {"post", "/api/v1/webhooks/{id}/incoming"}};
 
 // The operations of an OpenAPI 3.0 path item; its other fields are not methods.
 const std::set<std::string, std::less<>> kMethods = {"get",   "put",  "post",    "delete",

@@ -83,6 +83,21 @@ TEST(RoutingTest, BusyOnBusyAnswersBusyOnceACallIsConnectedOrHeld) {
   }
 }
 
+// Issue 7: a Teams call on another device makes the user busy for busy-on-busy; our own call
+// shown in Teams (from_us) is not a second one.
+TEST(RoutingTest, BusyOnBusyCountsATeamsCall) {
+  CalleeSettings settings;
+  settings.busy_on_busy = true;
+  const core::Presence on_call = presence(Availability::Busy, Activity::InACall);
+  core::Layers teams;
+  teams.teams = core::TeamsLayer{Availability::Busy, Activity::InAConferenceCall, false, {}};
+  EXPECT_EQ(decide({}, on_call, teams, kDevices, settings).reason, "busy_on_busy");
+  teams.teams->from_us = true;
+  EXPECT_EQ(decide({}, on_call, teams, kDevices, settings).action, Action::Ring);
+  teams.teams = core::TeamsLayer{Availability::Busy, Activity::InAMeeting, false, {}};
+  EXPECT_EQ(decide({}, on_call, teams, kDevices, settings).action, Action::Ring);
+}
+
 TEST(RoutingTest, BusyOnBusyWaitsWhileTheFirstCallOnlyRings) {
   CalleeSettings settings;
   settings.busy_on_busy = true;

@@ -62,6 +62,7 @@ SourceSync::SourceSync(Source source, const ConnectorConfig& config)
 Result<HttpAnswer> SourceSync::send(HttpClient& http, std::string method, const std::string& url,
                                     int depth, std::string body) const {
   HttpCall call;
+  call.follow_redirects = true;
   call.method = std::move(method);
   call.url = url;
   call.body = std::move(body);
@@ -122,6 +123,7 @@ Result<bool> SourceSync::fetch(HttpClient& http) {
 
 Result<bool> SourceSync::fetch_ics(HttpClient& http) {
   HttpCall call;
+  call.follow_redirects = true;
   call.url = source_.url;
   call.username = username_;
   call.password = password_;

@@ -7,14 +7,18 @@
 // Thread-safety: none; used on the connector's thread only.
 
 #include "connectors/calendar/calendar.h"
-#include "connectors/calendar/internal/http.h"
 #include "connectors/calendar/internal/multistatus.h"
+#include "connectors/http/http.h"
 
 #include <map>
 #include <string>
 #include <vector>
 
 namespace presenced::connectors::calendar {
+
+using http::HttpAnswer;
+using http::HttpCall;
+using http::HttpClient;
 
 struct Resource {
   std::string etag;

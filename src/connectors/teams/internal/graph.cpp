@@ -43,7 +43,7 @@ GraphClient::GraphClient(TenantConfig tenant, const TeamsConfig& config, HttpCli
       counters_(counters),
       bucket_(config.requests_per_window, config.window) {}
 
-void GraphClient::count(int status) {
+void GraphClient::count(long status) {
   auto& counter = status == 0     ? counters_.requests_failed
                   : status == 429 ? counters_.requests_429
                   : status >= 500 ? counters_.requests_5xx
@@ -62,15 +62,29 @@ void GraphClient::back_off(Steady::time_point now,
   ready_at_ = now + backoff_;
 }
 
+HttpAnswer GraphClient::send(std::string method, std::string url, std::vector<std::string> headers,
+                             std::string body) {
+  http::HttpCall call;
+  call.method = std::move(method);
+  call.url = std::move(url);
+  call.headers = std::move(headers);
+  call.body = std::move(body);
+  auto answer = http_.perform(call);
+  if (!answer) {
+    spdlog::debug("teams: tenant {}: {}", tenant_.name, answer.error().message);
+    return HttpAnswer{};
+  }
+  return std::move(*answer);
+}
+
 bool GraphClient::ensure_token(Steady::time_point now) {
   if (!token_.empty() && now < token_renew_at_) {
     return true;
   }
   ++counters_.token_requests;
   const HttpAnswer answer =
-      http_.request("POST", tenant_.token_url,
-                    {"Content-Type: application/x-www-form-urlencoded"},
-                    token_request(tenant_.client_id, tenant_.client_secret));
+      send("POST", tenant_.token_url, {"Content-Type: application/x-www-form-urlencoded"},
+           token_request(tenant_.client_id, tenant_.client_secret));
   auto token = answer.status == 200 ? read_token(answer.body)
                                     : core::Result<TokenRead>(core::Error::unauthenticated(
                                           "token endpoint answered " +
@@ -102,9 +116,9 @@ std::optional<HttpAnswer> GraphClient::call(std::string_view method, std::string
       ready_at_ = *wait;
       return std::nullopt;
     }
-    HttpAnswer answer = http_.request(
-        method, tenant_.graph_url + std::string(path),
-        {"Authorization: Bearer " + token_, "Content-Type: application/json"}, body);
+    HttpAnswer answer =
+        send(std::string(method), tenant_.graph_url + std::string(path),
+             {"Authorization: Bearer " + token_, "Content-Type: application/json"}, body);
     count(answer.status);
     now = Steady::now();
     if (answer.status == 401 && attempt == 0) {

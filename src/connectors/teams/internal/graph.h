@@ -6,7 +6,7 @@
 //
 // Thread-safety: the connector's thread only.
 
-#include "connectors/teams/internal/http_client.h"
+#include "connectors/http/http.h"
 #include "connectors/teams/teams.h"
 
 #include <atomic>
@@ -14,10 +14,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace presenced::connectors::teams {
 
 using Steady = std::chrono::steady_clock;
+using http::HttpAnswer;
+using http::HttpClient;
 
 // `capacity` requests per `window`, refilled continuously.
 class TokenBucket {
@@ -58,7 +61,10 @@ class GraphClient {
  private:
   bool ensure_token(Steady::time_point now);
   void back_off(Steady::time_point now, std::optional<std::chrono::seconds> retry_after);
-  void count(int status);
+  void count(long status);
+  // The answer, or status 0 when none came (refused, timed out, too large).
+  HttpAnswer send(std::string method, std::string url, std::vector<std::string> headers,
+                  std::string body);
 
   TenantConfig tenant_;
   HttpClient& http_;

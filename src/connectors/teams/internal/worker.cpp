@@ -54,7 +54,11 @@ struct Worker::Tenant {
 };
 
 Worker::Worker(TeamsConfig config, TeamsCounters& counters, Apply apply)
-    : config_(std::move(config)), counters_(counters), apply_(std::move(apply)) {
+    : config_(std::move(config)),
+      counters_(counters),
+      apply_(std::move(apply)),
+      http_(http::HttpClientConfig::with(std::chrono::seconds(10), 4 * 1024 * 1024,
+                                         "presenced-teams")) {
   for (const TenantConfig& t : config_.tenants) {
     tenants_.emplace(t.name, std::make_unique<Tenant>(t, config_, http_, counters_.graph));
   }

@@ -8,7 +8,6 @@
 // Thread-safety: push() from any thread; everything else on the worker's own thread.
 
 #include "connectors/teams/internal/graph.h"
-#include "connectors/teams/internal/http_client.h"
 #include "connectors/teams/teams.h"
 
 #include <atomic>
