@@ -323,13 +323,13 @@ class SlowIcsServer(LocalServer):
 
 
 def test_a_slow_calendar_server_does_not_hold_back_the_others(server, admin):
-    """Syncs run on several workers: three sources that time out (2 s each) do not delay a
-    fourth user's calendar, which one worker in turn would read only after them."""
+    """Syncs run on several workers: five sources that time out (2 s each) do not delay a
+    sixth user's calendar, which one worker in turn would read only after them (10 s)."""
     now = whole_second(0)
     slow = SlowIcsServer(vcalendar(vevent("f", now - timedelta(minutes=5), now + timedelta(hours=1),
                                           "Fast")), delay=4)
     try:
-        for _ in range(3):
+        for _ in range(5):
             stuck, _client = new_user(admin)
             set_source(admin, stuck, mode="ics", url=slow.origin + "/slow.ics")
         user, client = new_user(admin)
@@ -337,9 +337,9 @@ def test_a_slow_calendar_server_does_not_hold_back_the_others(server, admin):
         set_source(client, user, mode="ics", url=slow.origin + "/fast.ics")
         seen = poll(lambda: presence(client, user), lambda p: "appointment" in p, timeout=10)
         assert seen["appointment"]["subject"] == "Fast", seen
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3
         assert poll(lambda: metric(admin, "presenced_calendar_errors_total{cause=\"unreachable\"}"),
-                    lambda n: n >= 3, timeout=5) >= 3
+                    lambda n: n >= 5, timeout=5) >= 5
     finally:
         slow.close()
 
