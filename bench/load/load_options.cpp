@@ -10,7 +10,7 @@ namespace presenced::load {
 namespace {
 
 constexpr std::size_t kMaxUsers = 1'000'000;
-constexpr std::size_t kMaxWatchers = 200'000;
+constexpr std::size_t kMaxWatchers = 1'000'000;
 constexpr std::size_t kMaxWatch = 1'000;
 constexpr double kMaxSeconds = 3600;
 
@@ -24,6 +24,15 @@ std::optional<std::string> check(const Options& o) {
   if (o.mode == Mode::Presence && (o.watchers > o.users || o.watchers > kMaxWatchers)) {
     return fmt::format("--watchers: {}, must be at most --users ({}) and {}", o.watchers, o.users,
                        kMaxWatchers);
+  }
+  if (o.source_addresses == 0 || o.source_addresses > 250) {
+    return fmt::format("--source-addresses: {}, must be 1..250", o.source_addresses);
+  }
+  if (o.mode == Mode::Presence && o.watchers > kConnectionsPerSource &&
+      o.watchers > o.source_addresses * kConnectionsPerSource) {
+    return fmt::format("--watchers: {} need at least {} --source-addresses ({} each)", o.watchers,
+                       (o.watchers + kConnectionsPerSource - 1) / kConnectionsPerSource,
+                       kConnectionsPerSource);
   }
   if (o.mode == Mode::Presence && (o.watch == 0 || o.watch > kMaxWatch || o.watch > o.users)) {
     return fmt::format("--watch: {}, must be 1..{} and at most --users", o.watch, kMaxWatch);
@@ -93,6 +102,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "User creations in flight (each hashes a password)")
       ->capture_default_str();
   app.add_option("--threads", o.threads, "Client threads, one io_context each")
+      ->capture_default_str();
+  app.add_option("--source-addresses", o.source_addresses,
+                 "Past 20000 watchers, connect from this many addresses, 127.0.0.2 and up")
       ->capture_default_str();
   app.add_option("--warmup", o.warmup_s, "Seconds of load before measuring")->capture_default_str();
   app.add_option("--duration", o.duration_s, "Seconds measured")->capture_default_str();

@@ -26,6 +26,9 @@ struct Options {
   std::size_t connections = 16;        // keep-alive HTTP connections that drive changes
   std::size_t create_concurrency = 4;  // user creation hashes a password (Argon2id) each
   std::size_t threads = 1;
+  // Past kConnectionsPerSource watchers, they connect from 127.0.0.2 .. 127.0.0.(1+N): one
+  // source address runs out of ephemeral ports (32768-60999).
+  std::size_t source_addresses = 8;
   double warmup_s = 10;
   double duration_s = 30;
   double phase_timeout_s = 300;   // connecting, subscribing, draining
@@ -34,6 +37,8 @@ struct Options {
   bool json = false;
   int server_pid = 0;
 };
+
+constexpr std::size_t kConnectionsPerSource = 20000;
 
 // Parses and validates; on a bad flag prints why and returns nullopt with `exit_code` set (0
 // for --help).

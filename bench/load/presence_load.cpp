@@ -33,9 +33,6 @@ namespace websocket = beast::websocket;
 using asio::awaitable;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
-// Past this many connections one source address runs out of ephemeral ports (32768-60999).
-constexpr std::size_t kConnectionsPerSource = 20000;
-constexpr std::size_t kSources = 8;              // 127.0.0.2 .. 127.0.0.9
 constexpr std::size_t kHandshakesInFlight = 64;  // per thread
 constexpr std::string_view kStates[] = {"Busy", "Away", "DoNotDisturb", "BeRightBack", "Available"};
 
@@ -121,8 +118,8 @@ awaitable<bool> open_websocket(const Shared& shared, websocket::stream<beast::tc
                                std::size_t index) {
   auto& stream = beast::get_lowest_layer(ws);
   if (shared.options->watchers > kConnectionsPerSource) {
-    const asio::ip::address_v4 source((127u << 24) |
-                                      static_cast<std::uint32_t>(2 + index % kSources));
+    const auto host = static_cast<std::uint32_t>(2 + index % shared.options->source_addresses);
+    const asio::ip::address_v4 source((127u << 24) | host);
     beast::error_code ec;
     stream.socket().open(tcp::v4(), ec);
     if (!ec) {

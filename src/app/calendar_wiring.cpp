@@ -15,6 +15,10 @@ void add_calendar_flags(CLI::App& app, CalendarOptions& o) {
   app.add_option("--calendar-timeout", o.timeout_s, "Seconds one CalDAV or ICS request may take")
       ->capture_default_str()
       ->check(CLI::Range(1, 600));
+  app.add_option("--calendar-sync-workers", o.sync_workers,
+                 "Users' calendars synced at once (threads, each with its own connections)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app.add_option("--calendar-keep-stale", o.keep_stale_s,
                  "Seconds a calendar that cannot be synced is kept before it is dropped")
       ->capture_default_str()
@@ -47,6 +51,7 @@ std::unique_ptr<cal::Connector> start_calendar(const CalendarOptions& o, api::Se
   cal::ConnectorConfig config;
   config.interval = std::chrono::seconds(o.interval_s);
   config.timeout = std::chrono::seconds(o.timeout_s);
+  config.sync_workers = static_cast<std::size_t>(o.sync_workers);
   config.keep_stale = std::chrono::seconds(o.keep_stale_s);
   config.past = std::chrono::hours(o.past_hours);
   config.ahead = std::chrono::hours(o.ahead_hours);

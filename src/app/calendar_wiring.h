@@ -14,6 +14,7 @@ namespace presenced::app {
 struct CalendarOptions {
   int interval_s = 60;
   int timeout_s = 10;
+  int sync_workers = 8;
   int keep_stale_s = 60 * 60;
   int past_hours = 24;
   int ahead_hours = 7 * 24;
@@ -26,7 +27,7 @@ struct CalendarOptions {
 
 void add_calendar_flags(CLI::App& app, CalendarOptions& options);
 
-// Starts the connector on its own thread, fed by the server's calendar sources and reporting
+// Starts the connector on its own threads, fed by the server's calendar sources and reporting
 // to it; its figures join GET /metrics. The service account's password comes from
 // PRESENCED_CALENDAR_PASSWORD, not a flag (flags show in ps). Stop it before the server goes.
 std::unique_ptr<connectors::calendar::Connector> start_calendar(const CalendarOptions& options,

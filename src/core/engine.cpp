@@ -124,6 +124,11 @@ Result<UserIndex> Engine::add_user(UserId id, UserSettings settings, TimePoint n
   return index;
 }
 
+void Engine::reserve_users(std::size_t count) {
+  users_.reserve(users_.size() + count);
+  by_id_.reserve(by_id_.size() + count);
+}
+
 Result<void> Engine::remove_user(UserIndex user) {
   if (!exists(user)) {
     return Error::not_found("no such user");

@@ -120,6 +120,8 @@ class Engine {
 
   // ---- Users ----
   Result<UserIndex> add_user(UserId id, UserSettings settings, TimePoint now);
+  // Room for `count` more users without rehashing the id index (start-up adds a million).
+  void reserve_users(std::size_t count);
   // Watchers of the user get a last PresenceUnknown; watchers looking through it stay until
   // their owner removes them.
   Result<void> remove_user(UserIndex user);

@@ -305,6 +305,45 @@ def ics():
     server.close()
 
 
+class SlowIcsServer(LocalServer):
+    """/slow.ics answers only after `delay` seconds (past the connector's timeout), /fast.ics
+    at once with `body`."""
+
+    def __init__(self, body, delay):
+        owner = self
+        self.body = body
+
+        class Handler(QuietHandler):
+            def do_GET(self):
+                if self.path == "/slow.ics":
+                    time.sleep(delay)
+                self.answer(200, owner.body.encode(), {"Content-Type": "text/calendar"})
+
+        super().__init__(Handler)
+
+
+def test_a_slow_calendar_server_does_not_hold_back_the_others(server, admin):
+    """Syncs run on several workers: five sources that time out (2 s each) do not delay a
+    sixth user's calendar, which one worker in turn would read only after them (10 s)."""
+    now = whole_second(0)
+    slow = SlowIcsServer(vcalendar(vevent("f", now - timedelta(minutes=5), now + timedelta(hours=1),
+                                          "Fast")), delay=4)
+    try:
+        for _ in range(5):
+            stuck, _client = new_user(admin)
+            set_source(admin, stuck, mode="ics", url=slow.origin + "/slow.ics")
+        user, client = new_user(admin)
+        started = time.monotonic()
+        set_source(client, user, mode="ics", url=slow.origin + "/fast.ics")
+        seen = poll(lambda: presence(client, user), lambda p: "appointment" in p, timeout=10)
+        assert seen["appointment"]["subject"] == "Fast", seen
+        assert time.monotonic() - started < 3
+        assert poll(lambda: metric(admin, "presenced_calendar_errors_total{cause=\"unreachable\"}"),
+                    lambda n: n >= 5, timeout=5) >= 5
+    finally:
+        slow.close()
+
+
 def test_ics_url_is_read_and_only_refetched_when_changed(server, admin, ics):
     user, client = new_user(admin)
     ws = own_watcher(server, client, user)

@@ -78,6 +78,8 @@ void Service::restore(store::Snapshot snapshot) {
   for (core::StateDefinition& s : snapshot.states) {
     (void)engine_.put_state(std::move(s), t);
   }
+  engine_.reserve_users(snapshot.users.size());
+  users_.reserve(snapshot.users.size());
   for (store::UserRecord& u : snapshot.users) {
     (void)engine_.add_user(core::UserId{u.id}, u.settings, t);
     std::string id = u.id;
@@ -121,17 +123,7 @@ void Service::restore(store::Snapshot snapshot) {
       engine_.set_visibility(*owner, *watcher, v.level);
     }
   }
-  std::unordered_map<core::UserIndex, std::vector<core::UserIndex>> contacts;
-  for (const store::ContactRecord& c : snapshot.contacts) {
-    auto owner = engine_.find(c.owner);
-    auto contact = engine_.find(c.contact);
-    if (owner && contact) {
-      contacts[*owner].push_back(*contact);
-    }
-  }
-  for (auto& [owner, list] : contacts) {
-    engine_.set_contacts(owner, std::move(list));
-  }
+  restore_contacts(std::move(snapshot.contacts));
   for (store::TokenRecord& token : snapshot.tokens) {
     if (token.expires_at > t) {
       tokens_.put(std::move(token));
@@ -153,6 +145,33 @@ void Service::restore(store::Snapshot snapshot) {
   }
   engine_.set_policy(policy);
   restore_documents(snapshot.documents);
+}
+
+// Contacts come grouped by owner from the store (not required): an owner's id is looked up once
+// per run of its rows, and the lists are gathered by index, not in a map of a million entries.
+void Service::restore_contacts(std::vector<store::ContactRecord> contacts) {
+  std::vector<std::vector<core::UserIndex>> lists;
+  const std::string* owner_id = nullptr;
+  std::optional<core::UserIndex> owner;
+  for (const store::ContactRecord& c : contacts) {
+    if (owner_id == nullptr || c.owner != *owner_id) {
+      owner_id = &c.owner;
+      owner = engine_.find(c.owner);
+    }
+    auto contact = engine_.find(c.contact);
+    if (owner && contact) {
+      if (*owner >= lists.size()) {
+        lists.resize(std::size_t{*owner} + 1);
+      }
+      lists[*owner].push_back(*contact);
+    }
+  }
+  contacts = {};  // a million users' rows: gone before the lists are handed over
+  for (std::size_t owner_index = 0; owner_index < lists.size(); ++owner_index) {
+    if (!lists[owner_index].empty()) {
+      engine_.set_contacts(static_cast<core::UserIndex>(owner_index), std::move(lists[owner_index]));
+    }
+  }
 }
 
 std::optional<core::TimePoint> Service::advance() {

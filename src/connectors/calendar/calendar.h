@@ -5,8 +5,9 @@
 // to a callback. iCalendar is read with libical, HTTP goes through libcurl; no Asio here.
 //
 // Thread-safety: expand_ics() is a pure function, safe from any thread. A Connector runs its
-// syncs on a thread of its own; set_source(), stats() and stop() may be called from any thread,
-// and the delivery callback runs on the connector's thread.
+// syncs on `sync_workers` threads of its own, one user on one worker at a time; set_source(),
+// stats() and stop() may be called from any thread, and the delivery callback runs on the
+// workers, for different users at once.
 
 #include "core/model.h"
 #include "core/result.h"
@@ -80,6 +81,9 @@ struct Source {
 struct ConnectorConfig {
   std::chrono::seconds interval{60};
   std::chrono::seconds timeout{10};  // one HTTP request, connection included
+  // Users synced at once, each worker with its own HTTP connections: a slow or unreachable
+  // server holds one worker, not everyone's sync.
+  std::size_t sync_workers = 8;
   // After this long without a good sync the last calendar is dropped, so an unreachable server
   // never leaves a user busy on stale data.
   std::chrono::seconds keep_stale{60 * 60};
@@ -130,7 +134,7 @@ class Connector {
   // Adds, changes (nullopt: removes) a user's source; the next sync of that user runs at once.
   virtual void set_source(const std::string& user, std::optional<Source> source) = 0;
   virtual void start() = 0;
-  // Stops the thread; waits for a request in flight at most `timeout`.
+  // Stops the workers; waits for the requests in flight, each at most `timeout`.
   virtual void stop() = 0;
   virtual ConnectorStats stats() const = 0;
 };

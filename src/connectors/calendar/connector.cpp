@@ -1,4 +1,4 @@
-// The connector's thread: syncs each user's source when due, expands it and reports the layer.
+// The connector's workers: each syncs the user due first, expands it and reports the layer.
 
 #include "connectors/calendar/calendar.h"
 #include "core/metrics_text.h"
@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace presenced::connectors::calendar {
@@ -29,6 +30,7 @@ struct UserState {
   std::optional<core::TimePoint> expanded_at;
   std::vector<core::Appointment> delivered;  // the layer as last reported
   bool reported_empty = true;
+  bool busy = false;  // a worker is syncing it
 };
 
 std::vector<core::Appointment> live(const std::vector<core::Appointment>& all, core::TimePoint now) {
@@ -53,7 +55,16 @@ class ConnectorImpl final : public Connector {
   }
 
   void start() override {
-    thread_ = std::thread([this] { run(); });
+    // The clients are made here, before any worker runs: curl's global set-up is not
+    // thread-safe in every libcurl build.
+    const std::size_t workers = std::max<std::size_t>(config_.sync_workers, 1);
+    for (std::size_t i = 0; i < workers; ++i) {
+      clients_.push_back(std::make_unique<HttpClient>(http::HttpClientConfig::with(
+          config_.timeout, config_.bounds.max_bytes, "presenced-calendar")));
+    }
+    for (auto& client : clients_) {
+      workers_.emplace_back([this, http = client.get()] { run(*http); });
+    }
   }
 
   void stop() override {
@@ -61,10 +72,13 @@ class ConnectorImpl final : public Connector {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_one();
-    if (thread_.joinable()) {
-      thread_.join();
+    wake_.notify_all();
+    for (std::thread& worker : workers_) {
+      if (worker.joinable()) {
+        worker.join();
+      }
     }
+    workers_.clear();
   }
 
   ConnectorStats stats() const override {
@@ -73,40 +87,47 @@ class ConnectorImpl final : public Connector {
   }
 
  private:
-  void run() {
-    HttpClient http(http::HttpClientConfig::with(config_.timeout, config_.bounds.max_bytes,
-                                                 "presenced-calendar"));
+  // One worker: takes the user due first, syncs it without the lock, puts it back in the
+  // schedule. A user is synced by one worker at a time; its source changes wait until then.
+  void run(HttpClient& http) {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       take_inbox();
       const auto now = SteadyClock::now();
-      auto next = now + std::chrono::seconds(1);
-      std::vector<std::string> due;
-      for (auto& [user, state] : users_) {
-        if (state.due <= now) {
-          due.push_back(user);
-        } else {
-          next = std::min(next, state.due);
-        }
-      }
-      lock.unlock();
-      for (const std::string& user : due) {
-        if (stopping_) {
-          break;  // shutdown waits for one request at most, not for every user due
-        }
-        sync(http, user, users_.at(user));
-      }
-      lock.lock();
-      if (due.empty()) {
+      if (schedule_.empty() || schedule_.begin()->first > now) {
+        const auto next =
+            schedule_.empty() ? now + std::chrono::seconds(1)
+                              : std::min(schedule_.begin()->first, now + std::chrono::seconds(1));
         wake_.wait_until(lock, next, [this] { return stopping_ || !inbox_.empty(); });
+        continue;
       }
+      const std::string user = schedule_.begin()->second;
+      schedule_.erase(schedule_.begin());
+      UserState& state = users_.at(user);
+      state.busy = true;
+      lock.unlock();
+      sync(http, user, state);
+      lock.lock();
+      state.busy = false;
+      schedule_.emplace(state.due, user);
     }
   }
 
-  // Under the lock.
+  // Under the lock. A change to a user being synced waits in deferred_ until that sync ends.
   void take_inbox() {
-    for (auto& [user, source] : inbox_) {
+    std::vector<std::pair<std::string, std::optional<Source>>> changes = std::move(deferred_);
+    deferred_.clear();
+    std::move(inbox_.begin(), inbox_.end(), std::back_inserter(changes));
+    inbox_.clear();
+    for (auto& [user, source] : changes) {
       auto it = users_.find(user);
+      if (it != users_.end() && it->second.busy) {
+        deferred_.emplace_back(user, std::move(source));
+        continue;
+      }
+      if (it != users_.end()) {
+        schedule_.erase({it->second.due, user});
+      }
       if (!source) {
         if (it != users_.end()) {
           const bool had = !it->second.reported_empty;
@@ -117,16 +138,14 @@ class ConnectorImpl final : public Connector {
         }
         continue;
       }
-      if (it != users_.end() && it->second.sync->source() == *source) {
-        it->second.due = SteadyClock::now();
-        continue;
-      }
       UserState& state = users_[user];
-      state.sync = std::make_unique<SourceSync>(std::move(*source), config_);
+      if (!state.sync || !(state.sync->source() == *source)) {
+        state.sync = std::make_unique<SourceSync>(std::move(*source), config_);
+        state.expanded_at.reset();
+      }
       state.due = SteadyClock::now();
-      state.expanded_at.reset();
+      schedule_.emplace(state.due, user);
     }
-    inbox_.clear();
     stats_.sources = users_.size();
   }
 
@@ -223,13 +242,18 @@ class ConnectorImpl final : public Connector {
   const ConnectorConfig config_;
   const Deliver deliver_;
   const Clock clock_;
-  mutable std::mutex mutex_;  // guards inbox_ and stats_
+  // Guards inbox_, stats_, schedule_, users_ (the map; a UserState itself belongs to the
+  // worker that marked it busy, or to whoever holds the lock while it is not).
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::pair<std::string, std::optional<Source>>> inbox_;
+  std::vector<std::pair<std::string, std::optional<Source>>> deferred_;
   std::atomic<bool> stopping_ = false;
   ConnectorStats stats_;
-  std::map<std::string, UserState> users_;  // the connector's thread only
-  std::thread thread_;
+  std::map<std::string, UserState> users_;
+  std::set<std::pair<SteadyClock::time_point, std::string>> schedule_;  // users not in a sync
+  std::vector<std::unique_ptr<HttpClient>> clients_;  // one per worker
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace

@@ -248,6 +248,27 @@ TEST_P(StoreRoundTripTest, EveryPutComesBackAfterARestart) {
   }
 }
 
+// Start-up looks each owner up once per run of its rows (Service::restore_contacts).
+TEST_P(StoreRoundTripTest, SqliteLoadsContactsGroupedByOwner) {
+  if (!sqlite()) {
+    GTEST_SKIP() << "the grouping is the SQLite store's";
+  }
+  std::vector<Mutation> puts;
+  for (const char* id : {"ann", "ben", "cat"}) {
+    puts.push_back(PutUser{user(id, id, Role::User, {})});
+  }
+  for (auto [owner, contact] : {std::pair{"cat", "ann"}, {"ann", "cat"}, {"ben", "ann"},
+                                {"ann", "ben"}, {"cat", "ben"}}) {
+    puts.push_back(PutContact{{owner, contact}});
+  }
+  const Snapshot snapshot = submit_then_reload(std::move(puts));
+  std::vector<std::string> owners;
+  for (const ContactRecord& c : snapshot.contacts) {
+    owners.push_back(c.owner);
+  }
+  EXPECT_EQ(owners, (std::vector<std::string>{"ann", "ann", "ben", "cat", "cat"}));
+}
+
 TEST_P(StoreRoundTripTest, EachKindRoundTripsInItsOwnSubmit) {
   {
     auto loaded = open_loaded(open_);
