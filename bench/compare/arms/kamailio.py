@@ -86,7 +86,7 @@ class Kamailio(Arm):
                    "-P", str(Path(self.workdir) / "kamailio.pid"), "-w", str(self.workdir),
                    "-m", str(self.shm_mb), "-M", "64",
                    "-A", f'PRESENCE_DOMAIN="{DOMAIN}"',
-                   "-A", f'DB_URL="sqlite://{self.database}"',
+                   "-A", f'DB_URL="sqlite:///{self.database}"',
                    "-A", f"SUBS_DB_MODE={0 if memory else 1}",
                    "-A", f"PUBL_CACHE={2 if memory else 1}",
                    "-A", f"CHILDREN={CHILDREN}"]
