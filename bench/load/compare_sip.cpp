@@ -4,8 +4,8 @@
 // SIP-If-Match) with the stamp in the PIDF <note>; every NOTIFY is answered 200 at once. A 401
 // is answered with MD5 digest credentials (RFC 3261 §22.4, qop=auth); the nonce is then reused
 // with a growing nc, as a phone does. Endpoint: {"sip": "127.0.0.1:PORT", "domain": D}.
-// Requests unanswered for 1 s are sent again, 7 times at most (a full socket buffer on loopback
-// drops datagrams like a network would).
+// Requests unanswered are sent again (a full socket buffer on loopback
+// drops datagrams like a network would), as RFC 3261's timers E and F say.
 
 #include "compare_gen.h"
 #include "http_client.h"
@@ -30,8 +30,11 @@ using udp = asio::ip::udp;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kSockets = 16;
 constexpr std::size_t kSubscribesInFlight = 256;
-constexpr std::uint64_t kRetransmitNs = 1'000'000'000;
-constexpr int kTries = 7;
+// RFC 3261 §17.1.2.2 over UDP: again after T1 = 500 ms, doubling up to T2 = 4 s, given up
+// after 64·T1 = 32 s (timer F).
+constexpr std::uint64_t kT1Ns = 500'000'000;
+constexpr std::uint64_t kT2Ns = 4'000'000'000;
+constexpr std::uint64_t kTimerFNs = 64 * kT1Ns;
 
 std::string_view rpid_activity(std::string_view state) {
   if (state == "busy" || state == "dnd") return "<rpid:busy/>";
@@ -59,8 +62,13 @@ std::string_view uri_of(std::string_view contact) {
 // One request this side sent and awaits an answer to.
 struct Pending {
   std::string text;
+  std::uint64_t first_sent = 0;
   std::uint64_t sent_at = 0;
-  int tries = 0;
+  int tries = 0;  // 0: nothing outstanding
+
+  std::uint64_t interval() const {
+    return std::min(kT1Ns << std::min(tries - 1, 4), kT2Ns);
+  }
 };
 
 enum class DialogState : std::uint8_t { Idle, Subscribing, Active, Ended };
@@ -99,7 +107,8 @@ class SipProtocol final : public Protocol {
         dialogs_(driver.dataset().pairs.size()), publications_(driver.dataset().users),
         credentials_(driver.dataset().accounts.size()),
         answered_(driver.dataset().accounts.size(), 0),
-        failed_(driver.dataset().accounts.size(), 0), sweep_(ioc) {
+        failed_(driver.dataset().accounts.size(), 0), held_(driver.dataset().accounts.size()),
+        sweep_(ioc) {
     for (std::size_t s = 0; s < kSockets; ++s) {
       auto socket = std::make_unique<udp::socket>(ioc_, udp::endpoint(server.address(), 0));
       socket->set_option(asio::socket_base::receive_buffer_size(8 << 20));
@@ -120,9 +129,10 @@ class SipProtocol final : public Protocol {
       driver_.logged_in(a, true, 0);
       return;
     }
-    for (const std::uint32_t pair : pairs) {
-      waiting_.push_back(pair);
-    }
+    // The first SUBSCRIBE alone: its 401 gives the nonce the others then use at once, so each
+    // of them is one transaction at the server, not two.
+    waiting_.push_back(pairs.front());
+    held_[a].assign(pairs.begin() + 1, pairs.end());
     start_subscribes();
   }
 
@@ -236,7 +246,7 @@ class SipProtocol final : public Protocol {
         uri, ports_[s], pair, d.cseq, watcher, domain_, aor,
         d.to_tag.empty() ? std::string() : ";tag=" + d.to_tag, pid_,
         authorization(p.watcher, "SUBSCRIBE", uri));
-    d.pending.sent_at = monotonic_ns();
+    d.pending.sent_at = d.pending.first_sent = monotonic_ns();
     d.pending.tries = 1;
     send(s, d.pending.text);
     outstanding_.insert(pair);
@@ -280,7 +290,7 @@ class SipProtocol final : public Protocol {
         uri, ports_[s], u, p.cseq, pid_,
         p.etag.empty() ? std::string() : "SIP-If-Match: " + p.etag + "\r\n",
         authorization(u, "PUBLISH", uri), body.size(), body);
-    p.pending.sent_at = monotonic_ns();
+    p.pending.sent_at = p.pending.first_sent = monotonic_ns();
     p.pending.tries = 1;
     send(s, p.pending.text);
     outstanding_.insert(kPublicationBit | u);
@@ -329,23 +339,43 @@ class SipProtocol final : public Protocol {
       send_subscribe(pair, d.state == DialogState::Subscribing);
       return;
     }
-    const bool ok = status < 300;
-    if (ok) {
+    if (status == 503) {
+      defer(pair, message);
+      return;
+    }
+    release_held(account);
+    // A denied watcher refused at once (403) is the rules at work: the pair is served.
+    const bool refused = status == 403 && driver_.dataset().pairs[pair].denied;
+    const bool ok = status < 300 || refused;
+    if (status < 300) {
       if (d.to_tag.empty()) d.to_tag = tag_of(header(message, "To"));
       if (const std::string_view contact = uri_of(header(message, "Contact")); !contact.empty()) {
         d.target = contact;
       }
-    } else {
+    } else if (!refused) {
       driver_.failure(fmt::format("SUBSCRIBE {} -> {}: {}", driver_.dataset().accounts[account],
                                   driver_.dataset().accounts[driver_.dataset().pairs[pair].presentity],
                                   message.substr(0, message.find("\r\n"))));
     }
     if (d.state == DialogState::Subscribing) {
-      d.state = ok ? DialogState::Active : DialogState::Ended;
+      d.state = status < 300 ? DialogState::Active : DialogState::Ended;
       --subscribing_;
       subscribe_done(account, ok);
       start_subscribes();
     }
+  }
+
+  // Sends again after the Retry-After of a 503 (5 s without one): the server is full for now.
+  void defer(std::uint64_t id, std::string_view message) {
+    const auto after = number_after(header(message, "Retry-After"), "").value_or(5);
+    deferred_.emplace_back(monotonic_ns() + after * 1'000'000'000ull, id);
+  }
+
+  void release_held(std::uint32_t account) {
+    if (held_[account].empty()) return;
+    waiting_.insert(waiting_.end(), held_[account].begin(), held_[account].end());
+    held_[account].clear();
+    held_[account].shrink_to_fit();
   }
 
   void subscribe_done(std::uint32_t account, bool ok) {
@@ -365,6 +395,10 @@ class SipProtocol final : public Protocol {
     outstanding_.erase(kPublicationBit | u);
     if (status == 401 && challenged(u, message)) {
       send_publish(u);
+      return;
+    }
+    if (status == 503) {
+      defer(kPublicationBit | u, message);
       return;
     }
     if (status == 412) {  // the tag lapsed or was never known: publish afresh
@@ -417,6 +451,11 @@ class SipProtocol final : public Protocol {
     const std::string_view text = body == std::string_view::npos ? std::string_view{}
                                                                  : message.substr(body + 4);
     const std::size_t note = text.find("<note");
+    if (driver_.dataset().pairs[pair].denied && note != std::string_view::npos &&
+        ++denied_reports_ <= 3) {
+      driver_.failure(fmt::format("denied pair {} got a state: {}", pair,
+                                  message.substr(0, 600)));
+    }
     driver_.received(pair, note == std::string_view::npos ? std::nullopt
                                                           : read_stamp(text.substr(note)),
                      now);
@@ -432,18 +471,27 @@ class SipProtocol final : public Protocol {
       sweep_.expires_after(std::chrono::milliseconds(200));
       co_await sweep_.async_wait(kAsTuple);
       const std::uint64_t now = monotonic_ns();
+      while (!deferred_.empty() && deferred_.front().first <= now) {
+        const std::uint64_t id = deferred_.front().second;
+        deferred_.pop_front();
+        if ((id & kPublicationBit) != 0) {
+          send_publish(static_cast<std::uint32_t>(id & ~kPublicationBit));
+        } else {
+          send_subscribe(static_cast<std::uint32_t>(id), true);
+        }
+      }
       std::vector<std::uint64_t> due;
       for (const std::uint64_t id : outstanding_) {
         const Pending& pending = (id & kPublicationBit) != 0
                                      ? publications_[id & ~kPublicationBit].pending
                                      : dialogs_[id].pending;
-        if (now - pending.sent_at > kRetransmitNs) due.push_back(id);
+        if (now - pending.sent_at > pending.interval()) due.push_back(id);
       }
       for (const std::uint64_t id : due) {
         const bool publication = (id & kPublicationBit) != 0;
         const auto index = static_cast<std::uint32_t>(id & ~kPublicationBit);
         Pending& pending = publication ? publications_[index].pending : dialogs_[index].pending;
-        if (pending.tries < kTries) {
+        if (now - pending.first_sent < kTimerFNs) {
           ++pending.tries;
           pending.sent_at = now;
           send(publication ? socket_of_user(index) : socket_of_pair(index), pending.text);
@@ -461,6 +509,7 @@ class SipProtocol final : public Protocol {
           dialogs_[index].state = DialogState::Ended;
           --subscribing_;
           driver_.failure(fmt::format("no answer to SUBSCRIBE of dialog {}", index));
+          release_held(driver_.dataset().pairs[index].watcher);
           subscribe_done(driver_.dataset().pairs[index].watcher, false);
           start_subscribes();
         }
@@ -481,11 +530,15 @@ class SipProtocol final : public Protocol {
   std::vector<Credentials> credentials_;
   std::vector<std::uint32_t> answered_;  // account -> SUBSCRIBEs answered in its login
   std::vector<std::uint32_t> failed_;
+  std::vector<std::vector<std::uint32_t>> held_;  // account -> pairs after its first answer
   std::deque<std::uint32_t> waiting_;  // pairs to subscribe
+  // 503 with Retry-After: (when, pair or kPublicationBit | user) to send again then.
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> deferred_;
   std::size_t subscribing_ = 0;
   std::unordered_set<std::uint64_t> outstanding_;  // pair, or kPublicationBit | user
   asio::steady_timer sweep_;
   bool closing_ = false;
+  int denied_reports_ = 0;
 };
 
 std::unique_ptr<Protocol> make(asio::io_context& ioc, Driver& driver, const json::object& endpoint) {
