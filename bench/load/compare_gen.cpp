@@ -79,6 +79,22 @@ std::optional<Dataset> load_dataset(const std::string& path) {
   return d;
 }
 
+std::optional<HostPort> endpoint_address(const json::object& endpoint, std::string_view key) {
+  const json::value* value = endpoint.if_contains(key);
+  const std::string text = value != nullptr && value->is_string()
+                               ? std::string(value->as_string()) : std::string();
+  const auto colon = text.rfind(':');
+  unsigned port = 0;
+  const char* end = text.data() + text.size();
+  if (colon == std::string::npos ||
+      std::from_chars(text.data() + colon + 1, end, port).ec != std::errc() || port == 0 ||
+      port > 65535) {
+    fmt::print(stderr, "endpoint {}: \"{}\" is not IPv4:PORT\n", key, text);
+    return std::nullopt;
+  }
+  return HostPort{text.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
 std::string stamp_text(std::string_view state, Stamp stamp) {
   return fmt::format("{} q={} t={}", state, stamp.serial, stamp.sent_ns);
 }

@@ -43,6 +43,14 @@ struct Dataset {
 
 std::optional<Dataset> load_dataset(const std::string& path);
 
+// "127.0.0.1:5060" from the endpoint's member `key`; nullopt (and a message) when it is not
+// IPv4:PORT.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::optional<HostPort> endpoint_address(const boost::json::object& endpoint, std::string_view key);
+
 // "busy q=42 t=123456789": the state, the publish's serial and its send time (CLOCK_MONOTONIC
 // ns), in the protocol's free-text field.
 struct Stamp {

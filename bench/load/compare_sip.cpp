@@ -420,14 +420,7 @@ class SipProtocol final : public Protocol {
   // Answers 200 (RFC 3261 §8.2.6.2: Via, From, To, Call-ID and CSeq copied) and reads the stamp.
   void notify(std::size_t s, std::string_view message, const udp::endpoint& from) {
     const std::uint64_t now = monotonic_ns();
-    std::string ok = "SIP/2.0 200 OK\r\n";
-    for (const std::string_view via : headers(message, "Via")) {
-      ok.append(via).append("\r\n");
-    }
-    for (const std::string_view name : {"From", "To", "Call-ID", "CSeq"}) {
-      ok.append(name).append(": ").append(header(message, name)).append("\r\n");
-    }
-    ok.append("Content-Length: 0\r\n\r\n");
+    const std::string ok = ok_response(message);
     boost::system::error_code ec;
     sockets_[s]->send_to(asio::buffer(ok), from, 0, ec);
 
@@ -542,17 +535,14 @@ class SipProtocol final : public Protocol {
 };
 
 std::unique_ptr<Protocol> make(asio::io_context& ioc, Driver& driver, const json::object& endpoint) {
-  const std::string sip = json::value_to<std::string>(endpoint.at("sip"));
-  const auto colon = sip.rfind(':');
+  const auto sip = endpoint_address(endpoint, "sip");
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(sip.substr(0, colon), ec);
-  if (ec || colon == std::string::npos) {
-    fmt::print(stderr, "endpoint sip: not IPv4:PORT\n");
+  const auto address = sip ? asio::ip::make_address(sip->host, ec) : asio::ip::address();
+  if (!sip || ec) {
     return nullptr;
   }
-  return std::make_unique<SipProtocol>(
-      ioc, driver, udp::endpoint(address, static_cast<std::uint16_t>(std::stoi(sip.substr(colon + 1)))),
-      json::value_to<std::string>(endpoint.at("domain")));
+  return std::make_unique<SipProtocol>(ioc, driver, udp::endpoint(address, sip->port),
+                                       json::value_to<std::string>(endpoint.at("domain")));
 }
 
 }  // namespace

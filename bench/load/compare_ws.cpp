@@ -272,12 +272,10 @@ class WsProtocol final : public Protocol {
 };
 
 std::unique_ptr<Protocol> make(asio::io_context& ioc, Driver& driver, const json::object& endpoint) {
-  const std::string http = json::value_to<std::string>(endpoint.at("http"));
-  const auto colon = http.rfind(':');
+  const auto http = endpoint_address(endpoint, "http");
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(http.substr(0, colon), ec);
-  if (ec || colon == std::string::npos) {
-    fmt::print(stderr, "endpoint http: not IPv4:PORT\n");
+  const auto address = http ? asio::ip::make_address(http->host, ec) : asio::ip::address();
+  if (!http || ec) {
     return nullptr;
   }
   std::ifstream in(json::value_to<std::string>(endpoint.at("tokens")));
@@ -298,9 +296,8 @@ std::unique_ptr<Protocol> make(asio::io_context& ioc, Driver& driver, const json
     }
     by_account.push_back(json::value_to<std::string>(*token));
   }
-  return std::make_unique<WsProtocol>(
-      ioc, driver, tcp::endpoint(address, static_cast<std::uint16_t>(std::stoi(http.substr(colon + 1)))),
-      std::move(by_account));
+  return std::make_unique<WsProtocol>(ioc, driver, tcp::endpoint(address, http->port),
+                                      std::move(by_account));
 }
 
 }  // namespace

@@ -331,14 +331,7 @@ class Subscribers {
   // Answers 200 (RFC 3261 §8.2.6.2: Via, From, To, Call-ID and CSeq copied) and counts it.
   void notify(std::size_t socket, std::string_view message) {
     const std::uint64_t now = monotonic_ns();
-    std::string ok = "SIP/2.0 200 OK\r\n";
-    for (const std::string_view via : headers(message, "Via")) {
-      ok.append(via).append("\r\n");
-    }
-    for (const std::string_view name : {"From", "To", "Call-ID", "CSeq"}) {
-      ok.append(name).append(": ").append(header(message, name)).append("\r\n");
-    }
-    ok.append("Content-Length: 0\r\n\r\n");
+    const std::string ok = ok_response(message);
     send(socket, ok);
 
     const auto index = dialog_of(message);

@@ -82,4 +82,16 @@ std::optional<std::uint64_t> number_after(std::string_view text, std::string_vie
   return value;
 }
 
+std::string ok_response(std::string_view request) {
+  std::string ok = "SIP/2.0 200 OK\r\n";
+  for (const std::string_view via : headers(request, "Via")) {
+    ok.append(via).append("\r\n");
+  }
+  for (const std::string_view name : {"From", "To", "Call-ID", "CSeq"}) {
+    ok.append(name).append(": ").append(header(request, name)).append("\r\n");
+  }
+  ok.append("Content-Length: 0\r\n\r\n");
+  return ok;
+}
+
 }  // namespace presenced::load

@@ -22,6 +22,9 @@ std::vector<std::string_view> headers(std::string_view message, std::string_view
 // param="value" or param=value inside a challenge.
 std::string_view param(std::string_view text, std::string_view name);
 
+// A 200 OK to `request`: its Via lines, From, To, Call-ID and CSeq copied (RFC 3261 §8.2.6.2).
+std::string ok_response(std::string_view request);
+
 // The number right after the first `marker` in `text`.
 std::optional<std::uint64_t> number_after(std::string_view text, std::string_view marker);
 

@@ -8,13 +8,11 @@ their SUBSCRIBE with 403.
 """
 
 import os
-import socket
 import sqlite3
-import time
 from pathlib import Path
 
 from .base import Arm
-from .process import descendants, free_port_both, start_pinned, stop_group
+from .process import KamailioProcess, descendants, free_port_both, start_pinned, stop_group
 
 KAMAILIO = "/usr/sbin/kamailio"
 MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
@@ -75,27 +73,11 @@ class Kamailio(Arm):
         self.process = start_pinned(command, Path(self.workdir) / "kamailio.log")
         self._wait_options()
 
-    def _wait_options(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            probe.settimeout(0.2)
-            local = probe.getsockname()[1]
-            while time.monotonic() < deadline and self.process.poll() is None:
-                options = (f"OPTIONS sip:127.0.0.1:{self.port} SIP/2.0\r\n"
-                           f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-{time.time()}\r\n"
-                           "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
-                           f"Call-ID: ready-{time.time()}\r\nCSeq: 1 OPTIONS\r\n"
-                           "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-                probe.sendto(options.encode(), ("127.0.0.1", self.port))
-                try:
-                    if probe.recv(4096).startswith(b"SIP/2.0 200"):
-                        return
-                except socket.timeout:
-                    continue
-        log = (Path(self.workdir) / "kamailio.log").read_text(errors="replace")[-3000:]
-        self.stop()
-        raise RuntimeError("Kamailio did not start:\n" + log)
+    # Until Kamailio answers an OPTIONS on its port (stops it and raises if it never does).
+    _wait_options = KamailioProcess.wait_ready
+
+    def log(self):
+        return (Path(self.workdir) / "kamailio.log").read_text(errors="replace")[-3000:]
 
     def endpoint(self):
         return {"sip": f"127.0.0.1:{self.port}", "domain": DOMAIN}

@@ -1,12 +1,18 @@
 """What the arms share: free ports, starting a server pinned to core 0 with the descriptor limit
-lifted, waiting for a port, and stopping a process group."""
+lifted, waiting for a port or an OPTIONS answer, and stopping a process group."""
 
 import os
 import resource
-import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+# The integration tests' process helpers: SIGTERM to the group, SIGKILL if it lingers, and
+# Kamailio's readiness probe (an OPTIONS answered 200).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
+from kamailio_process import KamailioProcess, stop_group  # noqa: E402,F401
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -52,20 +58,6 @@ def wait_tcp(port, process, timeout=30):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
-
-
-def stop_group(process, timeout=10):
-    """SIGTERM to the process group, SIGKILL if it lingers; safe to call twice."""
-    if process is None or process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
 
 
 def descendants(pid):
