@@ -19,6 +19,9 @@ MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 SCHEMA = Path("/usr/share/kamailio/db_sqlite")
 DOMAIN = "compare.test"
 CHILDREN = 4
+# Durable: one UDP worker. With several, db_sqlite's writers lock each other out ("database is
+# locked", every SUBSCRIBE answered 500) on the one SQLite file.
+DURABLE_CHILDREN = 1
 
 class Kamailio(Arm):
     name = "kamailio"
@@ -69,7 +72,7 @@ class Kamailio(Arm):
                    "-A", f'DB_URL="sqlite:///{self.database}"',
                    "-A", f"SUBS_DB_MODE={0 if memory else 1}",
                    "-A", f"PUBL_CACHE={2 if memory else 1}",
-                   "-A", f"CHILDREN={CHILDREN}"]
+                   "-A", f"CHILDREN={self._children()}"]
         self.process = start_pinned(command, Path(self.workdir) / "kamailio.log")
         self._wait_options()
 
@@ -78,6 +81,9 @@ class Kamailio(Arm):
 
     def log(self):
         return (Path(self.workdir) / "kamailio.log").read_text(errors="replace")[-3000:]
+
+    def _children(self):
+        return CHILDREN if self.mode == "memory" else DURABLE_CHILDREN
 
     def endpoint(self):
         return {"sip": f"127.0.0.1:{self.port}", "domain": DOMAIN}
@@ -98,7 +104,7 @@ class Kamailio(Arm):
                      "rollback journal, synchronous=FULL)")
         return [store,
                 "subs_htable_size=16, pres_htable_size=16 (2^16 slots; the default 2^9 is too few)",
-                f"children={CHILDREN} UDP workers, all processes on core 0 (taskset), "
+                f"children={self._children()} UDP workers, all processes on core 0 (taskset), "
                 f"-m {self.shm_mb} MB shared, -M 64 MB private memory, debug=1, clean_period=100",
                 "presence_xml force_active=1; denied pairs refused with 403 by the routing "
                 "script from an htable loaded from the database at start",
