@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -26,6 +27,7 @@ struct Options {
   std::string admin_password;
   std::string user_prefix = "load";
   std::string sip_password;  // every user's, for SIP digest; empty: no SIP
+  std::string ids_file;      // user ids, one a line, in place of PREFIX00000...
   std::size_t users = 100000;
   std::size_t contacts = 20;  // per user: the own team
   std::size_t batch = 10000;  // mutations per submit
@@ -113,16 +115,26 @@ int make_store(const Options& options) {
   const auto started = std::chrono::steady_clock::now();
   Writer writer(db, options.batch);
   writer.add(store::PutUser{{"admin", "Administrator", store::Role::Admin, *hash, "", {}, {}}});
-  auto id = [&](std::size_t i) { return fmt::format("{}{:05}", options.user_prefix, i); };
-  for (std::size_t i = 0; i < options.users; ++i) {
+  std::vector<std::string> ids;
+  if (!options.ids_file.empty()) {
+    std::ifstream in(options.ids_file);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) ids.push_back(line);
+    }
+  }
+  const std::size_t users = ids.empty() ? options.users : ids.size();
+  auto id = [&](std::size_t i) {
+    return ids.empty() ? fmt::format("{}{:05}", options.user_prefix, i) : ids[i];
+  };
+  for (std::size_t i = 0; i < users; ++i) {
     writer.add(store::PutUser{
         {id(i), fmt::format("Load user {}", i), store::Role::User, *hash, options.sip_password,
          {}, {}}});
   }
   std::size_t relations = 0;
-  for (std::size_t i = 0; i < options.users; ++i) {
+  for (std::size_t i = 0; i < users; ++i) {
     const std::size_t team = i / options.contacts * options.contacts;
-    for (std::size_t k = team; k < team + options.contacts && k < options.users; ++k) {
+    for (std::size_t k = team; k < team + options.contacts && k < users; ++k) {
       writer.add(store::PutContact{{id(i), id(k)}});
       ++relations;
     }
@@ -131,7 +143,7 @@ int make_store(const Options& options) {
     return 1;
   }
   fmt::print("{}: {} users and admin, {} contacts, written in {:.1f} s\n", config.path,
-             options.users, relations,
+             users, relations,
              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return 0;
 }
@@ -150,6 +162,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sip-password", options.sip_password,
                  "Every user's sip_password (SIP digest); empty: none");
+  app.add_option("--ids", options.ids_file,
+                 "File of user ids, one a line, written in place of --users PREFIX00000...");
   app.add_option("--users", options.users, "Users to write")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
       ->capture_default_str();
