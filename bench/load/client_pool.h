@@ -107,4 +107,186 @@ Transport::Login paced_login(std::size_t accounts, double rate, LoginTally& tall
   return out;
 }
 
+// What the clients count, read by the transport.
+struct Counters {
+  std::atomic<LoginTally*> tally{nullptr};  // of the login command running, if any
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<int> logged_failures{0};  // the first few are written to stderr
+};
+
+// One account's connection: a socket on one worker thread, a write queue, and a read side that
+// can be paused (slow consumers). Other threads only post to it.
+class StreamClient : public std::enable_shared_from_this<StreamClient> {
+ public:
+  StreamClient(asio::io_context& context, std::size_t thread, AccountId account,
+               Counters& counters)
+      : context_(context), thread_(thread), account_(account), counters_(counters),
+        socket_(context), resume_(context, asio::steady_timer::time_point::max()) {}
+  virtual ~StreamClient() = default;
+
+  asio::io_context& context() { return context_; }
+
+  void set_reading(bool reading) {
+    reading_ = reading;
+    if (reading) {
+      resume_.cancel();
+    }
+  }
+
+ protected:
+  // Opens a fresh socket from the account's source address to the server.
+  asio::awaitable<bool> connect(const ServerAddress& address) {
+    boost::system::error_code ec;
+    socket_ = tcp::socket(context_);
+    outbox_.clear();
+    pending_publishes_ = 0;
+    socket_.open(address.server.protocol(), ec);
+    if (!ec) {
+      socket_.bind(tcp::endpoint(address.sources[account_ % address.sources.size()], 0), ec);
+    }
+    if (ec) {
+      co_return false;
+    }
+    std::tie(ec) = co_await socket_.async_connect(address.server,
+                                                  asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return false;
+    }
+    socket_.set_option(tcp::no_delay(true), ec);
+    co_return true;
+  }
+
+  // Returns once reading is allowed (at once unless a "slow" command stopped this watcher).
+  asio::awaitable<void> wait_reading() {
+    while (!reading_) {
+      resume_.expires_at(asio::steady_timer::time_point::max());
+      co_await resume_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  // Queues bytes; `counted` publishes are accepted once written to the open connection.
+  void send(std::string_view bytes, bool counted) {
+    outbox_ += bytes;
+    pending_publishes_ += counted ? 1 : 0;
+    if (!writing_) {
+      flush();
+    }
+  }
+
+  // Closes once everything queued is written.
+  void close_after_writes() {
+    closing_ = true;
+    if (!writing_) {
+      drop();
+    }
+  }
+
+  void drop() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  asio::io_context& context_;
+  const std::size_t thread_;
+  const AccountId account_;
+  Counters& counters_;
+  tcp::socket socket_;
+  bool closing_ = false;
+
+ private:
+  void flush() {
+    if (outbox_.empty()) {
+      if (closing_) {
+        drop();
+      }
+      return;
+    }
+    writing_ = true;
+    inflight_.swap(outbox_);
+    outbox_.clear();
+    const auto publishes = std::exchange(pending_publishes_, 0);
+    asio::async_write(socket_, asio::buffer(inflight_),
+                      [self = shared_from_this(), publishes](boost::system::error_code ec,
+                                                             std::size_t) {
+                        self->writing_ = false;
+                        if (ec) {
+                          self->outbox_.clear();
+                          self->pending_publishes_ = 0;
+                          return;
+                        }
+                        self->counters_.accepted += publishes;
+                        self->flush();
+                      });
+  }
+
+  asio::steady_timer resume_;
+  std::string outbox_;
+  std::string inflight_;
+  std::uint64_t pending_publishes_ = 0;
+  bool writing_ = false;
+  bool reading_ = true;
+};
+
+// The Transport calls every protocol answers the same way: post to the account's client.
+// `ClientT` has start(), publish(state, seq), set_reading(bool), reconnect() and close().
+template <typename ClientT>
+class PooledTransport : public Transport {
+ public:
+  explicit PooledTransport(std::size_t threads) : pool_(threads) {}
+  ~PooledTransport() override { close(); }
+
+  Login login(double rate) override {
+    LoginTally tally;
+    counters_.tally = &tally;
+    auto result = paced_login(clients_.size(), rate, tally, [this](std::size_t i) {
+      asio::post(clients_[i]->context(), [client = clients_[i]] { client->start(); });
+    });
+    counters_.tally = nullptr;
+    return result;
+  }
+
+  void publish(AccountId user, std::string state, std::uint64_t seq) override {
+    auto& client = clients_[user];
+    asio::post(client->context(),
+               [client, state = std::move(state), seq] { client->publish(state, seq); });
+  }
+
+  void set_reading(AccountId account, bool reading) override {
+    auto& client = clients_[account];
+    asio::post(client->context(), [client, reading] { client->set_reading(reading); });
+  }
+
+  void reconnect(AccountId account) override {
+    auto& client = clients_[account];
+    asio::post(client->context(), [client] { client->reconnect(); });
+  }
+
+  void close() override {
+    if (std::exchange(closed_, true)) {
+      return;
+    }
+    for (auto& client : clients_) {
+      asio::post(client->context(), [client] {
+        client->close();
+        client->set_reading(true);
+      });
+    }
+    pool_.stop();
+  }
+
+  std::uint64_t refresh(AccountId) override { return 0; }
+  std::uint64_t accepted() const override { return counters_.accepted; }
+  std::uint64_t errors() const override { return counters_.errors; }
+
+ protected:
+  Counters counters_;
+  ClientPool pool_;
+  std::vector<std::shared_ptr<ClientT>> clients_;
+
+ private:
+  bool closed_ = false;
+};
+
 }  // namespace presenced::load::compare

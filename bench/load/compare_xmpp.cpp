@@ -1,4 +1,4 @@
-// xmpp-gen: the side-by-side generator for XMPP servers (bench/compare/README.md). Every
+// compare-xmpp: the side-by-side generator for XMPP servers (bench/compare/README.md). Every
 // account is one c2s stream without TLS: SASL PLAIN, resource bind, then an initial presence;
 // the arm provisioned the rosters, so the server's roster decides who hears whom. A publish is a
 // <presence> with <show> and the stamp in <status>; watchers read presences off their streams
@@ -18,6 +18,7 @@ namespace {
 using asio::awaitable;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kStepTimeout = std::chrono::seconds(30);  // each login step
+constexpr int kFailuresLogged = 5;
 
 // The states of the data set as XMPP <show> values; "available" has none.
 std::string_view show_of(std::string_view state) {
@@ -156,41 +157,29 @@ class StreamParser {
 };
 
 struct Shared {
+  Counters& counters;
   const Dataset& dataset;
   Receipts& receipts;
   ServerAddress address;
   std::string domain;
-  LoginTally* tally = nullptr;  // of the login command running, if any
-  std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> errors{0};
 };
 
-// One account's stream. Lives on one worker thread; other threads only post to it.
-class Client : public std::enable_shared_from_this<Client> {
+// One account's stream.
+class Client : public StreamClient {
  public:
   Client(Shared& shared, asio::io_context& context, std::size_t thread, AccountId account)
-      : shared_(shared), context_(context), thread_(thread), account_(account),
-        socket_(context), resume_(context, asio::steady_timer::time_point::max()) {}
-
-  asio::io_context& context() { return context_; }
+      : StreamClient(context, thread, account, shared.counters), shared_(shared) {}
 
   void start() {
-    asio::co_spawn(context_, session(shared_from_this()), asio::detached);
+    asio::co_spawn(context_, session(std::static_pointer_cast<Client>(shared_from_this())),
+                   asio::detached);
   }
 
   void publish(const std::string& state, std::uint64_t seq) {
     state_ = state;
     seq_ = seq;
-    if (!online_) {
-      return;  // not accepted: no open stream
-    }
-    send(presence_stanza(state, format_stamp(state, seq, monotonic_ns())), true);
-  }
-
-  void set_reading(bool reading) {
-    reading_ = reading;
-    if (reading) {
-      resume_.cancel();
+    if (online_) {  // else not accepted: no open stream
+      send(presence_stanza(state, format_stamp(state, seq, monotonic_ns())), true);
     }
   }
 
@@ -203,47 +192,35 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void close() {
     if (online_) {
-      closing_ = true;
       send("</stream:stream>", false);
+      close_after_writes();
     } else {
+      closing_ = true;
       drop();
     }
   }
 
  private:
   static awaitable<void> session(std::shared_ptr<Client> self) {
-    const bool ok = co_await self->log_in();
-    if (!ok) {
-      self->fail();
+    if (!co_await self->log_in()) {
+      if (self->shared_.counters.logged_failures++ < kFailuresLogged) {
+        std::cerr << self->shared_.dataset.accounts[self->account_]
+                  << ": login failed at " << self->step_ << '\n';
+      }
+      if (auto* tally = self->shared_.counters.tally.load()) {
+        ++tally->failed;
+      }
+      self->drop();
       co_return;
     }
     co_await self->read_loop();
     self->online_ = false;
-    if (!self->closing_) {
-      if (!self->relogin_) {
-        ++self->shared_.errors;  // the server closed an online stream
-      }
+    if (!self->closing_ && !self->relogin_) {
+      ++self->shared_.counters.errors;  // the server closed an online stream
     }
-    if (self->relogin_) {
-      self->relogin_ = false;
-      self->socket_ = tcp::socket(self->context_);
-      self->parser_.reset();
-      self->outbox_.clear();
+    if (std::exchange(self->relogin_, false)) {
       self->start();
     }
-  }
-
-  void fail() {
-    if (auto* tally = shared_.tally) {
-      ++tally->failed;
-    }
-    drop();
-  }
-
-  void drop() {
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
   }
 
   std::string stream_header() const {
@@ -256,7 +233,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // Waits for the next stanza during login, within kStepTimeout.
   awaitable<std::optional<Stanza>> next_stanza() {
     asio::steady_timer deadline(context_, kStepTimeout);
-    deadline.async_wait([this](boost::system::error_code ec) {
+    deadline.async_wait([self = shared_from_this(), this](boost::system::error_code ec) {
       if (!ec) {
         drop();
       }
@@ -273,19 +250,13 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   awaitable<bool> log_in() {
-    const auto& address = shared_.address;
-    boost::system::error_code ec;
-    socket_.open(address.server.protocol(), ec);
-    socket_.bind(tcp::endpoint(address.sources[account_ % address.sources.size()], 0), ec);
-    if (ec) {
+    parser_.reset();
+    step_ = "TCP connect";
+    if (!co_await connect(shared_.address)) {
       co_return false;
     }
-    std::tie(ec) = co_await socket_.async_connect(address.server, kAsTuple);
-    if (ec) {
-      co_return false;
-    }
-    socket_.set_option(tcp::no_delay(true), ec);
     const auto& name = shared_.dataset.accounts[account_];
+    step_ = "stream features";
     send(stream_header(), false);
     auto features = co_await next_stanza();
     if (!features || features->name != "stream:features" || !features->plain) {
@@ -294,11 +265,13 @@ class Client : public std::enable_shared_from_this<Client> {
     send(fmt::format("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{}</auth>",
                      base64(std::string("\0", 1) + name + '\0' + shared_.dataset.password)),
          false);
+    step_ = "SASL PLAIN";
     auto outcome = co_await next_stanza();
     if (!outcome || outcome->name != "success") {
       co_return false;
     }
     parser_.reset();
+    step_ = "stream restart";
     send(stream_header(), false);
     features = co_await next_stanza();
     if (!features || !features->bind) {
@@ -307,6 +280,7 @@ class Client : public std::enable_shared_from_this<Client> {
     send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
          "<resource>gen</resource></bind></iq>",
          false);
+    step_ = "resource bind";
     auto bound = co_await next_stanza();
     if (!bound || bound->name != "iq" || bound->type != "result") {
       co_return false;
@@ -314,38 +288,30 @@ class Client : public std::enable_shared_from_this<Client> {
     // The initial presence replays the account's last state (ns 0: not a new publish).
     send(presence_stanza(state_, format_stamp(state_, seq_, 0)), false);
     online_ = true;
-    if (auto* tally = shared_.tally) {
+    if (auto* tally = shared_.counters.tally.load()) {
       tally->subscriptions += shared_.dataset.watches[account_].size();
       ++tally->done;
-    }
-    // Stanzas that came with the bind result.
-    while (!parser_.stanzas().empty()) {
-      handle(parser_.stanzas().front());
-      parser_.stanzas().pop_front();
     }
     co_return true;
   }
 
   awaitable<void> read_loop() {
     for (;;) {
-      while (!reading_) {
-        resume_.expires_at(asio::steady_timer::time_point::max());
-        co_await resume_.async_wait(kAsTuple);
-      }
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), kAsTuple);
-      if (ec) {
-        co_return;
-      }
-      if (!parser_.feed({buffer_.data(), n})) {
-        ++shared_.errors;
-        drop();
-        co_return;
-      }
       for (auto& stanza : parser_.stanzas()) {
         handle(stanza);
       }
       parser_.stanzas().clear();
       if (parser_.ended()) {
+        drop();
+        co_return;
+      }
+      co_await wait_reading();
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), kAsTuple);
+      if (ec) {
+        co_return;
+      }
+      if (!parser_.feed({buffer_.data(), n})) {
+        ++shared_.counters.errors;
         drop();
         co_return;
       }
@@ -363,133 +329,40 @@ class Client : public std::enable_shared_from_this<Client> {
         shared_.receipts.received(thread_, account_, it->second, stanza.status);
       }
     } else if (stanza.name == "stream:error") {
-      ++shared_.errors;
+      ++shared_.counters.errors;
     }
-  }
-
-  // Queues bytes; `counted` publishes are accepted once written to the open stream.
-  void send(std::string bytes, bool counted) {
-    outbox_ += bytes;
-    pending_publishes_ += counted ? 1 : 0;
-    if (!writing_) {
-      flush();
-    }
-  }
-
-  void flush() {
-    if (outbox_.empty()) {
-      return;
-    }
-    writing_ = true;
-    inflight_.swap(outbox_);
-    outbox_.clear();
-    const auto publishes = std::exchange(pending_publishes_, 0);
-    asio::async_write(socket_, asio::buffer(inflight_),
-                      [self = shared_from_this(), publishes](boost::system::error_code ec,
-                                                             std::size_t) {
-                        self->writing_ = false;
-                        if (ec) {
-                          self->outbox_.clear();
-                          self->pending_publishes_ = 0;
-                          return;
-                        }
-                        self->shared_.accepted += publishes;
-                        if (self->closing_ && self->outbox_.empty()) {
-                          self->drop();
-                          return;
-                        }
-                        self->flush();
-                      });
   }
 
   Shared& shared_;
-  asio::io_context& context_;
-  std::size_t thread_;
-  AccountId account_;
-  tcp::socket socket_;
-  asio::steady_timer resume_;
   StreamParser parser_;
   std::array<char, 16384> buffer_{};
-  std::string outbox_;
-  std::string inflight_;
-  std::uint64_t pending_publishes_ = 0;
-  bool writing_ = false;
   bool online_ = false;
-  bool reading_ = true;
   bool relogin_ = false;
-  bool closing_ = false;
+  const char* step_ = "";  // of the login, for the failure message
   std::string state_ = "available";
   std::uint64_t seq_ = 0;
 };
 
-class XmppTransport : public Transport {
+class XmppTransport : public PooledTransport<Client> {
  public:
   XmppTransport(const Dataset& dataset, Receipts& receipts, const boost::json::object& endpoint,
                 std::size_t threads)
-      : shared_{dataset, receipts, server_address(endpoint),
-                std::string(endpoint.at("domain").as_string())},
-        pool_(threads) {
+      : PooledTransport(threads),
+        shared_{counters_, dataset, receipts, server_address(endpoint),
+                std::string(endpoint.at("domain").as_string())} {
     for (AccountId account = 0; account < dataset.accounts.size(); ++account) {
       clients_.push_back(std::make_shared<Client>(shared_, pool_.context(account), account % threads,
                                                   account));
     }
   }
 
-  ~XmppTransport() override { close(); }
 
-  Login login(double rate) override {
-    LoginTally tally;
-    shared_.tally = &tally;
-    auto result = paced_login(clients_.size(), rate, tally, [this](std::size_t i) {
-      asio::post(clients_[i]->context(), [client = clients_[i]] { client->start(); });
-    });
-    shared_.tally = nullptr;
-    return result;
-  }
-
-  void publish(AccountId user, std::string state, std::uint64_t seq) override {
-    auto& client = clients_[user];
-    asio::post(client->context(),
-               [client, state = std::move(state), seq] { client->publish(state, seq); });
-  }
-
-  void set_reading(AccountId account, bool reading) override {
-    auto& client = clients_[account];
-    asio::post(client->context(), [client, reading] { client->set_reading(reading); });
-  }
-
-  void reconnect(AccountId account) override {
-    auto& client = clients_[account];
-    asio::post(client->context(), [client] { client->reconnect(); });
-  }
-
-  void close() override {
-    if (closed_) {
-      return;
-    }
-    closed_ = true;
-    for (auto& client : clients_) {
-      asio::post(client->context(), [client] { client->close(); });
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    for (auto& client : clients_) {
-      asio::post(client->context(), [client] { client->set_reading(true); });
-    }
-    pool_.stop();
-  }
-
-  std::uint64_t accepted() const override { return shared_.accepted; }
-  std::uint64_t errors() const override { return shared_.errors; }
   std::string refresh_note() const override {
     return "XMPP roster subscriptions do not expire: nothing to refresh";
   }
-  std::uint64_t refresh(AccountId) override { return 0; }
 
  private:
   Shared shared_;
-  ClientPool pool_;
-  std::vector<std::shared_ptr<Client>> clients_;
-  bool closed_ = false;
 };
 
 }  // namespace
@@ -498,7 +371,7 @@ class XmppTransport : public Transport {
 int main(int argc, char** argv) {
   using namespace presenced::load::compare;
   return generator_main(
-      argc, argv, "xmpp-gen: side-by-side load over XMPP c2s (bench/compare/README.md)",
+      argc, argv, "compare-xmpp: side-by-side load over XMPP c2s (bench/compare/README.md)",
       [](const Dataset& dataset, Receipts& receipts, const std::string& endpoint,
          std::size_t threads) -> std::unique_ptr<Transport> {
         return std::make_unique<XmppTransport>(dataset, receipts,
