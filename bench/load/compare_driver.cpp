@@ -76,10 +76,11 @@ class Phase {
     last_publish_ns_ = monotonic_ns();
   }
 
-  // Waits until every expected delivery arrived, or none arrived for a while.
+  // Waits until every expected delivery and acknowledgement arrived, or none for a while.
   void wait_quiet() {
     const std::uint64_t deadline = last_publish_ns_ + kPhaseDeadlineNs;
-    while (receipts_.delivered() < expected_) {
+    while (receipts_.delivered() < expected_ ||
+           transport_.accepted() - accepted_before_ < offered_) {
       const std::uint64_t now = monotonic_ns();
       const std::uint64_t last = std::max(receipts_.last_receipt_ns(), last_publish_ns_);
       if (now > deadline || now - last > kQuietNs) {

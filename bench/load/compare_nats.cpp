@@ -70,7 +70,8 @@ class Client : public StreamClient {
 
  private:
   static awaitable<void> session(std::shared_ptr<Client> self) {
-    if (!co_await self->log_in()) {
+    const bool logged_in = co_await self->log_in();
+    if (!logged_in) {
       if (auto* tally = self->shared_.counters.tally.load()) {
         ++tally->failed;
       }
@@ -89,7 +90,8 @@ class Client : public StreamClient {
 
   awaitable<bool> log_in() {
     input_.clear();
-    if (!co_await connect(shared_.address)) {
+    const bool connected = co_await connect(shared_.address);
+    if (!connected) {
       co_return false;
     }
     asio::steady_timer deadline(context_, kLoginTimeout);
@@ -119,7 +121,8 @@ class Client : public StreamClient {
     send(hello, false);
     pong_ = false;
     while (!pong_) {
-      if (!co_await read_some() || !parse()) {
+      const bool read = co_await read_some();
+      if (!read || !parse()) {
         co_return false;
       }
     }
@@ -148,7 +151,8 @@ class Client : public StreamClient {
         co_return;
       }
       co_await wait_reading();
-      if (!co_await read_some()) {
+      const bool read = co_await read_some();
+      if (!read) {
         co_return;
       }
     }

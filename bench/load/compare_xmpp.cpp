@@ -202,7 +202,8 @@ class Client : public StreamClient {
 
  private:
   static awaitable<void> session(std::shared_ptr<Client> self) {
-    if (!co_await self->log_in()) {
+    const bool logged_in = co_await self->log_in();
+    if (!logged_in) {
       if (self->shared_.counters.logged_failures++ < kFailuresLogged) {
         std::cerr << self->shared_.dataset.accounts[self->account_]
                   << ": login failed at " << self->step_ << '\n';
@@ -252,7 +253,8 @@ class Client : public StreamClient {
   awaitable<bool> log_in() {
     parser_.reset();
     step_ = "TCP connect";
-    if (!co_await connect(shared_.address)) {
+    const bool connected = co_await connect(shared_.address);
+    if (!connected) {
       co_return false;
     }
     const auto& name = shared_.dataset.accounts[account_];
