@@ -1,0 +1,233 @@
+"""ejabberd 23.01 (Debian ejabberd) over XMPP c2s, driven by compare-xmpp.
+
+Started as our own Erlang node in the work directory (not the Debian service): its own config,
+Mnesia directory and log, a free loopback port, no epmd (distribution on a fixed port of ours,
+used only to provision). The BEAM runs with one scheduler, pinned to core 0.
+
+memory: Mnesia, the passwd and roster tables turned into ram_copies after start (internal
+authentication, plain passwords); accounts and rosters are written straight into those tables.
+durable: SQL on SQLite (erlang-p1-sqlite3): authentication and rosters in the database, the
+tables created from ejabberd's lite.sql and filled before start.
+"""
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+from .base import Arm
+from .process import descendants, free_port, start_pinned, stop_group, wait_tcp
+from .prosody import roster_items
+
+ERL = "/usr/bin/erl"
+EJABBERD_LIBS = "/usr/lib/x86_64-linux-gnu"
+EJABBERD_EBIN = Path(EJABBERD_LIBS) / "ejabberd-23.01-1" / "ebin"
+SQLITE_DRIVER = Path("/usr/lib/erlang/lib").glob("p1_sqlite3-*")
+SCHEMA = Path("/usr/share/ejabberd/sql/lite.sql")
+DOMAIN = "compare.test"
+CHUNK = 2000  # records per remote call while provisioning Mnesia
+
+SUBSCRIPTION_LETTER = {"both": "B", "to": "T", "from": "F", "none": "N"}
+
+# Each line with its reason (https://docs.ejabberd.im/admin/configuration/, .../basic/#shapers,
+# .../listen-options/, .../database/, erl(1) and Erlang's "+sbwt" notes).
+SETTINGS = [
+    "ejabberd 23.01 (Debian), its own node in the work directory, taskset -c 0",
+    "BEAM: +S 1:1 (one scheduler: the core it has), +K true (kernel poll), +P 1000000 "
+    "processes, ERL_MAX_PORTS 1000000 (one port per connection)",
+    "BEAM: +sbwt none +sbwtdcpu none +sbwtdio none: schedulers do not spin waiting for work, "
+    "so idle spinning is not counted as ejabberd's CPU",
+    "c2s listener: shaper none (the example config gives c2s_shaper 'normal', 1,000 B/s), no "
+    "max_fsm_queue (the example's 10,000 would drop a slow watcher's queue), no TLS, "
+    "starttls off",
+    "auth_password_format plain: SASL PLAIN checks the stored password, no SCRAM per login",
+    "modules: mod_roster (versioning off) and mod_disco only: presence fan-out, nothing else",
+    "loglevel warning",
+]
+
+
+def erlang_binary(text):
+    return '<<"' + text + '">>'
+
+
+class Ejabberd(Arm):
+    name = "ejabberd"
+    protocol = "xmpp"
+
+    def __init__(self, mode, workdir, repo, build):
+        super().__init__(mode, workdir, repo, build)
+        self.process = None
+        self.port = None
+        self.dist_port = None
+        self.cookie = secrets.token_hex(16)
+        self.node = "compare@localhost"
+
+    def available(self):
+        if not (EJABBERD_EBIN / "ejabberd.app").exists():
+            return "ejabberd is not installed (Debian package ejabberd)"
+        if self.mode == "durable" and not any(SQLITE_DRIVER):
+            return "erlang-p1-sqlite3 is not installed (ejabberd's SQLite driver)"
+        if not os.access(self._generator(), os.X_OK):
+            return f"not built: {self._generator()}"
+        return None
+
+    def _generator(self):
+        return Path(self.build) / "bench" / "load" / "compare-xmpp"
+
+    def prepare(self, dataset):
+        work = Path(self.workdir)
+        self.port = free_port()
+        self.dist_port = free_port()
+        while self.dist_port == self.port:
+            self.dist_port = free_port()
+        rosters = roster_items(dataset)
+        accounts = dataset["users"] + dataset["consoles"]
+        if self.mode == "memory":
+            storage = "auth_method: internal\ndefault_db: mnesia\n"
+            with open(work / "provision.terms", "w") as out:
+                domain = erlang_binary(DOMAIN)
+                for name in accounts:
+                    out.write(f"{{passwd,{{{erlang_binary(name)},{domain}}},"
+                              f"{erlang_binary(dataset['password'])}}}.\n")
+                for owner, items in rosters.items():
+                    user = erlang_binary(owner)
+                    for contact, (subscription, ask) in items.items():
+                        jid = f"{{{erlang_binary(contact)},{domain},<<>>}}"
+                        out.write(f"{{roster,{{{user},{domain},{jid}}},{{{user},{domain}}},{jid},"
+                                  f"<<>>,{subscription},{'out' if ask else 'none'},[],<<>>,[]}}.\n")
+        else:
+            database = work / "ejabberd.sqlite"
+            if database.exists():
+                database.unlink()
+            with sqlite3.connect(database) as db:
+                db.executescript(SCHEMA.read_text())
+                db.executemany("INSERT INTO users (username, password) VALUES (?, ?)",
+                               [(name, dataset["password"]) for name in accounts])
+                db.executemany(
+                    "INSERT INTO rosterusers (username, jid, nick, subscription, ask, askmessage, "
+                    "server, subscribe, type) VALUES (?, ?, '', ?, ?, '', 'N', '', 'item')",
+                    [(owner, f"{contact}@{DOMAIN}", SUBSCRIPTION_LETTER[subscription],
+                      "O" if ask else "N")
+                     for owner, items in rosters.items()
+                     for contact, (subscription, ask) in items.items()])
+            storage = (f'auth_method: sql\ndefault_db: sql\nsql_type: sqlite\n'
+                       f'sql_database: "{database}"\n')
+        (work / "ejabberd.yml").write_text(f"""hosts:
+  - "{DOMAIN}"
+loglevel: warning
+log_rotate_count: 0
+{storage}auth_password_format: plain
+acl: {{}}
+access_rules:
+  c2s:
+    allow: all
+listen:
+  -
+    port: {self.port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    shaper: none
+    access: c2s
+    starttls: false
+    max_stanza_size: 262144
+modules:
+  mod_roster:
+    versioning: false
+  mod_disco: {{}}
+""")
+
+    def _erl(self, *args, client=False):
+        command = [ERL, "-sname", f"provision{os.getpid()}@localhost" if client else self.node,
+                   "-setcookie", self.cookie, "-start_epmd", "false",
+                   "-erl_epmd_port", str(self.dist_port), "-noshell", "-noinput"]
+        if client:
+            command += ["-dist_listen", "false", "-hidden"]
+        return command + list(args)
+
+    def _env(self):
+        work = Path(self.workdir)
+        return dict(os.environ, HOME=str(work), ERL_LIBS=EJABBERD_LIBS,
+                    EJABBERD_CONFIG_PATH=str(work / "ejabberd.yml"),
+                    EJABBERD_LOG_PATH=str(work / "ejabberd.log"),
+                    ERL_CRASH_DUMP=str(work / "erl_crash.dump"), ERL_MAX_PORTS="1000000",
+                    ERL_MAX_ETS_TABLES="100000")
+
+    def start(self):
+        work = Path(self.workdir)
+        mnesia = work / "mnesia"
+        mnesia.mkdir(exist_ok=True)
+        command = self._erl("+S", "1:1", "+K", "true", "+P", "1000000",
+                            "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none",
+                            "-mnesia", "dir", f'"{mnesia}"', "-s", "ejabberd")
+        self.process = start_pinned(command, work / "ejabberd.out", env=self._env())
+        try:
+            wait_tcp(self.port, self.process, timeout=120)
+        except RuntimeError as e:
+            self.stop()
+            raise RuntimeError(f"ejabberd did not start: {e}\n{self._log_tail()}") from e
+
+    def provision(self, dataset):
+        """Memory mode: passwd and roster as ram_copies, filled from provision.terms."""
+        if self.mode != "memory":
+            return
+        terms = Path(self.workdir) / "provision.terms"
+        script = f"""
+Node = '{self.node}',
+Call = fun(M, F, A) ->
+    case rpc:call(Node, M, F, A, 600000) of
+        {{badrpc, Why}} -> io:format(standard_error, "~p:~p: ~p~n", [M, F, Why]), halt(1);
+        Result -> Result
+    end
+end,
+lists:foreach(fun(Table) ->
+    case Call(mnesia, change_table_copy_type, [Table, Node, ram_copies]) of
+        {{atomic, ok}} -> ok;
+        {{aborted, {{already_exists, _, _, _}}}} -> ok;
+        Other -> io:format(standard_error, "~p: ~p~n", [Table, Other]), halt(1)
+    end
+end, [passwd, roster]),
+{{ok, Records}} = file:consult("{terms}"),
+Write = fun Loop([]) -> ok;
+            Loop(Rest) ->
+                {{Chunk, Tail}} = lists:split(min({CHUNK}, length(Rest)), Rest),
+                ok = Call(lists, foreach, [fun mnesia:dirty_write/1, Chunk]),
+                Loop(Tail)
+        end,
+Write(Records),
+halt(0).
+"""
+        import subprocess
+        result = subprocess.run(self._erl("-eval", script, client=True), env=self._env(),
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"ejabberd provisioning failed: {result.stderr[-2000:]}"
+                               f"{result.stdout[-2000:]}")
+
+    def _log_tail(self):
+        parts = []
+        for name in ("ejabberd.out", "ejabberd.log"):
+            path = Path(self.workdir) / name
+            if path.exists():
+                parts.append(path.read_text(errors="replace")[-2000:])
+        return "\n".join(parts)
+
+    def endpoint(self):
+        return {"host": "127.0.0.1", "port": self.port, "domain": DOMAIN}
+
+    def pids(self):
+        return descendants(self.process.pid) if self.process and self.process.poll() is None else []
+
+    def generator_command(self):
+        return [str(self._generator())]
+
+    def settings(self):
+        if self.mode == "memory":
+            mode = ["Mnesia: passwd and roster changed to ram_copies after start (internal "
+                    "auth); provisioned with mnesia:dirty_write over Erlang distribution"]
+        else:
+            mode = ["SQL on SQLite (sql_type sqlite, default_db sql, auth_method sql): tables "
+                    "from ejabberd's lite.sql, users and rosterusers filled before start"]
+        return SETTINGS + mode
+
+    def stop(self):
+        stop_group(self.process)
