@@ -17,7 +17,7 @@ namespace {
 
 using asio::awaitable;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
-constexpr auto kStepTimeout = std::chrono::seconds(30);  // each login step
+constexpr auto kStepTimeout = std::chrono::seconds(60);  // each login step
 constexpr int kFailuresLogged = 5;
 
 // The states of the data set as XMPP <show> values; "available" has none.
