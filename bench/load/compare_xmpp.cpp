@@ -206,7 +206,7 @@ class Client : public StreamClient {
     if (!logged_in) {
       if (self->shared_.counters.logged_failures++ < kFailuresLogged) {
         std::cerr << self->shared_.dataset.accounts[self->account_]
-                  << ": login failed at " << self->step_ << '\n';
+                  << ": login failed at " << self->step_ << ": " << self->why_ << '\n';
       }
       if (auto* tally = self->shared_.counters.tally.load()) {
         ++tally->failed;
@@ -241,7 +241,13 @@ class Client : public StreamClient {
     });
     while (parser_.stanzas().empty()) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), kAsTuple);
-      if (ec || !parser_.feed({buffer_.data(), n}) || parser_.ended()) {
+      if (ec) {
+        why_ = deadline.expiry() <= asio::steady_timer::clock_type::now() ? "timed out"
+                                                                           : ec.message();
+        co_return std::nullopt;
+      }
+      if (!parser_.feed({buffer_.data(), n}) || parser_.ended()) {
+        why_ = "the stream ended or is not XML";
         co_return std::nullopt;
       }
     }
@@ -340,7 +346,8 @@ class Client : public StreamClient {
   std::array<char, 16384> buffer_{};
   bool online_ = false;
   bool relogin_ = false;
-  const char* step_ = "";  // of the login, for the failure message
+  const char* step_ = "";  // of the login, and why it failed, for the failure message
+  std::string why_;
   std::string state_ = "available";
   std::uint64_t seq_ = 0;
 };
