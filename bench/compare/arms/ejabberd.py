@@ -44,6 +44,7 @@ SETTINGS = [
     "c2s listener: shaper none (the example config gives c2s_shaper 'normal', 1,000 B/s), no "
     "max_fsm_queue (the example's 10,000 would drop a slow watcher's queue), no TLS, "
     "starttls off",
+    "c2s listener: backlog 4096 (default 5): a login storm must not overflow the accept queue",
     "auth_password_format plain: SASL PLAIN checks the stored password, no SCRAM per login",
     "cache_size 1,000,000 (default 1,000): the docs ask to raise it when the log says "
     "'Shrinking cache' (rosters and users evicted and reread at every login otherwise)",
@@ -136,6 +137,7 @@ listen:
     shaper: none
     access: c2s
     starttls: false
+    backlog: 4096
     max_stanza_size: 262144
 modules:
   mod_roster:
