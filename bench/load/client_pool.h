@@ -281,6 +281,15 @@ class PooledTransport : public Transport {
   std::uint64_t errors() const override { return counters_.errors; }
 
  protected:
+  // One client per account, spread round robin over the threads.
+  template <typename Shared>
+  void make_clients(Shared& shared, std::size_t accounts) {
+    for (AccountId account = 0; account < accounts; ++account) {
+      clients_.push_back(std::make_shared<ClientT>(shared, pool_.context(account),
+                                                   account % pool_.size(), account));
+    }
+  }
+
   Counters counters_;
   ClientPool pool_;
   std::vector<std::shared_ptr<ClientT>> clients_;
@@ -288,5 +297,16 @@ class PooledTransport : public Transport {
  private:
   bool closed_ = false;
 };
+
+// generator_main for a transport built from (dataset, receipts, endpoint object, threads).
+template <typename TransportT>
+int run_generator(int argc, char** argv, std::string_view description) {
+  return generator_main(argc, argv, description,
+                        [](const Dataset& dataset, Receipts& receipts, const std::string& endpoint,
+                           std::size_t threads) -> std::unique_ptr<Transport> {
+                          return std::make_unique<TransportT>(
+                              dataset, receipts, boost::json::parse(endpoint).as_object(), threads);
+                        });
+}
 
 }  // namespace presenced::load::compare

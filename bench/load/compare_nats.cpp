@@ -238,12 +238,8 @@ class NatsTransport : public PooledTransport<Client> {
     if (const auto* jetstream = endpoint.if_contains("jetstream")) {
       shared_.jetstream = jetstream->as_bool();
     }
-    for (AccountId account = 0; account < dataset.accounts.size(); ++account) {
-      clients_.push_back(
-          std::make_shared<Client>(shared_, pool_.context(account), account % threads, account));
-    }
+    make_clients(shared_, dataset.accounts.size());
   }
-
 
   std::string refresh_note() const override {
     return "NATS subscriptions do not expire: nothing to refresh";
@@ -257,12 +253,6 @@ class NatsTransport : public PooledTransport<Client> {
 }  // namespace presenced::load::compare
 
 int main(int argc, char** argv) {
-  using namespace presenced::load::compare;
-  return generator_main(
-      argc, argv, "compare-nats: side-by-side load over NATS (bench/compare/README.md)",
-      [](const Dataset& dataset, Receipts& receipts, const std::string& endpoint,
-         std::size_t threads) -> std::unique_ptr<Transport> {
-        return std::make_unique<NatsTransport>(dataset, receipts,
-                                               boost::json::parse(endpoint).as_object(), threads);
-      });
+  return presenced::load::compare::run_generator<presenced::load::compare::NatsTransport>(
+      argc, argv, "compare-nats: side-by-side load over NATS (bench/compare/README.md)");
 }

@@ -359,12 +359,8 @@ class XmppTransport : public PooledTransport<Client> {
       : PooledTransport(threads),
         shared_{counters_, dataset, receipts, server_address(endpoint),
                 std::string(endpoint.at("domain").as_string())} {
-    for (AccountId account = 0; account < dataset.accounts.size(); ++account) {
-      clients_.push_back(std::make_shared<Client>(shared_, pool_.context(account), account % threads,
-                                                  account));
-    }
+    make_clients(shared_, dataset.accounts.size());
   }
-
 
   std::string refresh_note() const override {
     return "XMPP roster subscriptions do not expire: nothing to refresh";
@@ -378,12 +374,6 @@ class XmppTransport : public PooledTransport<Client> {
 }  // namespace presenced::load::compare
 
 int main(int argc, char** argv) {
-  using namespace presenced::load::compare;
-  return generator_main(
-      argc, argv, "compare-xmpp: side-by-side load over XMPP c2s (bench/compare/README.md)",
-      [](const Dataset& dataset, Receipts& receipts, const std::string& endpoint,
-         std::size_t threads) -> std::unique_ptr<Transport> {
-        return std::make_unique<XmppTransport>(dataset, receipts,
-                                               boost::json::parse(endpoint).as_object(), threads);
-      });
+  return presenced::load::compare::run_generator<presenced::load::compare::XmppTransport>(
+      argc, argv, "compare-xmpp: side-by-side load over XMPP c2s (bench/compare/README.md)");
 }

@@ -67,9 +67,9 @@ class Generator:
                 self.process.kill()
 
 
-@pytest.mark.parametrize("arm_class", [Nats, Prosody, Ejabberd], ids=lambda c: c.name)
-@pytest.mark.parametrize("mode", ["memory", "durable"])
-def test_arm_passes_the_gate(arm_class, mode, tmp_path):
+def prepared(arm_class, mode, tmp_path):
+    """The arm with its configuration written, the data set and its file; skips when the
+    server is not installed or the generator not built."""
     arm = arm_class(mode, str(tmp_path), str(ROOT), str(build_dir()))
     reason = arm.available()
     if reason:
@@ -78,6 +78,13 @@ def test_arm_passes_the_gate(arm_class, mode, tmp_path):
     path = tmp_path / "dataset.json"
     path.write_text(json.dumps(data))
     arm.prepare(data)
+    return arm, data, path
+
+
+@pytest.mark.parametrize("arm_class", [Nats, Prosody, Ejabberd], ids=lambda c: c.name)
+@pytest.mark.parametrize("mode", ["memory", "durable"])
+def test_arm_passes_the_gate(arm_class, mode, tmp_path):
+    arm, data, path = prepared(arm_class, mode, tmp_path)
     generator = None
     try:
         arm.start()
@@ -109,14 +116,7 @@ def test_arm_passes_the_gate(arm_class, mode, tmp_path):
 
 
 def test_a_bad_command_is_answered_not_fatal(tmp_path):
-    arm = Nats("memory", str(tmp_path), str(ROOT), str(build_dir()))
-    reason = arm.available()
-    if reason:
-        pytest.skip(reason)
-    data = small_dataset()
-    path = tmp_path / "dataset.json"
-    path.write_text(json.dumps(data))
-    arm.prepare(data)
+    arm, _, path = prepared(Nats, "memory", tmp_path)
     arm.start()
     generator = Generator(arm, path)
     try:

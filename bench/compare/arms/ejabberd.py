@@ -19,14 +19,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from .base import Arm
-from .process import descendants, free_port, start_pinned, stop_group, wait_tcp
+from ._peer import PeerArm
+from .process import free_port, start_pinned, wait_tcp
 from .prosody import roster_items
 
 ERL = "/usr/bin/erl"
 EJABBERD_LIBS = "/usr/lib/x86_64-linux-gnu"
 EJABBERD_EBIN = Path(EJABBERD_LIBS) / "ejabberd-23.01-1" / "ebin"
-SQLITE_DRIVER = Path("/usr/lib/erlang/lib").glob("p1_sqlite3-*")
 SCHEMA = Path("/usr/share/ejabberd/sql/lite.sql")
 DOMAIN = "compare.test"
 CHUNK = 2000  # records per remote call while provisioning Mnesia
@@ -57,29 +56,24 @@ def erlang_binary(text):
     return '<<"' + text + '">>'
 
 
-class Ejabberd(Arm):
+class Ejabberd(PeerArm):
     name = "ejabberd"
     protocol = "xmpp"
+    generator = "compare-xmpp"
+    logs = ("ejabberd.out", "ejabberd.log")
 
     def __init__(self, mode, workdir, repo, build):
         super().__init__(mode, workdir, repo, build)
-        self.process = None
-        self.port = None
         self.dist_port = None
         self.cookie = secrets.token_hex(16)
         self.node = "compare@localhost"
 
-    def available(self):
+    def missing(self):
         if not (EJABBERD_EBIN / "ejabberd.app").exists():
             return "ejabberd is not installed (Debian package ejabberd)"
-        if self.mode == "durable" and not any(SQLITE_DRIVER):
+        if self.mode == "durable" and not any(Path("/usr/lib/erlang/lib").glob("p1_sqlite3-*")):
             return "erlang-p1-sqlite3 is not installed (ejabberd's SQLite driver)"
-        if not os.access(self._generator(), os.X_OK):
-            return f"not built: {self._generator()}"
         return None
-
-    def _generator(self):
-        return Path(self.build) / "bench" / "load" / "compare-xmpp"
 
     def prepare(self, dataset):
         work = Path(self.workdir)
@@ -173,7 +167,7 @@ modules:
             wait_tcp(self.port, self.process, timeout=120)
         except RuntimeError as e:
             self.stop()
-            raise RuntimeError(f"ejabberd did not start: {e}\n{self._log_tail()}") from e
+            raise RuntimeError(f"ejabberd did not start: {e}\n{self.log_tail()}") from e
 
     def _wait_login(self, user, password, timeout=120):
         """Returns once a SASL PLAIN login succeeds: the c2s port listens before the SQL pool
@@ -202,7 +196,7 @@ modules:
             except OSError:
                 pass
             time.sleep(0.5)
-        raise RuntimeError(f"ejabberd accepts no login after {timeout} s\n{self._log_tail()}")
+        raise RuntimeError(f"ejabberd accepts no login after {timeout} s\n{self.log_tail()}")
 
     def provision(self, dataset):
         """Memory mode: passwd and roster as ram_copies, filled from provision.terms. Both:
@@ -244,22 +238,8 @@ halt(0).
             raise RuntimeError(f"ejabberd provisioning failed: {result.stderr[-2000:]}"
                                f"{result.stdout[-2000:]}")
 
-    def _log_tail(self):
-        parts = []
-        for name in ("ejabberd.out", "ejabberd.log"):
-            path = Path(self.workdir) / name
-            if path.exists():
-                parts.append(path.read_text(errors="replace")[-2000:])
-        return "\n".join(parts)
-
     def endpoint(self):
-        return {"host": "127.0.0.1", "port": self.port, "domain": DOMAIN}
-
-    def pids(self):
-        return descendants(self.process.pid) if self.process and self.process.poll() is None else []
-
-    def generator_command(self):
-        return [str(self._generator())]
+        return {**super().endpoint(), "domain": DOMAIN}
 
     def settings(self):
         if self.mode == "memory":
@@ -269,6 +249,3 @@ halt(0).
             mode = ["SQL on SQLite (sql_type sqlite, default_db sql, auth_method sql): tables "
                     "from ejabberd's lite.sql, users and rosterusers filled before start"]
         return SETTINGS + mode
-
-    def stop(self):
-        stop_group(self.process)

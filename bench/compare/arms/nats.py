@@ -18,8 +18,8 @@ import shutil
 import socket
 from pathlib import Path
 
-from .base import Arm
-from .process import descendants, free_port, start_pinned, stop_group, wait_tcp
+from ._peer import PeerArm
+from .process import free_port, start_pinned, wait_tcp
 
 NATS = "/usr/sbin/nats-server"
 PREFIX = "presence."
@@ -39,24 +39,16 @@ SETTINGS = [
 ]
 
 
-class Nats(Arm):
+class Nats(PeerArm):
     name = "nats"
     protocol = "nats"
+    generator = "compare-nats"
+    logs = ("nats.log",)
 
-    def __init__(self, mode, workdir, repo, build):
-        super().__init__(mode, workdir, repo, build)
-        self.process = None
-        self.port = None
-
-    def available(self):
+    def missing(self):
         if not os.access(NATS, os.X_OK):
             return "nats-server is not installed (Debian package nats-server)"
-        if not os.access(self._generator(), os.X_OK):
-            return f"not built: {self._generator()}"
         return None
-
-    def _generator(self):
-        return Path(self.build) / "bench" / "load" / "compare-nats"
 
     def prepare(self, dataset):
         work = Path(self.workdir)
@@ -80,7 +72,7 @@ class Nats(Arm):
             wait_tcp(self.port, self.process)
         except RuntimeError as e:
             self.stop()
-            raise RuntimeError(f"nats-server did not start: {e}") from e
+            raise RuntimeError(f"nats-server did not start: {e}\n{self.log_tail()}") from e
 
     def provision(self, dataset):
         """Durable mode: the stream that stores and acknowledges every presence subject."""
@@ -115,14 +107,7 @@ class Nats(Arm):
                     return json.loads(reader.read(size + 2)[:size])
 
     def endpoint(self):
-        return {"host": "127.0.0.1", "port": self.port, "subject_prefix": PREFIX,
-                "jetstream": self.mode == "durable"}
-
-    def pids(self):
-        return descendants(self.process.pid) if self.process and self.process.poll() is None else []
-
-    def generator_command(self):
-        return [str(self._generator())]
+        return {**super().endpoint(), "subject_prefix": PREFIX, "jetstream": self.mode == "durable"}
 
     def settings(self):
         if self.mode == "memory":
@@ -134,6 +119,3 @@ class Nats(Arm):
                     "publishes carry a reply subject; accepted = the stream's ack (stored in the "
                     "file store; JetStream 2.9 leaves fsync to its own interval, not per message)"]
         return SETTINGS + mode + ["denied pairs: not subscribed (NATS has no ACL in this arm)"]
-
-    def stop(self):
-        stop_group(self.process)

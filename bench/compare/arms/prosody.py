@@ -15,8 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
-from .base import Arm
-from .process import descendants, free_port, start_pinned, stop_group, wait_tcp
+from ._peer import PeerArm
+from .process import free_port, start_pinned, wait_tcp
 
 PROSODY = "/usr/bin/prosody"
 DOMAIN = "compare.test"
@@ -92,24 +92,16 @@ def roster_items(dataset):
     return rosters
 
 
-class Prosody(Arm):
+class Prosody(PeerArm):
     name = "prosody"
     protocol = "xmpp"
+    generator = "compare-xmpp"
+    logs = ("prosody.out", "prosody.log")
 
-    def __init__(self, mode, workdir, repo, build):
-        super().__init__(mode, workdir, repo, build)
-        self.process = None
-        self.port = None
-
-    def available(self):
+    def missing(self):
         if not os.access(PROSODY, os.X_OK):
             return "prosody is not installed (Debian package prosody)"
-        if not os.access(self._generator(), os.X_OK):
-            return f"not built: {self._generator()}"
         return None
-
-    def _generator(self):
-        return Path(self.build) / "bench" / "load" / "compare-xmpp"
 
     def prepare(self, dataset):
         work = Path(self.workdir)
@@ -166,24 +158,10 @@ VirtualHost "{DOMAIN}"
             wait_tcp(self.port, self.process, timeout=300)
         except RuntimeError as e:
             self.stop()
-            raise RuntimeError(f"prosody did not start: {e}\n{self._log_tail()}") from e
-
-    def _log_tail(self):
-        parts = []
-        for name in ("prosody.out", "prosody.log"):
-            path = Path(self.workdir) / name
-            if path.exists():
-                parts.append(path.read_text(errors="replace")[-2000:])
-        return "\n".join(parts)
+            raise RuntimeError(f"prosody did not start: {e}\n{self.log_tail()}") from e
 
     def endpoint(self):
-        return {"host": "127.0.0.1", "port": self.port, "domain": DOMAIN}
-
-    def pids(self):
-        return descendants(self.process.pid) if self.process and self.process.poll() is None else []
-
-    def generator_command(self):
-        return [str(self._generator())]
+        return {**super().endpoint(), "domain": DOMAIN}
 
     def settings(self):
         storage = ('storage = "memory" (mod_storage_memory: accounts and rosters in RAM)'
@@ -191,6 +169,3 @@ VirtualHost "{DOMAIN}"
                    'storage = "internal" (files under data_path, the default backend)')
         return SETTINGS + [storage,
                            "rosters provisioned before start by mod_compare_provision (ours)"]
-
-    def stop(self):
-        stop_group(self.process)
