@@ -127,6 +127,17 @@ class StreamClient : public std::enable_shared_from_this<StreamClient> {
 
   asio::io_context& context() { return context_; }
 
+  // Logs in, then reads until the connection ends.
+  void start() { asio::co_spawn(context_, session(shared_from_this()), asio::detached); }
+
+  // Drops the connection and logs in again.
+  void reconnect() {
+    if (online_) {
+      relogin_ = true;
+      drop();
+    }
+  }
+
   void set_reading(bool reading) {
     reading_ = reading;
     if (reading) {
@@ -135,6 +146,11 @@ class StreamClient : public std::enable_shared_from_this<StreamClient> {
   }
 
  protected:
+  // The protocol: log in (and set online_), then read what the server sends.
+  virtual asio::awaitable<bool> log_in() = 0;
+  virtual asio::awaitable<void> read_loop() = 0;
+  virtual void login_failed() {}
+
   // Opens a fresh socket from the account's source address to the server.
   asio::awaitable<bool> connect(const ServerAddress& address) {
     boost::system::error_code ec;
@@ -193,9 +209,30 @@ class StreamClient : public std::enable_shared_from_this<StreamClient> {
   const AccountId account_;
   Counters& counters_;
   tcp::socket socket_;
+  bool online_ = false;
   bool closing_ = false;
 
  private:
+  static asio::awaitable<void> session(std::shared_ptr<StreamClient> self) {
+    const bool logged_in = co_await self->log_in();
+    if (!logged_in) {
+      self->login_failed();
+      if (auto* tally = self->counters_.tally.load()) {
+        ++tally->failed;
+      }
+      self->drop();
+      co_return;
+    }
+    co_await self->read_loop();
+    self->online_ = false;
+    if (!self->closing_ && !self->relogin_) {
+      ++self->counters_.errors;  // the server closed the connection
+    }
+    if (std::exchange(self->relogin_, false)) {
+      self->start();
+    }
+  }
+
   void flush() {
     if (outbox_.empty()) {
       if (closing_) {
@@ -227,6 +264,7 @@ class StreamClient : public std::enable_shared_from_this<StreamClient> {
   std::uint64_t pending_publishes_ = 0;
   bool writing_ = false;
   bool reading_ = true;
+  bool relogin_ = false;
 };
 
 // The Transport calls every protocol answers the same way: post to the account's client.

@@ -39,11 +39,6 @@ class Client : public StreamClient {
   Client(Shared& shared, asio::io_context& context, std::size_t thread, AccountId account)
       : StreamClient(context, thread, account, shared.counters), shared_(shared) {}
 
-  void start() {
-    asio::co_spawn(context_, session(std::static_pointer_cast<Client>(shared_from_this())),
-                   asio::detached);
-  }
-
   void publish(const std::string& state, std::uint64_t seq) {
     if (!online_) {
       return;
@@ -59,36 +54,10 @@ class Client : public StreamClient {
     }
   }
 
-  void reconnect() {
-    if (online_) {
-      relogin_ = true;
-      drop();
-    }
-  }
-
   void close() { close_after_writes(); }
 
  private:
-  static awaitable<void> session(std::shared_ptr<Client> self) {
-    const bool logged_in = co_await self->log_in();
-    if (!logged_in) {
-      if (auto* tally = self->shared_.counters.tally.load()) {
-        ++tally->failed;
-      }
-      self->drop();
-      co_return;
-    }
-    co_await self->read_loop();
-    self->online_ = false;
-    if (!self->closing_ && !self->relogin_) {
-      ++self->shared_.counters.errors;  // the server closed the connection (a slow consumer, say)
-    }
-    if (std::exchange(self->relogin_, false)) {
-      self->start();
-    }
-  }
-
-  awaitable<bool> log_in() {
+  awaitable<bool> log_in() override {
     input_.clear();
     const bool connected = co_await connect(shared_.address);
     if (!connected) {
@@ -143,7 +112,7 @@ class Client : public StreamClient {
     co_return !ec;
   }
 
-  awaitable<void> read_loop() {
+  awaitable<void> read_loop() override {
     for (;;) {
       if (!parse()) {
         ++shared_.counters.errors;
@@ -221,8 +190,6 @@ class Client : public StreamClient {
 
   Shared& shared_;
   std::string input_;
-  bool online_ = false;
-  bool relogin_ = false;
   bool pong_ = false;
 };
 

@@ -170,23 +170,11 @@ class Client : public StreamClient {
   Client(Shared& shared, asio::io_context& context, std::size_t thread, AccountId account)
       : StreamClient(context, thread, account, shared.counters), shared_(shared) {}
 
-  void start() {
-    asio::co_spawn(context_, session(std::static_pointer_cast<Client>(shared_from_this())),
-                   asio::detached);
-  }
-
   void publish(const std::string& state, std::uint64_t seq) {
     state_ = state;
     seq_ = seq;
     if (online_) {  // else not accepted: no open stream
       send(presence_stanza(state, format_stamp(state, seq, monotonic_ns())), true);
-    }
-  }
-
-  void reconnect() {
-    if (online_) {
-      relogin_ = true;
-      drop();
     }
   }
 
@@ -201,26 +189,10 @@ class Client : public StreamClient {
   }
 
  private:
-  static awaitable<void> session(std::shared_ptr<Client> self) {
-    const bool logged_in = co_await self->log_in();
-    if (!logged_in) {
-      if (self->shared_.counters.logged_failures++ < kFailuresLogged) {
-        std::cerr << self->shared_.dataset.accounts[self->account_]
-                  << ": login failed at " << self->step_ << ": " << self->why_ << '\n';
-      }
-      if (auto* tally = self->shared_.counters.tally.load()) {
-        ++tally->failed;
-      }
-      self->drop();
-      co_return;
-    }
-    co_await self->read_loop();
-    self->online_ = false;
-    if (!self->closing_ && !self->relogin_) {
-      ++self->shared_.counters.errors;  // the server closed an online stream
-    }
-    if (std::exchange(self->relogin_, false)) {
-      self->start();
+  void login_failed() override {
+    if (shared_.counters.logged_failures++ < kFailuresLogged) {
+      std::cerr << shared_.dataset.accounts[account_] << ": login failed at " << step_ << ": "
+                << why_ << '\n';
     }
   }
 
@@ -256,7 +228,7 @@ class Client : public StreamClient {
     co_return stanza;
   }
 
-  awaitable<bool> log_in() {
+  awaitable<bool> log_in() override {
     parser_.reset();
     step_ = "TCP connect";
     const bool connected = co_await connect(shared_.address);
@@ -303,7 +275,7 @@ class Client : public StreamClient {
     co_return true;
   }
 
-  awaitable<void> read_loop() {
+  awaitable<void> read_loop() override {
     for (;;) {
       for (auto& stanza : parser_.stanzas()) {
         handle(stanza);
@@ -344,8 +316,6 @@ class Client : public StreamClient {
   Shared& shared_;
   StreamParser parser_;
   std::array<char, 16384> buffer_{};
-  bool online_ = false;
-  bool relogin_ = false;
   const char* step_ = "";  // of the login, and why it failed, for the failure message
   std::string why_;
   std::string state_ = "available";

@@ -142,7 +142,8 @@ modules:
     def _erl(self, *args, client=False):
         command = [ERL, "-sname", f"provision{os.getpid()}@localhost" if client else self.node,
                    "-setcookie", self.cookie, "-start_epmd", "false",
-                   "-erl_epmd_port", str(self.dist_port), "-noshell", "-noinput"]
+                   "-erl_epmd_port", str(self.dist_port),
+                   "-kernel", "inet_dist_use_interface", "{127,0,0,1}", "-noshell", "-noinput"]
         if client:
             command += ["-dist_listen", "false", "-hidden"]
         return command + list(args)
@@ -159,15 +160,21 @@ modules:
         work = Path(self.workdir)
         mnesia = work / "mnesia"
         mnesia.mkdir(exist_ok=True)
-        command = self._erl("+S", "1:1", "+K", "true", "+P", "1000000",
-                            "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none",
-                            "-mnesia", "dir", f'"{mnesia}"', "-s", "ejabberd")
-        self.process = start_pinned(command, work / "ejabberd.out", env=self._env())
-        try:
-            wait_tcp(self.port, self.process, timeout=120)
-        except RuntimeError as e:
-            self.stop()
-            raise RuntimeError(f"ejabberd did not start: {e}\n{self.log_tail()}") from e
+        for attempt in range(3):
+            command = self._erl("+S", "1:1", "+K", "true", "+P", "1000000",
+                                "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none",
+                                "-mnesia", "dir", f'"{mnesia}"', "-s", "ejabberd")
+            self.process = start_pinned(command, work / "ejabberd.out", env=self._env())
+            try:
+                wait_tcp(self.port, self.process, timeout=120)
+                return
+            except RuntimeError as e:
+                self.stop()
+                if "eaddrinuse" in self.log_tail() and attempt < 2:
+                    # The distribution port was taken between choosing and binding it.
+                    self.dist_port = free_port()
+                    continue
+                raise RuntimeError(f"ejabberd did not start: {e}\n{self.log_tail()}") from e
 
     def _wait_login(self, user, password, timeout=120):
         """Returns once a SASL PLAIN login succeeds: the c2s port listens before the SQL pool
