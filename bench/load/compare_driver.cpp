@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <charconv>
@@ -591,6 +592,12 @@ int generator_main(int argc, char** argv, std::string_view description, const Ma
   app.add_option("--threads", threads, "I/O threads (default: one per usable core)")
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
+  // One descriptor per account: take the hard limit, the soft one is often 1024.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   try {
     const Dataset dataset = read_dataset(dataset_path);
     Receipts receipts(dataset, threads);

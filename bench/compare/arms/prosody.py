@@ -130,7 +130,7 @@ daemonize = false
 network_backend = "epoll"
 network_settings = {{ tcp_backlog = 4096 }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "posix"; "compare_provision" }}
-modules_disabled = {{ "limits"; "offline"; "c2s_limits"; "tls" }}
+modules_disabled = {{ "limits"; "offline" }}
 compare_provision_file = "{provision}"
 storage = "{storage}"
 authentication = "internal_plain"
