@@ -118,7 +118,8 @@ class Transport {
   // Sends `user`'s new state, stamped with the time it is written.
   virtual void publish(AccountId user, std::string state, std::uint64_t seq) = 0;
   virtual void set_reading(AccountId account, bool reading) = 0;
-  // Drops the connection and logs in again, announcing the account's last state again.
+  // Drops the connection and logs in again (an XMPP client announces its last state again;
+  // NATS keeps no state to announce).
   virtual void reconnect(AccountId account) = 0;
   virtual void close() = 0;
   // Running totals: publishes the server confirmed, and protocol errors or lost connections.
