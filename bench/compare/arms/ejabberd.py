@@ -28,7 +28,6 @@ EJABBERD_LIBS = "/usr/lib/x86_64-linux-gnu"
 EJABBERD_EBIN = Path(EJABBERD_LIBS) / "ejabberd-23.01-1" / "ebin"
 SCHEMA = Path("/usr/share/ejabberd/sql/lite.sql")
 DOMAIN = "compare.test"
-CHUNK = 2000  # records per remote call while provisioning Mnesia
 
 SUBSCRIPTION_LETTER = {"both": "B", "to": "T", "from": "F", "none": "N"}
 
@@ -229,14 +228,11 @@ lists:foreach(fun(Table) ->
         Other -> io:format(standard_error, "~p: ~p~n", [Table, Other]), halt(1)
     end
 end, [passwd, roster]),
-{{ok, Records}} = file:consult("{terms}"),
-Write = fun Loop([]) -> ok;
-            Loop(Rest) ->
-                {{Chunk, Tail}} = lists:split(min({CHUNK}, length(Rest)), Rest),
-                ok = Call(lists, foreach, [fun mnesia:dirty_write/1, Chunk]),
-                Loop(Tail)
-        end,
-Write(Records),
+%% The node reads the file itself: nothing large crosses the distribution link.
+ok = Call(erlang, apply, [fun() ->
+    {{ok, Records}} = file:consult("{terms}"),
+    lists:foreach(fun mnesia:dirty_write/1, Records)
+end, []]),
 halt(0).
 """
         result = subprocess.run(self._erl("-eval", script, client=True), env=self._env(),
@@ -251,7 +247,7 @@ halt(0).
     def settings(self):
         if self.mode == "memory":
             mode = ["Mnesia: passwd and roster changed to ram_copies after start (internal "
-                    "auth); provisioned with mnesia:dirty_write over Erlang distribution"]
+                    "auth); filled by the node itself from a term file with mnesia:dirty_write"]
         else:
             mode = ["SQL on SQLite (sql_type sqlite, default_db sql, auth_method sql): tables "
                     "from ejabberd's lite.sql, users and rosterusers filled before start"]
