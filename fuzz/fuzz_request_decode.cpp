@@ -1,10 +1,12 @@
-// Feeds untrusted bytes to every API decoder and to the time and JSON-string writers. The first
+// Feeds untrusted bytes to every API decoder (the incoming webhook's signature header included)
+// and to the time and JSON-string writers. The first
 // byte picks the target, the rest is its input. Beyond "no crash, no sanitizer report", it checks:
 // errors are InvalidArgument (or ResourceExhausted) with a UTF-8 message; times written by
 // format_time read back as the same instant; JSON we write by hand parses back to its input.
 
 #include "api/internal/codec.h"
 #include "api/internal/codec_json.h"
+#include "api/internal/webhook_incoming.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -124,6 +126,20 @@ void decode_requests(unsigned target, std::string_view body, const api::Limits& 
   }
 }
 
+// An incoming two-way status: the body, and a signature header made of the input's first line
+// (the rest is the body it signs). A forged header is refused as unauthenticated or denied,
+// never accepted: nothing here knows the secret's HMAC.
+void incoming_webhook(std::string_view input, const api::Limits& limits) {
+  checked(api::decode_incoming(input, limits.id_bytes));
+  const std::size_t line_end = std::min(input.find('\n'), input.size());
+  const auto verdict = api::verify_signature("fuzz-secret", input.substr(0, line_end),
+                                             input.substr(std::min(line_end + 1, input.size())),
+                                             1'800'000'000);
+  require(!verdict);
+  require(verdict.error().code == core::ErrorCode::Unauthenticated ||
+          verdict.error().code == core::ErrorCode::PermissionDenied);
+}
+
 // format_time(parse_time(x)) must read back as the same instant.
 void time_round_trip(std::string_view text) {
   const auto parsed = api::parse_time(text);
@@ -183,13 +199,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   static const api::Limits limits;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  const unsigned target = data[0] % 25u;
+  const unsigned target = data[0] % 26u;
   if (target < 22) {
     decode_requests(target, input, limits);
   } else if (target == 22) {
     time_round_trip(input);
   } else if (target == 23) {
     time_from_bits(input);
+  } else if (target == 25) {
+    incoming_webhook(input, limits);
   } else {
     written_json(input);
   }

@@ -5,6 +5,8 @@
 // shows, such as one we just sent it, changes nothing, and the connector does not send back a
 // change that came from it (loop suppression).
 
+#include "api/internal/webhook_incoming.h"
+
 #include "api/internal/service.h"
 
 #include <boost/json.hpp>
@@ -27,7 +29,20 @@ constexpr std::int64_t kSignatureTolerance = 300;  // seconds between its t= and
 constexpr std::string_view kIncomingPrefix = "/api/v1/webhooks/";
 constexpr std::string_view kIncomingSuffix = "/incoming";
 
-// X-Presenced-Signature "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>".
+bool covers(const json::object& webhook, const std::string& user) {
+  const auto named = [&](std::string_view key) {
+    const json::value* list = webhook.if_contains(key);
+    return list != nullptr && list->is_array() && !list->get_array().empty();
+  };
+  if (!named("users") && !named("groups")) {
+    return true;
+  }
+  const json::array& members = webhook.at("members").as_array();
+  return std::find(members.begin(), members.end(), json::value(user)) != members.end();
+}
+
+}  // namespace
+
 Result<void> verify_signature(std::string_view secret, std::string_view header,
                               std::string_view body, std::int64_t now) {
   if (header.empty()) {
@@ -71,11 +86,6 @@ Result<void> verify_signature(std::string_view secret, std::string_view header,
   return {};
 }
 
-struct IncomingStatus {
-  std::string user;
-  std::string status;
-};
-
 Result<IncomingStatus> decode_incoming(std::string_view text, std::size_t id_bytes) {
   boost::system::error_code ec;
   const json::value parsed = json::parse(text, ec);
@@ -92,20 +102,6 @@ Result<IncomingStatus> decode_incoming(std::string_view text, std::size_t id_byt
   }
   return IncomingStatus{std::string(user->get_string()), std::string(status->get_string())};
 }
-
-bool covers(const json::object& webhook, const std::string& user) {
-  const auto named = [&](std::string_view key) {
-    const json::value* list = webhook.if_contains(key);
-    return list != nullptr && list->is_array() && !list->get_array().empty();
-  };
-  if (!named("users") && !named("groups")) {
-    return true;
-  }
-  const json::array& members = webhook.at("members").as_array();
-  return std::find(members.begin(), members.end(), json::value(user)) != members.end();
-}
-
-}  // namespace
 
 std::optional<std::string> incoming_webhook_id(std::string_view target) {
   if (!target.starts_with(kIncomingPrefix) || !target.ends_with(kIncomingSuffix) ||
