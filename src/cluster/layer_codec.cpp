@@ -199,6 +199,20 @@ std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view va
   return read_rows(static_cast<std::uint8_t>(layer), value);
 }
 
+// "<token>.<token>" (a node and a user, an owner and a watcher) as the two ids it names.
+std::optional<std::pair<std::string, std::string>> two_ids(std::string_view tokens) {
+  const auto dot = tokens.find('.');
+  if (dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto first = user_from_token(tokens.substr(0, dot));
+  auto second = user_from_token(tokens.substr(dot + 1));
+  if (!first || !second) {
+    return std::nullopt;
+  }
+  return std::pair(std::move(*first), std::move(*second));
+}
+
 }  // namespace
 
 bool is_shared(core::Layer layer) { return !layer_name(layer).empty(); }
@@ -225,16 +239,11 @@ std::optional<LayerKey> parse_layer_key(std::string_view key) {
     return node ? std::optional(LayerKey{core::Layer::None, {}, std::move(*node)}) : std::nullopt;
   }
   if (head == "sessions") {
-    const auto second = rest.find('.');
-    if (second == std::string_view::npos) {
+    auto ids = two_ids(rest);
+    if (!ids) {
       return std::nullopt;
     }
-    auto node = user_from_token(rest.substr(0, second));
-    auto user = user_from_token(rest.substr(second + 1));
-    if (!node || !user) {
-      return std::nullopt;
-    }
-    return LayerKey{core::Layer::Sessions, std::move(*user), std::move(*node)};
+    return LayerKey{core::Layer::Sessions, std::move(ids->second), std::move(ids->first)};
   }
   for (const core::Layer layer :
        {core::Layer::Manual, core::Layer::Telephony, core::Layer::Calendar}) {
@@ -407,6 +416,21 @@ std::string encode_user(const store::UserRecord& u) {
   return w.take();
 }
 
+// The record of a value with one row of `kind`, read by `read`; nullopt when it is malformed.
+template <typename Read>
+auto one_record(std::uint8_t kind, std::string_view value, Read read)
+    -> std::optional<decltype(read(std::declval<const Row&>()))> {
+  const auto rows = read_rows(kind, value);
+  if (!rows || rows->size() != 1) {
+    return std::nullopt;
+  }
+  auto record = read(rows->front());
+  if (rows->front().bad()) {
+    return std::nullopt;
+  }
+  return record;
+}
+
 }  // namespace
 
 std::optional<DirectoryEntry> directory_entry(const store::Mutation& change) {
@@ -467,28 +491,20 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
   };
   const auto ok = [](store::Mutation m) { return Decoded(std::move(m)); };
   if (kind == "visibility") {
-    const auto second = ids.find('.');
-    if (second == std::string_view::npos) {
+    const auto pair = two_ids(ids);
+    if (!pair) {
       return std::nullopt;
     }
-    auto owner = user_from_token(ids.substr(0, second));
-    auto watcher = user_from_token(ids.substr(second + 1));
-    if (!owner || !watcher) {
-      return std::nullopt;
-    }
+    const auto& [owner, watcher] = *pair;
     if (value.empty()) {
-      return ok(store::DeleteVisibility{*owner, *watcher});
+      return ok(store::DeleteVisibility{owner, watcher});
     }
-    const auto rows = read_rows(kVisibilityKind, value);
-    if (!rows || rows->size() != 1) {
-      return bad("not a visibility rule of this version, or cut short");
-    }
-    auto v = records::visibility(rows->front());
-    if (rows->front().bad() || v.owner != *owner || v.watcher != *watcher ||
-        !in_range(v.level, core::VisibilityLevel::Personal)) {
+    auto v = one_record(kVisibilityKind, value, records::visibility<Row>);
+    if (!v || v->owner != owner || v->watcher != watcher ||
+        !in_range(v->level, core::VisibilityLevel::Personal)) {
       return bad("not this key's visibility rule");
     }
-    return ok(store::PutVisibility{std::move(v)});
+    return ok(store::PutVisibility{std::move(*v)});
   }
   auto id = user_from_token(ids);
   if (!id) {
@@ -517,31 +533,23 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
     if (value.empty()) {
       return ok(store::DeleteToken{*id});
     }
-    const auto rows = read_rows(kTokenKind, value);
-    if (!rows || rows->size() != 1) {
-      return bad("not a token of this version, or cut short");
-    }
-    auto t = records::token(rows->front());
-    if (rows->front().bad() || t.token_hash != *id) {
+    auto t = one_record(kTokenKind, value, records::token<Row>);
+    if (!t || t->token_hash != *id) {
       return bad("not this key's token");
     }
-    return ok(store::PutToken{std::move(t)});
+    return ok(store::PutToken{std::move(*t)});
   }
   if (kind == "state") {
     if (value.empty()) {
       return ok(store::DeleteState{*id});
     }
-    const auto rows = read_rows(kStateKind, value);
-    if (!rows || rows->size() != 1) {
-      return bad("not a state of this version, or cut short");
-    }
-    auto d = records::state(rows->front());
-    if (rows->front().bad() || d.id != *id || !in_range(d.type, core::StateType::Unavailable) ||
-        !in_range(d.availability, core::Availability::PresenceUnknown) ||
-        !in_range(d.activity, core::Activity::UrgentInterruptionsOnly)) {
+    auto d = one_record(kStateKind, value, records::state<Row>);
+    if (!d || d->id != *id || !in_range(d->type, core::StateType::Unavailable) ||
+        !in_range(d->availability, core::Availability::PresenceUnknown) ||
+        !in_range(d->activity, core::Activity::UrgentInterruptionsOnly)) {
       return bad("not this key's state");
     }
-    return ok(store::PutState{std::move(d)});
+    return ok(store::PutState{std::move(*d)});
   }
   return std::nullopt;
 }
