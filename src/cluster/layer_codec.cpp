@@ -394,12 +394,17 @@ constexpr std::uint8_t kUserKind = 'u';
 constexpr std::uint8_t kTokenKind = 't';
 constexpr std::uint8_t kVisibilityKind = 'v';
 constexpr std::uint8_t kStateKind = 's';
+constexpr std::uint8_t kGroupKind = 'g';
+constexpr std::uint8_t kDeviceKind = 'd';
 
 std::string directory_key(std::string_view kind, std::string_view id) {
   return std::string(kDirectory) + std::string(kind) + "." + key_token(id);
 }
 std::string visibility_key(std::string_view owner, std::string_view watcher) {
   return directory_key("visibility", owner) + "." + key_token(watcher);
+}
+std::string device_key(std::string_view user, std::string_view device) {
+  return directory_key("device", user) + "." + key_token(device);
 }
 
 // id, display_name, role, password_hash, sip_password, idle_minutes, login_state,
@@ -456,6 +461,19 @@ std::optional<DirectoryEntry> directory_entry(const store::Mutation& change) {
                                 w.take()};
         } else if constexpr (std::is_same_v<M, store::DeleteVisibility>) {
           return DirectoryEntry{visibility_key(m.owner, m.watcher), {}};
+        } else if constexpr (std::is_same_v<M, store::PutGroup>) {
+          Writer w(kGroupKind, 1);
+          w.row(2).text(m.group.id).text(m.group.display_name);
+          return DirectoryEntry{directory_key("group", m.group.id), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteGroup>) {
+          return DirectoryEntry{directory_key("group", m.id), {}};
+        } else if constexpr (std::is_same_v<M, store::PutDevice>) {
+          const store::DeviceRecord& d = m.device;
+          Writer w(kDeviceKind, 1);
+          w.row(4).text(d.user).text(d.device).text(d.label).text(d.sip_password);
+          return DirectoryEntry{device_key(d.user, d.device), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteDevice>) {
+          return DirectoryEntry{device_key(m.user, m.device), {}};
         } else if constexpr (std::is_same_v<M, store::PutState>) {
           const core::StateDefinition& d = m.state;
           Writer w(kStateKind, 1);
@@ -506,6 +524,23 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
     }
     return ok(store::PutVisibility{std::move(*v)});
   }
+  if (kind == "device") {
+    const auto pair = two_ids(ids);
+    if (!pair) {
+      return std::nullopt;
+    }
+    const auto& [user, device] = *pair;
+    if (value.empty()) {
+      return ok(store::DeleteDevice{user, device});
+    }
+    auto d = one_record(kDeviceKind, value, [](const Row& q) {
+      return store::DeviceRecord{q.text(0), q.text(1), q.text(2), q.text(3)};
+    });
+    if (!d || d->user != user || d->device != device) {
+      return bad("not this key's device");
+    }
+    return ok(store::PutDevice{std::move(*d)});
+  }
   auto id = user_from_token(ids);
   if (!id) {
     return std::nullopt;
@@ -538,6 +573,17 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
       return bad("not this key's token");
     }
     return ok(store::PutToken{std::move(*t)});
+  }
+  if (kind == "group") {
+    if (value.empty()) {
+      return ok(store::DeleteGroup{*id});
+    }
+    auto g = one_record(kGroupKind, value,
+                        [](const Row& q) { return store::GroupRecord{q.text(0), q.text(1)}; });
+    if (!g || g->id != *id) {
+      return bad("not this key's group");
+    }
+    return ok(store::PutGroup{std::move(*g)});
   }
   if (kind == "state") {
     if (value.empty()) {

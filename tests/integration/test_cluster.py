@@ -310,7 +310,34 @@ def test_a_user_created_on_one_node_logs_in_on_the_others_at_once(cluster):
     # A password changed on C holds on A.
     assert cluster.client("c").patch("/api/v1/users/d0", {"password": "pw-directory-2"}
                                      ).status_code == 200
-    Client(cluster.nodes["a"].url).login("d0", "pw-directory-2")
+    on_a = Client(cluster.nodes["a"].url)
+    assert eventually(lambda: on_a.post("/api/v1/auth/token", {
+        "username": "d0", "password": "pw-directory-2"}).status_code == 200)
+
+
+def test_groups_and_devices_changed_on_one_node_show_on_the_others(cluster):
+    admin = cluster.client("a")
+    assert admin.put("/api/v1/groups/ops", {"id": "ops", "display_name": "Operations"}
+                     ).status_code == 200
+    admin.add_user("g0", password="pw-directory", groups=["ops"])
+    on_c = cluster.client("c")
+
+    def ops_members():
+        groups = {g["id"]: g for g in on_c.get("/api/v1/groups").json()["groups"]}
+        return groups.get("ops", {}).get("members")
+
+    assert eventually(lambda: ops_members() == ["g0"])
+    answer = cluster.client("b").post("/api/v1/users/g0/devices",
+                                      {"device": "desk", "label": "Desk phone",
+                                       "sip_password": "pw-desk-secret"})
+    assert answer.status_code == 201, answer.text
+    assert eventually(lambda: on_c.get("/api/v1/users/g0/devices").json()["devices"] == [
+        {"device": "desk", "label": "Desk phone", "has_sip_password": True}])
+    assert admin.delete("/api/v1/users/g0/devices/desk").status_code == 204
+    assert admin.delete("/api/v1/groups/ops").status_code == 204
+    assert eventually(lambda: cluster.client("b").get("/api/v1/users/g0/devices").json()
+                      ["devices"] == [])
+    assert eventually(lambda: ops_members() is None)
 
 
 def test_a_visibility_change_on_one_node_holds_for_a_watcher_on_another(cluster):

@@ -31,6 +31,19 @@ void Service::apply_directory(const store::Mutation& change) {
     }
   } else if (const auto* revoked = std::get_if<store::DeleteToken>(&change)) {
     tokens_.erase(revoked->token_hash);
+  } else if (const auto* group = std::get_if<store::PutGroup>(&change)) {
+    groups_[group->group.id] = group->group;
+  } else if (const auto* ungrouped = std::get_if<store::DeleteGroup>(&change)) {
+    forget_group(ungrouped->id);
+  } else if (const auto* device = std::get_if<store::PutDevice>(&change)) {
+    if (users_.contains(device->device.user)) {
+      keep_device(device->device);
+    }
+  } else if (const auto* unplugged = std::get_if<store::DeleteDevice>(&change)) {
+    if (auto it = devices_.find(unplugged->user); it != devices_.end()) {
+      std::erase_if(it->second,
+                    [&](const store::DeviceRecord& d) { return d.device == unplugged->device; });
+    }
   } else if (const auto* rule = std::get_if<store::PutVisibility>(&change)) {
     auto owner = engine_.find(rule->visibility.owner);
     auto watcher = engine_.find(rule->visibility.watcher);

@@ -211,13 +211,18 @@ std::vector<LayerChange> layer_changes(const std::vector<store::Mutation>& mutat
   return changes;
 }
 
-// The directory changes (users, tokens, visibility, states) among `mutations`, for the others.
+// The directory changes (users, tokens, groups, devices, visibility, states) among
+// `mutations`, for the others.
 std::vector<store::Mutation> directory_changes(const std::vector<store::Mutation>& mutations) {
   std::vector<store::Mutation> changes;
   std::copy_if(mutations.begin(), mutations.end(), std::back_inserter(changes),
                [](const store::Mutation& m) {
                  return std::holds_alternative<store::PutUser>(m) ||
                         std::holds_alternative<store::DeleteUser>(m) ||
+                        std::holds_alternative<store::PutGroup>(m) ||
+                        std::holds_alternative<store::DeleteGroup>(m) ||
+                        std::holds_alternative<store::PutDevice>(m) ||
+                        std::holds_alternative<store::DeleteDevice>(m) ||
                         std::holds_alternative<store::PutToken>(m) ||
                         std::holds_alternative<store::DeleteToken>(m) ||
                         std::holds_alternative<store::PutVisibility>(m) ||

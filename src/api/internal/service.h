@@ -282,6 +282,8 @@ class Service {
   void detach_remote(const std::string& owner, const std::string& address);
   void forget_remote_contacts(const std::string& owner);  // the owner is being deleted
   void forget_user(const std::string& id);  // after the store deleted the user
+  void keep_device(const store::DeviceRecord& device);  // added or replaced
+  void forget_group(const std::string& id);  // and the users' memberships
   // `contacts` (local users) followed by the owner's remote presentities.
   std::vector<core::UserIndex> with_remote_contacts(const std::string& owner,
                                                     std::vector<core::UserIndex> contacts) const;

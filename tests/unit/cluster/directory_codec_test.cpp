@@ -98,11 +98,32 @@ TEST(DirectoryCodecTest, DeletionsShareTheKeyOfTheEntityAndReadBack) {
             directory_entry(store::DeleteVisibility{"a", "c"})->key);
 }
 
+TEST(DirectoryCodecTest, GroupsAndDevicesReadBack) {
+  const auto group = std::get<store::PutGroup>(round_trip(store::PutGroup{{"sales", "Sales"}}));
+  EXPECT_EQ(group.group.id, "sales");
+  EXPECT_EQ(group.group.display_name, "Sales");
+  const store::DeviceRecord device{"a.b", "desk.1", "Desk phone", "digest"};
+  const auto read = std::get<store::PutDevice>(round_trip(store::PutDevice{device})).device;
+  EXPECT_EQ(read.user, device.user);
+  EXPECT_EQ(read.device, device.device);
+  EXPECT_EQ(read.label, device.label);
+  EXPECT_EQ(read.sip_password, device.sip_password);
+  const auto unplugged =
+      std::get<store::DeleteDevice>(round_trip(store::DeleteDevice{"a.b", "desk.1"}));
+  EXPECT_EQ(unplugged.user, "a.b");
+  EXPECT_EQ(unplugged.device, "desk.1");
+  EXPECT_EQ(std::get<store::DeleteGroup>(round_trip(store::DeleteGroup{"sales"})).id, "sales");
+  const auto entry = directory_entry(store::PutDevice{device});
+  EXPECT_FALSE(*decode_directory("directory.device.a=2Eb.desk", entry->value));
+}
+
 TEST(DirectoryCodecTest, OtherChangesAndKeysAreNotTheDirectorys) {
-  EXPECT_FALSE(directory_entry(store::PutGroup{{"g", "G"}}));
+  EXPECT_FALSE(directory_entry(store::PutContact{{"u", "v"}}));
   EXPECT_FALSE(directory_entry(store::PutManual{{"u", {}}}));
+  EXPECT_FALSE(directory_entry(store::PutDocument{{"profile", "p", "", "{}"}}));
   EXPECT_FALSE(decode_directory("manual.u", ""));
-  EXPECT_FALSE(decode_directory("directory.group.g", ""));
+  EXPECT_FALSE(decode_directory("directory.profile.g", ""));
+  EXPECT_FALSE(decode_directory("directory.device.u", ""));
   EXPECT_FALSE(decode_directory("directory.visibility.a", ""));
   EXPECT_FALSE(decode_directory("directory.user", ""));
 }
