@@ -103,8 +103,11 @@ class ClusterLink {
   virtual ~ClusterLink() = default;
   // Which users' shared layers (Manual, Telephony, Calendar) a committed change set, once the
   // server applied it, and whose sessions changed (Sessions); a change is answered when `done`
-  // runs (false: 503, the cluster did not take it).
-  virtual void publish(std::vector<LayerChange> changes, std::function<void(bool)> done) = 0;
+  // runs (false: 503, the cluster did not take it). `directory` holds the change's mutations
+  // of users, tokens, visibility and states, which the other nodes apply through
+  // Server::apply_directory.
+  virtual void publish(std::vector<LayerChange> changes, std::vector<store::Mutation> directory,
+                       std::function<void(bool)> done) = 0;
   // True on the one node that does `job` (a name unique to one piece of work), false on the
   // others; blocks for one round trip.
   virtual bool claim(const std::string& job) = 0;
@@ -161,6 +164,10 @@ class Server {
   virtual void set_remote_presence(core::RemotePresence presence) = 0;
   // Cluster mode: shared changes go through `link` (which must outlive the server). Before run().
   virtual void set_cluster(ClusterLink& link) = 0;
+  // Cluster mode: a directory change another node committed (or this one, coming back through
+  // the bucket), applied to the in-memory directory as the route that made it did. Idempotent.
+  // On the server's thread only.
+  virtual void apply_directory(const store::Mutation& change) = 0;
 };
 
 // The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body

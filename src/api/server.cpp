@@ -369,6 +369,9 @@ class ServerImpl final : public Server {
     service_.set_remote_presence(std::move(presence));
   }
   void set_cluster(ClusterLink& link) override { service_.set_cluster(link); }
+  void apply_directory(const store::Mutation& change) override {
+    service_.apply_directory(change);
+  }
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }

@@ -11,13 +11,14 @@ namespace {
 class NodeLink final : public api::ClusterLink {
  public:
   explicit NodeLink(cluster::Node& node) : node_(node) {}
-  void publish(std::vector<api::LayerChange> changes, std::function<void(bool)> done) override {
+  void publish(std::vector<api::LayerChange> changes, std::vector<store::Mutation> directory,
+               std::function<void(bool)> done) override {
     std::vector<std::pair<std::string, core::Layer>> layers;
     layers.reserve(changes.size());
     for (auto& change : changes) {
       layers.emplace_back(std::move(change.user), change.layer);
     }
-    node_.publish(layers, std::move(done));
+    node_.publish(layers, directory, std::move(done));
   }
   bool claim(const std::string& job) override { return node_.claim(job); }
 
@@ -51,6 +52,7 @@ std::optional<ClusterSide> join_cluster(const ClusterOptions& options,
     spdlog::error("cluster: {}", node.error().message);
     return std::nullopt;
   }
+  (*node)->on_directory([&server](const store::Mutation& change) { server.apply_directory(change); });
   const auto started = std::chrono::steady_clock::now();
   auto layers = (*node)->catch_up([&server](cluster::Task task) { server.post(std::move(task)); },
                                   std::chrono::seconds(60));

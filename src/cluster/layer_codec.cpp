@@ -3,7 +3,9 @@
 #include "cluster/kv_keys.h"
 #include "store/internal/records.h"
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -37,9 +39,10 @@ std::string_view layer_name(core::Layer layer) {
 
 class Writer {
  public:
-  Writer(core::Layer layer, std::size_t rows) {
+  Writer(core::Layer layer, std::size_t rows) : Writer(static_cast<std::uint8_t>(layer), rows) {}
+  Writer(std::uint8_t kind, std::size_t rows) {
     out_ += kVersion;
-    out_ += static_cast<char>(layer);
+    out_ += static_cast<char>(kind);
     fixed(static_cast<std::uint32_t>(rows));
   }
   Writer& row(std::uint8_t columns) {
@@ -169,15 +172,14 @@ bool in_range(E value, E last) {
   return static_cast<std::int64_t>(value) >= 0 && value <= last;
 }
 
-// The rows of a value written for `layer`; nullopt for another version or layer, a row cut short
-// or malformed, or bytes after the last row.
-std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view value) {
+// The rows of a value written for `kind` (a layer or a directory entity); nullopt for another
+// version or kind, a row cut short or malformed, or bytes after the last row.
+std::optional<std::vector<Row>> read_rows(std::uint8_t kind, std::string_view value) {
   Reader in(value);
   const auto version = in.fixed<std::uint8_t>();
-  const auto kind = in.fixed<std::uint8_t>();
+  const auto written = in.fixed<std::uint8_t>();
   const auto count = in.fixed<std::uint32_t>();
-  if (!version || *version != kVersion || !kind || *kind != static_cast<std::uint8_t>(layer) ||
-      !count) {
+  if (!version || *version != kVersion || !written || *written != kind || !count) {
     return std::nullopt;
   }
   std::vector<Row> rows;
@@ -192,6 +194,23 @@ std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view va
     return std::nullopt;
   }
   return rows;
+}
+std::optional<std::vector<Row>> read_rows(core::Layer layer, std::string_view value) {
+  return read_rows(static_cast<std::uint8_t>(layer), value);
+}
+
+// "<token>.<token>" (a node and a user, an owner and a watcher) as the two ids it names.
+std::optional<std::pair<std::string, std::string>> two_ids(std::string_view tokens) {
+  const auto dot = tokens.find('.');
+  if (dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto first = user_from_token(tokens.substr(0, dot));
+  auto second = user_from_token(tokens.substr(dot + 1));
+  if (!first || !second) {
+    return std::nullopt;
+  }
+  return std::pair(std::move(*first), std::move(*second));
 }
 
 }  // namespace
@@ -220,16 +239,11 @@ std::optional<LayerKey> parse_layer_key(std::string_view key) {
     return node ? std::optional(LayerKey{core::Layer::None, {}, std::move(*node)}) : std::nullopt;
   }
   if (head == "sessions") {
-    const auto second = rest.find('.');
-    if (second == std::string_view::npos) {
+    auto ids = two_ids(rest);
+    if (!ids) {
       return std::nullopt;
     }
-    auto node = user_from_token(rest.substr(0, second));
-    auto user = user_from_token(rest.substr(second + 1));
-    if (!node || !user) {
-      return std::nullopt;
-    }
-    return LayerKey{core::Layer::Sessions, std::move(*user), std::move(*node)};
+    return LayerKey{core::Layer::Sessions, std::move(ids->second), std::move(ids->first)};
   }
   for (const core::Layer layer :
        {core::Layer::Manual, core::Layer::Telephony, core::Layer::Calendar}) {
@@ -371,6 +385,219 @@ core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::s
         calendars.empty() ? std::vector<core::Appointment>{} : std::move(calendars[0].appointments);
   }
   return {};
+}
+
+namespace {
+
+constexpr std::string_view kDirectory = "directory.";
+constexpr std::uint8_t kUserKind = 'u';
+constexpr std::uint8_t kTokenKind = 't';
+constexpr std::uint8_t kVisibilityKind = 'v';
+constexpr std::uint8_t kStateKind = 's';
+constexpr std::uint8_t kGroupKind = 'g';
+constexpr std::uint8_t kDeviceKind = 'd';
+
+std::string directory_key(std::string_view kind, std::string_view id) {
+  return std::string(kDirectory) + std::string(kind) + "." + key_token(id);
+}
+std::string visibility_key(std::string_view owner, std::string_view watcher) {
+  return directory_key("visibility", owner) + "." + key_token(watcher);
+}
+std::string device_key(std::string_view user, std::string_view device) {
+  return directory_key("device", user) + "." + key_token(device);
+}
+
+// id, display_name, role, password_hash, sip_password, idle_minutes, login_state,
+// logout_state, dnd_protection (records::user), then one row per group.
+std::string encode_user(const store::UserRecord& u) {
+  Writer w(kUserKind, 1 + u.groups.size());
+  w.row(9).text(u.id).text(u.display_name).integer(records::as_int(u.role));
+  w.text(u.password_hash).text(u.sip_password).integer(u.settings.idle_after.count());
+  w.text(u.settings.login_state).text(u.settings.logout_state);
+  w.integer(u.settings.dnd_protection ? 1 : 0);
+  for (const std::string& group : u.groups) {
+    w.row(1).text(group);
+  }
+  return w.take();
+}
+
+// The record of a value with one row of `kind`, read by `read`; nullopt when it is malformed.
+template <typename Read>
+auto one_record(std::uint8_t kind, std::string_view value, Read read)
+    -> std::optional<decltype(read(std::declval<const Row&>()))> {
+  const auto rows = read_rows(kind, value);
+  if (!rows || rows->size() != 1) {
+    return std::nullopt;
+  }
+  auto record = read(rows->front());
+  if (rows->front().bad()) {
+    return std::nullopt;
+  }
+  return record;
+}
+
+}  // namespace
+
+std::optional<DirectoryEntry> directory_entry(const store::Mutation& change) {
+  return std::visit(
+      [](const auto& m) -> std::optional<DirectoryEntry> {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, store::PutUser>) {
+          return DirectoryEntry{directory_key("user", m.user.id), encode_user(m.user)};
+        } else if constexpr (std::is_same_v<M, store::DeleteUser>) {
+          return DirectoryEntry{directory_key("user", m.id), {}};
+        } else if constexpr (std::is_same_v<M, store::PutToken>) {
+          Writer w(kTokenKind, 1);
+          w.row(4).text(m.token.token_hash).text(m.token.user);
+          w.integer(records::millis(m.token.expires_at)).text(m.token.label);
+          return DirectoryEntry{directory_key("token", m.token.token_hash), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteToken>) {
+          return DirectoryEntry{directory_key("token", m.token_hash), {}};
+        } else if constexpr (std::is_same_v<M, store::PutVisibility>) {
+          Writer w(kVisibilityKind, 1);
+          w.row(3).text(m.visibility.owner).text(m.visibility.watcher);
+          w.integer(records::as_int(m.visibility.level));
+          return DirectoryEntry{visibility_key(m.visibility.owner, m.visibility.watcher),
+                                w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteVisibility>) {
+          return DirectoryEntry{visibility_key(m.owner, m.watcher), {}};
+        } else if constexpr (std::is_same_v<M, store::PutGroup>) {
+          Writer w(kGroupKind, 1);
+          w.row(2).text(m.group.id).text(m.group.display_name);
+          return DirectoryEntry{directory_key("group", m.group.id), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteGroup>) {
+          return DirectoryEntry{directory_key("group", m.id), {}};
+        } else if constexpr (std::is_same_v<M, store::PutDevice>) {
+          const store::DeviceRecord& d = m.device;
+          Writer w(kDeviceKind, 1);
+          w.row(4).text(d.user).text(d.device).text(d.label).text(d.sip_password);
+          return DirectoryEntry{device_key(d.user, d.device), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteDevice>) {
+          return DirectoryEntry{device_key(m.user, m.device), {}};
+        } else if constexpr (std::is_same_v<M, store::PutState>) {
+          const core::StateDefinition& d = m.state;
+          Writer w(kStateKind, 1);
+          w.row(6).text(d.id).integer(records::as_int(d.type)).text(d.message);
+          w.integer(records::as_int(d.availability)).integer(records::as_int(d.activity));
+          w.integer(d.order);
+          return DirectoryEntry{directory_key("state", d.id), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteState>) {
+          return DirectoryEntry{directory_key("state", m.id), {}};
+        } else {
+          return std::nullopt;
+        }
+      },
+      change);
+}
+
+std::optional<core::Result<store::Mutation>> decode_directory(std::string_view key,
+                                                              std::string_view value) {
+  using Decoded = std::optional<core::Result<store::Mutation>>;
+  if (!key.starts_with(kDirectory)) {
+    return std::nullopt;
+  }
+  const std::string_view rest = key.substr(kDirectory.size());
+  const auto dot = rest.find('.');
+  if (dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view kind = rest.substr(0, dot);
+  const std::string_view ids = rest.substr(dot + 1);
+  const auto bad = [&](std::string_view why) {
+    return Decoded(Error::invalid_argument("cluster: " + std::string(key) + ": " +
+                                           std::string(why)));
+  };
+  const auto ok = [](store::Mutation m) { return Decoded(std::move(m)); };
+  if (kind == "visibility") {
+    const auto pair = two_ids(ids);
+    if (!pair) {
+      return std::nullopt;
+    }
+    const auto& [owner, watcher] = *pair;
+    if (value.empty()) {
+      return ok(store::DeleteVisibility{owner, watcher});
+    }
+    auto v = one_record(kVisibilityKind, value, records::visibility<Row>);
+    if (!v || v->owner != owner || v->watcher != watcher ||
+        !in_range(v->level, core::VisibilityLevel::Personal)) {
+      return bad("not this key's visibility rule");
+    }
+    return ok(store::PutVisibility{std::move(*v)});
+  }
+  if (kind == "device") {
+    const auto pair = two_ids(ids);
+    if (!pair) {
+      return std::nullopt;
+    }
+    const auto& [user, device] = *pair;
+    if (value.empty()) {
+      return ok(store::DeleteDevice{user, device});
+    }
+    auto d = one_record(kDeviceKind, value, [](const Row& q) {
+      return store::DeviceRecord{q.text(0), q.text(1), q.text(2), q.text(3)};
+    });
+    if (!d || d->user != user || d->device != device) {
+      return bad("not this key's device");
+    }
+    return ok(store::PutDevice{std::move(*d)});
+  }
+  auto id = user_from_token(ids);
+  if (!id) {
+    return std::nullopt;
+  }
+  if (kind == "user") {
+    if (value.empty()) {
+      return ok(store::DeleteUser{*id});
+    }
+    const auto rows = read_rows(kUserKind, value);
+    if (!rows || rows->empty()) {
+      return bad("not a user of this version, or cut short");
+    }
+    auto u = records::user(rows->front());
+    for (std::size_t i = 1; i < rows->size(); ++i) {
+      u.groups.push_back((*rows)[i].text(0));
+    }
+    const bool malformed = std::any_of(rows->begin(), rows->end(),
+                                       [](const Row& row) { return row.bad(); });
+    if (malformed || u.id != *id || !in_range(u.role, store::Role::System)) {
+      return bad("not this key's user");
+    }
+    return ok(store::PutUser{std::move(u)});
+  }
+  if (kind == "token") {
+    if (value.empty()) {
+      return ok(store::DeleteToken{*id});
+    }
+    auto t = one_record(kTokenKind, value, records::token<Row>);
+    if (!t || t->token_hash != *id) {
+      return bad("not this key's token");
+    }
+    return ok(store::PutToken{std::move(*t)});
+  }
+  if (kind == "group") {
+    if (value.empty()) {
+      return ok(store::DeleteGroup{*id});
+    }
+    auto g = one_record(kGroupKind, value,
+                        [](const Row& q) { return store::GroupRecord{q.text(0), q.text(1)}; });
+    if (!g || g->id != *id) {
+      return bad("not this key's group");
+    }
+    return ok(store::PutGroup{std::move(*g)});
+  }
+  if (kind == "state") {
+    if (value.empty()) {
+      return ok(store::DeleteState{*id});
+    }
+    auto d = one_record(kStateKind, value, records::state<Row>);
+    if (!d || d->id != *id || !in_range(d->type, core::StateType::Unavailable) ||
+        !in_range(d->availability, core::Availability::PresenceUnknown) ||
+        !in_range(d->activity, core::Activity::UrgentInterruptionsOnly)) {
+      return bad("not this key's state");
+    }
+    return ok(store::PutState{std::move(*d)});
+  }
+  return std::nullopt;
 }
 
 }  // namespace presenced::cluster

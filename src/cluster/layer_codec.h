@@ -11,6 +11,7 @@
 
 #include "core/model.h"
 #include "core/result.h"
+#include "store/store.h"
 
 #include <optional>
 #include <string>
@@ -45,5 +46,21 @@ std::string encode_layer(core::Layer layer, std::string_view user, const core::L
 // unchanged) for a value encode_layer() does not write, or one written for another user.
 core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::string_view value,
                                 core::Layers& into);
+
+// The directory: a committed change of a user, a token, a group, a device, a visibility rule or
+// an admin-defined state puts that entity's store row under "directory.<kind>.<id>"
+// ("directory.visibility.<owner>.<watcher>", "directory.device.<user>.<device>"), or an empty
+// value once it is deleted, so the bucket holds the latest row of every entity and a node that
+// applies the key's last value has what PostgreSQL has.
+struct DirectoryEntry {
+  std::string key;
+  std::string value;
+};
+// nullopt for a change of something else (documents, settings, contacts, layers).
+std::optional<DirectoryEntry> directory_entry(const store::Mutation& change);
+// The change a directory key's value makes here: nullopt for a key of something else;
+// invalid_argument for a value directory_entry() does not write for that key.
+std::optional<core::Result<store::Mutation>> decode_directory(std::string_view key,
+                                                              std::string_view value);
 
 }  // namespace presenced::cluster

@@ -106,7 +106,13 @@ core::Result<std::size_t> Node::catch_up(Post post, std::chrono::milliseconds ti
 
 void Node::apply(const KvEntry& entry) {
   const auto key = parse_layer_key(entry.key);
-  if (key && key->layer == core::Layer::None) {
+  if (auto change = decode_directory(entry.key, entry.erased ? "" : entry.value)) {
+    if (!*change) {
+      spdlog::warn("{} (revision {})", change->error().message, entry.revision);
+    } else if (apply_directory_) {
+      apply_directory_(**change);
+    }
+  } else if (key && key->layer == core::Layer::None) {
     heard(key->node);
   } else if (key && key->layer == core::Layer::Sessions) {
     apply_sessions(key->node, key->user, entry);
@@ -122,7 +128,7 @@ void Node::apply(const KvEntry& entry) {
       spdlog::warn("{} (revision {})", decoded.error().message, entry.revision);
     }
   } else if (key) {
-    // Users are created through the store; a node learns of them at its next start.
+    // A user deleted meanwhile: the directory's change came at an earlier revision.
     spdlog::debug("cluster: {} is not a user of this node", key->user);
   }
   applied(entry.revision);
@@ -248,9 +254,15 @@ void Node::applied(std::uint64_t revision) {
 }
 
 void Node::publish(const std::vector<std::pair<std::string, core::Layer>>& changes,
+                   const std::vector<store::Mutation>& directory,
                    std::function<void(bool)> done) {
   Batch batch;
   batch.done = std::move(done);
+  for (const store::Mutation& change : directory) {
+    if (auto entry = directory_entry(change)) {
+      batch.values.emplace_back(std::move(entry->key), std::move(entry->value));
+    }
+  }
   for (const auto& [id, layer] : changes) {
     const auto user = engine_.find(id);
     if (user && is_shared(layer)) {

@@ -10,6 +10,7 @@
 
 #include "cluster/nats_kv.h"
 #include "core/engine.h"
+#include "store/store.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -37,6 +38,8 @@ core::Result<ClusterAddress> parse_cluster_address(std::string_view value);
 
 using Task = std::function<void()>;
 using Post = std::function<void(Task)>;
+// Applies a directory change (a user, token, visibility rule or state) the bucket brought.
+using ApplyDirectory = std::function<void(const store::Mutation&)>;
 
 struct NodeConfig {
   KvConfig kv;
@@ -61,12 +64,20 @@ class Node {
   // returns how many, once the watch has caught up; later values are applied through `post`.
   // Call once, before the engine's thread serves, and before publish().
   core::Result<std::size_t> catch_up(Post post, std::chrono::milliseconds timeout);
+  // Where directory changes go, on the engine's thread in revision order with the layers (the
+  // bucket's latest of each at catch-up, over what the store held). Set before catch_up().
+  void on_directory(ApplyDirectory apply) { apply_directory_ = std::move(apply); }
 
   // Writes the users' current `layer`s to the bucket (for Sessions: the sessions of this node's
   // clients); `done(true)` runs on the engine's thread once this node's watch applied them,
   // `done(false)` when the bucket did not take them in time.
   void publish(const std::vector<std::pair<std::string, core::Layer>>& changes,
-               std::function<void(bool)> done);
+               std::function<void(bool)> done) {
+    publish(changes, {}, std::move(done));
+  }
+  // The same, with the committed directory changes among `directory` (others are skipped).
+  void publish(const std::vector<std::pair<std::string, core::Layer>>& changes,
+               const std::vector<store::Mutation>& directory, std::function<void(bool)> done);
 
   // Claims a piece of work that must happen once in the cluster (ending a profile at its end):
   // true for the one node whose compare-and-set on `job` won. Blocks for one bucket round trip.
@@ -93,6 +104,7 @@ class Node {
   core::Engine& engine_;
   std::unique_ptr<NatsKv> kv_;
   Post post_;
+  ApplyDirectory apply_directory_;
 
   // Engine thread only: the newest revision applied, and publishes waiting for theirs.
   std::uint64_t applied_revision_ = 0;

@@ -78,8 +78,8 @@ class Cluster:
             raise
 
     def prepare(self, admin):
-        """Users and tokens exist before B and C start: the directory reaches a node at its
-        start (docs/cluster.md)."""
+        """The users and tokens the tests share, made before B and C start (they read them
+        from the store; later directory changes reach them through the bucket)."""
         answer = admin.put("/api/v1/visibility/policy",
                            {"default_level": "personal", "minimum": "blocked"})
         assert answer.status_code == 200, answer.text
@@ -282,6 +282,131 @@ def test_a_session_on_one_node_shows_on_the_others(cluster):
     client.close()
     assert on_a.presence_of("s0", timeout=5)["availability"] == "Offline"
     on_a.close()
+
+
+def eventually(check, timeout=1.0):
+    """check()'s first truthy value within `timeout` seconds, else its last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def test_a_user_created_on_one_node_logs_in_on_the_others_at_once(cluster):
+    admin = cluster.client("a")
+    admin.add_user("d0", password="pw-directory")
+    created = time.monotonic()
+    for name in "bc":
+        assert eventually(lambda: cluster.client(name).get("/api/v1/users/d0").status_code == 200)
+        assert time.monotonic() - created < 1, name
+    on_b = Client(cluster.nodes["b"].url).login("d0", "pw-directory")
+    Client(cluster.nodes["c"].url).login("d0", "pw-directory")
+    # B's sign-in token is good on A and C as soon as B answered (within their watch delay).
+    for name in "ac":
+        user = Client(cluster.nodes[name].url, on_b.token)
+        assert eventually(lambda: user.get("/api/v1/users/d0/presence").status_code == 200), name
+    # A password changed on C holds on A.
+    assert cluster.client("c").patch("/api/v1/users/d0", {"password": "pw-directory-2"}
+                                     ).status_code == 200
+    on_a = Client(cluster.nodes["a"].url)
+    assert eventually(lambda: on_a.post("/api/v1/auth/token", {
+        "username": "d0", "password": "pw-directory-2"}).status_code == 200)
+
+
+def test_groups_and_devices_changed_on_one_node_show_on_the_others(cluster):
+    admin = cluster.client("a")
+    assert admin.put("/api/v1/groups/ops", {"id": "ops", "display_name": "Operations"}
+                     ).status_code == 200
+    admin.add_user("g0", password="pw-directory", groups=["ops"])
+    on_c = cluster.client("c")
+
+    def ops_members():
+        groups = {g["id"]: g for g in on_c.get("/api/v1/groups").json()["groups"]}
+        return groups.get("ops", {}).get("members")
+
+    assert eventually(lambda: ops_members() == ["g0"])
+    answer = cluster.client("b").post("/api/v1/users/g0/devices",
+                                      {"device": "desk", "label": "Desk phone",
+                                       "sip_password": "pw-desk-secret"})
+    assert answer.status_code == 201, answer.text
+    assert eventually(lambda: on_c.get("/api/v1/users/g0/devices").json()["devices"] == [
+        {"device": "desk", "label": "Desk phone", "has_sip_password": True}])
+    assert admin.delete("/api/v1/users/g0/devices/desk").status_code == 204
+    assert admin.delete("/api/v1/groups/ops").status_code == 204
+    assert eventually(lambda: cluster.client("b").get("/api/v1/users/g0/devices").json()
+                      ["devices"] == [])
+    assert eventually(lambda: ops_members() is None)
+
+
+def test_a_visibility_change_on_one_node_holds_for_a_watcher_on_another(cluster):
+    admin = cluster.client("a")
+    admin.add_user("v0", password="pw-directory")  # the presentity
+    admin.add_user("v1", password="pw-directory")  # who watches it through B
+    watcher_token = bearer(admin, "v1").token
+    assert eventually(lambda: Client(cluster.nodes["b"].url, watcher_token).get(
+        "/api/v1/users/v0/presence").status_code == 200)
+    assert put_manual(admin, "v0", "Busy", "deep work").status_code == 200
+    ws = Watcher(cluster.nodes["b"], watcher_token)
+    ws.subscribe("v0")
+    ws.presence_of("v0", timeout=5, availability="Busy", note="deep work")
+    answer = admin.put("/api/v1/users/v0/visibility/v1", {"level": "blocked"})
+    assert answer.status_code == 200, answer.text
+    seen_on_b = Client(cluster.nodes["b"].url, watcher_token)
+    assert eventually(lambda: seen_on_b.get("/api/v1/users/v0/presence").json()["availability"]
+                      == "PresenceUnknown")
+    # A later change reaches B (its admin sees it) but not the blocked watcher.
+    assert put_manual(admin, "v0", "Away", "gone").status_code == 200
+    assert eventually(lambda: cluster.client("b").get("/api/v1/users/v0/presence").json()
+                      .get("note") == "gone")
+    assert "gone" not in [m.get("note") for m in ws_messages(ws) if m.get("user") == "v0"]
+    # Cleared on C: the watcher on B sees again.
+    assert cluster.client("c").delete("/api/v1/users/v0/visibility/v1").status_code == 204
+    assert eventually(lambda: seen_on_b.get("/api/v1/users/v0/presence").json().get("note")
+                      == "gone")
+    ws.close()
+
+
+def ws_messages(ws, seconds=0.5):
+    """What a watcher got until `seconds` of quiet."""
+    messages = []
+    while True:
+        try:
+            messages.append(ws.receive(timeout=seconds))
+        except TimeoutError:
+            return messages
+
+
+def test_a_user_deleted_on_one_node_loses_its_token_on_the_others(cluster):
+    admin = cluster.client("a")
+    admin.add_user("x0", password="pw-directory")
+    token = bearer(admin, "x0").token
+    on_b = Client(cluster.nodes["b"].url, token)
+    assert eventually(lambda: on_b.get("/api/v1/users/x0/presence").status_code == 200)
+    assert admin.delete("/api/v1/users/x0").status_code == 204
+    assert eventually(lambda: on_b.get("/api/v1/users/x0/presence").status_code == 401)
+    assert cluster.client("c").get("/api/v1/users/x0").status_code == 404
+
+
+def test_a_state_defined_on_one_node_is_usable_on_another(cluster):
+    admin = cluster.client("a")
+    admin.add_user("e0", password="pw-directory")
+    answer = admin.put("/api/v1/states/workshop",
+                       {"id": "workshop", "type": "dnd", "message": "In a workshop"})
+    assert answer.status_code == 200, answer.text
+    on_c = cluster.client("c")
+    answer = eventually(lambda: put_manual(on_c, "e0", "workshop", ""))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["availability"] == "DoNotDisturb"
+    shown = eventually(lambda: cluster.client("b").get("/api/v1/users/e0/presence").json()
+                       .get("state") == "workshop")
+    assert shown
+    # Deleted on B: C refuses it.
+    assert admin.put("/api/v1/users/e0/presence/manual", {"state": "Available"}
+                     ).status_code == 200
+    assert cluster.client("b").delete("/api/v1/states/workshop").status_code == 204
+    assert eventually(lambda: put_manual(on_c, "e0", "workshop", "").status_code >= 400)
 
 
 def test_sigkill_of_a_node_under_load_loses_no_acknowledged_change(cluster):

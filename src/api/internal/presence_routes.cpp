@@ -538,10 +538,7 @@ void Service::delete_group(const Principal&, const Params& params, HttpRequest&,
   }
   const std::string id = params[0];
   commit({store::DeleteGroup{id}}, std::move(respond), [this, id] {
-    groups_.erase(id);
-    for (auto& [uid, user] : users_) {
-      std::erase(user.groups, id);
-    }
+    forget_group(id);
     return HttpResponse{204, ""};
   });
 }
@@ -599,16 +596,27 @@ void Service::put_device(const Principal& principal, const Params& params, HttpR
   };
   commit({store::PutDevice{device}}, std::move(respond), [this, device, release] {
     release();
-    auto& list = devices_[device.user];
-    auto it = std::find_if(list.begin(), list.end(),
-                           [&](const store::DeviceRecord& d) { return d.device == device.device; });
-    if (it == list.end()) {
-      list.push_back(device);
-    } else {
-      *it = device;
-    }
+    keep_device(device);
     return json_response(201, device_json(device));
   }, release);
+}
+
+void Service::keep_device(const store::DeviceRecord& device) {
+  auto& list = devices_[device.user];
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const store::DeviceRecord& d) { return d.device == device.device; });
+  if (it == list.end()) {
+    list.push_back(device);
+  } else {
+    *it = device;
+  }
+}
+
+void Service::forget_group(const std::string& id) {
+  groups_.erase(id);
+  for (auto& [uid, user] : users_) {
+    std::erase(user.groups, id);
+  }
 }
 
 void Service::delete_device(const Principal& principal, const Params& params, HttpRequest&,

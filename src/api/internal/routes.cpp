@@ -484,27 +484,32 @@ void Service::delete_user(const Principal&, const Params& params, HttpRequest&,
   }
   const std::string id = params[0];
   commit({store::DeleteUser{id}}, std::move(respond), [this, id] {
-    forget_remote_contacts(id);  // the store dropped their documents with the user
-    if (auto u = engine_.find(id)) {
-      (void)engine_.remove_user(*u);
-    }
-    users_.erase(id);
-    devices_.erase(id);
-    call_settings_.erase(id);
-    personal_profiles_.erase(id);
-    selections_.erase(id);
-    tokens_.erase_user(id);
-    // The store deleted the documents the user owned; adapters watching them learn it here.
-    std::vector<store::DocumentRecord> owned;
-    std::erase_if(foreign_documents_, [&](const store::DocumentRecord& d) {
-      return d.owner == id && (owned.push_back(d), true);
-    });
-    for (const store::DocumentRecord& d : owned) {
-      tell_watchers(d, true);
-    }
-    forget_calendar_source(id);
+    forget_user(id);
     return HttpResponse{204, ""};
   });
+}
+
+// What hangs off a user the store deleted with it.
+void Service::forget_user(const std::string& id) {
+  forget_remote_contacts(id);  // the store dropped their documents with the user
+  if (auto u = engine_.find(id)) {
+    (void)engine_.remove_user(*u);
+  }
+  users_.erase(id);
+  devices_.erase(id);
+  call_settings_.erase(id);
+  personal_profiles_.erase(id);
+  selections_.erase(id);
+  tokens_.erase_user(id);
+  // The store deleted the documents the user owned; adapters watching them learn it here.
+  std::vector<store::DocumentRecord> owned;
+  std::erase_if(foreign_documents_, [&](const store::DocumentRecord& d) {
+    return d.owner == id && (owned.push_back(d), true);
+  });
+  for (const store::DocumentRecord& d : owned) {
+    tell_watchers(d, true);
+  }
+  forget_calendar_source(id);
 }
 
 void Service::create_api_key(const Principal&, const Params&, HttpRequest& request,

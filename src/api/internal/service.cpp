@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace presenced::api {
 
@@ -229,17 +230,42 @@ std::vector<LayerChange> layer_changes(const std::vector<store::Mutation>& mutat
   return changes;
 }
 
+// The directory changes (users, tokens, groups, devices, visibility, states) among
+// `mutations`, for the others.
+std::vector<store::Mutation> directory_changes(const std::vector<store::Mutation>& mutations) {
+  std::vector<store::Mutation> changes;
+  std::copy_if(mutations.begin(), mutations.end(), std::back_inserter(changes),
+               [](const store::Mutation& m) {
+                 return std::holds_alternative<store::PutUser>(m) ||
+                        std::holds_alternative<store::DeleteUser>(m) ||
+                        std::holds_alternative<store::PutGroup>(m) ||
+                        std::holds_alternative<store::DeleteGroup>(m) ||
+                        std::holds_alternative<store::PutDevice>(m) ||
+                        std::holds_alternative<store::DeleteDevice>(m) ||
+                        std::holds_alternative<store::PutToken>(m) ||
+                        std::holds_alternative<store::DeleteToken>(m) ||
+                        std::holds_alternative<store::PutVisibility>(m) ||
+                        std::holds_alternative<store::DeleteVisibility>(m) ||
+                        std::holds_alternative<store::PutState>(m) ||
+                        std::holds_alternative<store::DeleteState>(m);
+               });
+  return changes;
+}
+
 }  // namespace
 
 void Service::commit(std::vector<store::Mutation> mutations, Respond respond,
                      std::function<HttpResponse()> apply, Task rollback) {
   auto changes = cluster_ != nullptr ? layer_changes(mutations) : std::vector<LayerChange>{};
+  auto directory =
+      cluster_ != nullptr ? directory_changes(mutations) : std::vector<store::Mutation>{};
   store_.submit(std::move(mutations), [this, respond = std::move(respond), apply = std::move(apply),
-                                       rollback = std::move(rollback),
-                                       changes = std::move(changes)](Result<void> result) mutable {
+                                       rollback = std::move(rollback), changes = std::move(changes),
+                                       directory = std::move(directory)](
+                                          Result<void> result) mutable {
     post_([this, result = std::move(result), respond = std::move(respond),
-           apply = std::move(apply), rollback = std::move(rollback),
-           changes = std::move(changes)]() mutable {
+           apply = std::move(apply), rollback = std::move(rollback), changes = std::move(changes),
+           directory = std::move(directory)]() mutable {
       if (!result) {
         if (rollback) {
           rollback();
@@ -251,11 +277,11 @@ void Service::commit(std::vector<store::Mutation> mutations, Respond respond,
       }
       ++metrics_.store_commits;
       HttpResponse answer = apply();
-      if (changes.empty() || answer.status >= 300) {
+      if ((changes.empty() && directory.empty()) || answer.status >= 300) {
         respond(std::move(answer));
         return;
       }
-      cluster_->publish(std::move(changes), [respond = std::move(respond),
+      cluster_->publish(std::move(changes), std::move(directory), [respond = std::move(respond),
                                             answer = std::move(answer)](bool ok) mutable {
         respond(ok ? std::move(answer)
                    : error_response(Error::unavailable("the cluster did not take the change")));
@@ -311,7 +337,7 @@ void Service::apply_session_state(core::UserIndex user, const std::string& state
 
 void Service::share(core::UserIndex user, core::Layer layer) {
   if (cluster_ != nullptr) {
-    cluster_->publish({{engine_.id_of(user).value, layer}}, [](bool) {});
+    cluster_->publish({{engine_.id_of(user).value, layer}}, {}, [](bool) {});
   }
 }
 

@@ -151,6 +151,8 @@ class Service {
   void set_remote_presence(core::RemotePresence presence);
 
   void set_cluster(ClusterLink& link) { cluster_ = &link; }
+  // See Server::apply_directory (cluster_directory.cpp).
+  void apply_directory(const store::Mutation& change);
 
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();
@@ -304,6 +306,9 @@ class Service {
   void attach_remote(const std::string& owner, const RemoteAddress& address);
   void detach_remote(const std::string& owner, const std::string& address);
   void forget_remote_contacts(const std::string& owner);  // the owner is being deleted
+  void forget_user(const std::string& id);  // after the store deleted the user
+  void keep_device(const store::DeviceRecord& device);  // added or replaced
+  void forget_group(const std::string& id);  // and the users' memberships
   // `contacts` (local users) followed by the owner's remote presentities.
   std::vector<core::UserIndex> with_remote_contacts(const std::string& owner,
                                                     std::vector<core::UserIndex> contacts) const;

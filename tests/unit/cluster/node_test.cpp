@@ -9,12 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 
 namespace presenced::cluster {
 namespace {
@@ -27,11 +30,13 @@ core::TimePoint now() { return core::to_time_point(core::Clock::now()); }
 // thread as a server's loop would.
 class Member {
  public:
-  Member(NodeConfig config) : engine_(core::EngineConfig{}, 0) {
+  explicit Member(NodeConfig config, ApplyDirectory directory = {})
+      : engine_(core::EngineConfig{}, 0) {
     user_ = *engine_.add_user(core::UserId{"u.1"}, {}, now());
     auto node = Node::open(std::move(config), engine_);
     EXPECT_TRUE(node) << node.error().message;
     node_ = std::move(*node);
+    node_->on_directory(std::move(directory));
     auto caught_up = node_->catch_up(
         [this](Task task) {
           std::lock_guard lock(mutex_);
@@ -112,6 +117,50 @@ TEST_F(NodeTest, AManualStatePublishedOnOneNodeIsAppliedOnTheOther) {
   Member c(config("c"));
   ASSERT_TRUE(c.layers().manual);
   EXPECT_EQ(c.layers().manual->state_id, "Busy");
+}
+
+TEST_F(NodeTest, DirectoryChangesReachTheOtherNodeInOrderAndALaterOneCatchesUp) {
+  // What a node was told of "dir.1" and its token, in order.
+  const auto recorder = [](std::vector<std::string>& into) {
+    return [&into](const store::Mutation& change) {
+      if (const auto* put = std::get_if<store::PutUser>(&change); put && put->user.id == "dir.1") {
+        into.push_back("user " + put->user.display_name);
+      } else if (const auto* removed = std::get_if<store::DeleteUser>(&change);
+                 removed && removed->id == "dir.1") {
+        into.push_back("deleted");
+      } else if (const auto* token = std::get_if<store::PutToken>(&change);
+                 token && token->token.user == "dir.1") {
+        into.push_back("token");
+      }
+    };
+  };
+  std::vector<std::string> on_a;
+  std::vector<std::string> on_b;
+  Member a(config("a"), recorder(on_a));
+  Member b(config("b"), recorder(on_b));
+  store::UserRecord user;
+  user.id = "dir.1";
+  user.display_name = "first";
+  store::TokenRecord token{"d1r", "dir.1", now() + std::chrono::hours(1), "login"};
+  std::optional<bool> acknowledged;
+  a.node().publish({}, {store::PutUser{user}, store::PutToken{token}, store::PutManual{}},
+                   [&](bool ok) { acknowledged = ok; });
+  // A answers once its own watch applied them: it has them too.
+  ASSERT_TRUE(a.run_until([&] { return acknowledged.has_value(); }));
+  EXPECT_TRUE(*acknowledged);
+  EXPECT_EQ(on_a, (std::vector<std::string>{"user first", "token"}));
+  ASSERT_TRUE(b.run_until([&] { return on_b.size() == 2; }));
+  EXPECT_EQ(on_b, (std::vector<std::string>{"user first", "token"}));
+  user.display_name = "second";
+  a.node().publish({}, {store::PutUser{user}, store::DeleteUser{"dir.1"}}, [](bool) {});
+  ASSERT_TRUE(b.run_until([&] { return on_b.size() == 4; }));
+  EXPECT_EQ(on_b[2], "user second");
+  EXPECT_EQ(on_b[3], "deleted");
+  // A node that starts now gets the latest of each key: the user deleted, the token as it was.
+  std::vector<std::string> on_c;
+  Member c(config("c"), recorder(on_c));
+  std::sort(on_c.begin(), on_c.end());
+  EXPECT_EQ(on_c, (std::vector<std::string>{"deleted", "token"}));
 }
 
 TEST_F(NodeTest, AMalformedValueChangesNothingAndLaterValuesStillApply) {
