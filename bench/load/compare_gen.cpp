@@ -306,6 +306,7 @@ void Driver::received(std::uint32_t pair, std::optional<Stamp> stamp, std::uint6
 }
 
 void Driver::logged_in(std::uint32_t, bool ok, std::uint64_t subscriptions) {
+  last_login_ns_ = monotonic_ns();
   if (ok) {
     ++logged_in_;
     subscriptions_ += subscriptions;
@@ -325,10 +326,10 @@ asio::awaitable<Driver::Json> Driver::login(double rate) {
   const std::uint64_t notifications_before = notifications_;
   const std::uint64_t start = monotonic_ns();
   const std::size_t accounts = dataset_.accounts.size();
-  std::size_t pairs = 0;
-  for (const auto& w : dataset_.watching) {
-    pairs += w.size();
-  }
+  const std::size_t pairs = dataset_.pairs.size();
+  // Arms without authorisation (NATS) leave denied pairs unsubscribed.
+  const std::size_t allowed = static_cast<std::size_t>(
+      std::count_if(dataset_.pairs.begin(), dataset_.pairs.end(), [](const Pair& p) { return !p.denied; }));
   asio::steady_timer timer(ioc_);
   for (std::uint32_t a = 0; a < accounts; ++a) {
     const auto due = start + static_cast<std::uint64_t>(static_cast<double>(a) / rate * 1e9);
@@ -349,7 +350,7 @@ asio::awaitable<Driver::Json> Driver::login(double rate) {
       seen_at = monotonic_ns();
     }
     const bool answered_all = logged_in_ + login_failures_ >= accounts;
-    if (answered_all && notifications_ - notifications_before >= pairs) {
+    if (answered_all && notifications_ - notifications_before >= allowed) {
       break;
     }
     if (answered_all && monotonic_ns() - seen_at > 5'000'000'000ull) {
@@ -358,21 +359,25 @@ asio::awaitable<Driver::Json> Driver::login(double rate) {
     co_await sleep(0.01);
   }
   const std::uint64_t initial = notifications_ - notifications_before;
-  const bool ok = login_failures_ == 0 && logged_in_ == accounts && subscriptions_ == pairs;
+  const bool ok = login_failures_ == 0 && logged_in_ == accounts && subscriptions_ >= allowed &&
+                  subscriptions_ <= pairs;
   Json out{{"ok", ok},
            {"accounts", logged_in_},
            {"subscriptions", subscriptions_},
-           {"elapsed_s", seconds_between(start, std::max(seen_at, start))},
+           {"elapsed_s", seconds_between(start, std::max({seen_at, last_login_ns_, start}))},
            {"failures", login_failures_ + (accounts - logged_in_ - login_failures_)},
            {"initial_notifications", initial}};
   if (!ok) {
-    out["error"] = fmt::format("{} of {} accounts logged in, {} of {} subscriptions", logged_in_,
-                               accounts, subscriptions_, pairs);
+    out["error"] = fmt::format("{} of {} accounts logged in, {} subscriptions of {} pairs ({} not "
+                               "denied)", logged_in_, accounts, subscriptions_, pairs, allowed);
   }
   co_return out;
 }
 
 asio::awaitable<Driver::Json> Driver::publish(const Json& request, const std::string& kind) {
+  if (kind != "burst" && !request.contains("rate")) {
+    co_return Json{{"ok", false}, {"error", kind + " needs a rate"}};
+  }
   start_command();
   const double rate = number(request, "rate", 100);
   const double duration = number(request, "duration_s", 10);
@@ -537,7 +542,12 @@ int generator_main(int argc, char** argv,
       dataset_path = argv[i + 1];
     } else if (flag == "--endpoint") {
       endpoint_text = argv[i + 1];
-    } else if (flag != "--threads") {
+    } else if (flag == "--threads") {
+      if (std::string_view(argv[i + 1]) != "1") {
+        fmt::print(stderr, "--threads: the generator is one thread on its pinned core\n");
+        return 2;
+      }
+    } else {
       fmt::print(stderr, "unknown option {}\n", flag);
       return 2;
     }

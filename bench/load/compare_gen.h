@@ -2,9 +2,9 @@
 
 // The shared half of the side-by-side generators (bench/compare/README.md, "Generator line
 // protocol"): the data set, the stamps, the commands read from stdin and what they count. A
-// generator adds a Protocol (WebSocket in compare_ws.cpp, SIP in compare_sip.cpp) that logs in,
-// publishes and reports what its watchers read. Everything runs on one thread, on one
-// io_context: the generator is pinned to one core.
+// generator adds a Protocol (WebSocket in compare_ws.cpp, SIP in compare_sip.cpp, XMPP and NATS
+// through compare_stream.h) that logs in, publishes and reports what its watchers read.
+// Everything runs on one thread, on one io_context: the generator is pinned to one core.
 
 #include "load_report.h"
 
@@ -137,6 +137,7 @@ class Driver {
   // Login.
   std::uint64_t logged_in_ = 0;
   std::uint64_t login_failures_ = 0;
+  std::uint64_t last_login_ns_ = 0;
   std::uint64_t subscriptions_ = 0;
   std::uint32_t first_error_lines_ = 0;
 };

@@ -10,12 +10,11 @@
 // flusher thread per connection, so 10,000 connections would be 20,000 threads on the
 // generator's one core, measuring the scheduler instead of the server.
 
-#include "client_pool.h"
+#include "compare_stream.h"
 
 #include <fmt/format.h>
 
 #include <charconv>
-#include <iostream>
 
 namespace presenced::load::compare {
 namespace {
@@ -25,43 +24,51 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kLoginTimeout = std::chrono::seconds(30);
 constexpr std::size_t kMaxLine = 4096;  // longer control lines (INFO) are an error
 
+// What every client of one run shares, from the arm's endpoint.
 struct Shared {
-  Counters& counters;
-  const Dataset& dataset;
-  Receipts& receipts;
+  explicit Shared(const boost::json::object& endpoint) : address(server_address(endpoint)) {
+    if (const auto* prefix_value = endpoint.if_contains("subject_prefix")) {
+      prefix = prefix_value->as_string();
+    }
+    if (const auto* jetstream_value = endpoint.if_contains("jetstream")) {
+      jetstream = jetstream_value->as_bool();
+    }
+  }
   ServerAddress address;
-  std::string prefix;  // subject prefix, "presence."
+  std::string prefix = "presence.";
   bool jetstream = false;
 };
 
 class Client : public StreamClient {
  public:
-  Client(Shared& shared, asio::io_context& context, std::size_t thread, AccountId account)
-      : StreamClient(context, thread, account, shared.counters), shared_(shared) {}
+  Client(asio::io_context& context, Driver& driver, const Shared& shared, std::uint32_t account)
+      : StreamClient(context, driver, shared.address, account), shared_(shared) {}
 
-  void publish(const std::string& state, std::uint64_t seq) {
+  // Core NATS: accepted once written. JetStream: accepted when the stream's ack, on the reply
+  // subject that names the serial, says it stored the message.
+  void publish(std::string_view state, Stamp stamp) {
     if (!online_) {
+      driver_.answered(stamp.serial, false, "no open connection");
       return;
     }
-    const auto stamp = format_stamp(state, seq, monotonic_ns());
-    const auto& name = shared_.dataset.accounts[account_];
+    const auto text = stamp_text(state, stamp);
     if (shared_.jetstream) {
-      send(fmt::format("PUB {}{} _INBOX.{} {}\r\n{}\r\n", shared_.prefix, name, name,
-                       stamp.size(), stamp),
-           false);
+      send(fmt::format("PUB {}{} _INBOX.{}.{} {}\r\n{}\r\n", shared_.prefix, name(), name(),
+                       stamp.serial, text.size(), text));
     } else {
-      send(fmt::format("PUB {}{} {}\r\n{}\r\n", shared_.prefix, name, stamp.size(), stamp), true);
+      send(fmt::format("PUB {}{} {}\r\n{}\r\n", shared_.prefix, name(), text.size(), text),
+           stamp.serial);
     }
   }
 
   void close() { close_after_writes(); }
 
  private:
-  awaitable<bool> log_in() override {
+  awaitable<std::optional<std::uint64_t>> log_in() override {
     input_.clear();
-    const bool connected = co_await connect(shared_.address);
+    const bool connected = co_await connect();
     if (!connected) {
-      co_return false;
+      co_return std::nullopt;
     }
     asio::steady_timer deadline(context_, kLoginTimeout);
     deadline.async_wait([self = shared_from_this(), this](boost::system::error_code ec) {
@@ -69,38 +76,35 @@ class Client : public StreamClient {
         drop();
       }
     });
-    const auto& name = shared_.dataset.accounts[account_];
     std::string hello = fmt::format(
         "CONNECT {{\"verbose\":false,\"pedantic\":false,\"echo\":false,\"name\":\"{}\","
         "\"lang\":\"c++\",\"version\":\"1\",\"protocol\":1}}\r\n",
-        name);
-    std::size_t subscriptions = 0;
-    for (AccountId presentity : shared_.dataset.watches[account_]) {
-      if (const auto pair = shared_.dataset.pair(account_, presentity);
-          pair && shared_.dataset.pair_denied[*pair] == 0) {
-        hello += fmt::format("SUB {}{} {}\r\n", shared_.prefix, shared_.dataset.accounts[presentity],
-                             presentity);
+        name());
+    // The subscription id is the pair, so a message names the pair it belongs to.
+    const Dataset& d = driver_.dataset();
+    std::uint64_t subscriptions = 0;
+    for (const std::uint32_t pair : d.watching[account_]) {
+      if (!d.pairs[pair].denied) {
+        hello += fmt::format("SUB {}{} {}\r\n", shared_.prefix,
+                             d.accounts[d.pairs[pair].presentity], pair);
         ++subscriptions;
       }
     }
     if (shared_.jetstream) {
-      hello += fmt::format("SUB _INBOX.{} ack\r\n", name);
+      hello += fmt::format("SUB _INBOX.{}.* ack\r\n", name());
     }
     hello += "PING\r\n";  // its PONG says every SUB before it was processed
-    send(hello, false);
+    send(hello);
     pong_ = false;
     while (!pong_) {
       const bool read = co_await read_some();
       if (!read || !parse()) {
-        co_return false;
+        why_ = "CONNECT and SUB: no PONG";
+        co_return std::nullopt;
       }
     }
     online_ = true;
-    if (auto* tally = shared_.counters.tally.load()) {
-      tally->subscriptions += subscriptions;
-      ++tally->done;
-    }
-    co_return true;
+    co_return subscriptions;
   }
 
   awaitable<bool> read_some() {
@@ -115,7 +119,7 @@ class Client : public StreamClient {
   awaitable<void> read_loop() override {
     for (;;) {
       if (!parse()) {
-        ++shared_.counters.errors;
+        driver_.failure(fmt::format("{}: not the NATS protocol", name()));
         drop();
         co_return;
       }
@@ -156,12 +160,11 @@ class Client : public StreamClient {
         continue;
       }
       if (line == "PING") {
-        send("PONG\r\n", false);
+        send("PONG\r\n");
       } else if (line == "PONG") {
         pong_ = true;
       } else if (line.starts_with("-ERR")) {
-        std::cerr << shared_.dataset.accounts[account_] << ": " << line << '\n';
-        ++shared_.counters.errors;
+        driver_.failure(fmt::format("{}: {}", name(), line));
       }
       at = end + 2;
     }
@@ -170,56 +173,34 @@ class Client : public StreamClient {
   }
 
   void message(std::string_view line, std::string_view payload) {
-    // MSG <subject> <sid> ...: the sid is the presentity's account number, "ack" for acks.
+    // MSG <subject> <sid> ...: the sid is the pair, or "ack" for JetStream's acks.
     const auto first = line.find(' ', 4);
     const auto second = line.find(' ', first + 1);
     const auto sid = line.substr(first + 1, second - first - 1);
+    std::uint64_t number = 0;
     if (sid == "ack") {
-      if (payload.find("\"error\"") != std::string_view::npos) {
-        ++shared_.counters.errors;
-      } else {
-        ++shared_.counters.accepted;
+      const auto subject = line.substr(4, first - 4);
+      const auto digits = subject.substr(subject.rfind('.') + 1);
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), number).ec == std::errc()) {
+        const bool stored = payload.find("\"error\"") == std::string_view::npos;
+        driver_.answered(number, stored, payload);
       }
       return;
     }
-    AccountId presentity = 0;
-    if (std::from_chars(sid.data(), sid.data() + sid.size(), presentity).ec == std::errc()) {
-      shared_.receipts.received(thread_, account_, presentity, payload);
+    if (std::from_chars(sid.data(), sid.data() + sid.size(), number).ec == std::errc()) {
+      driver_.received(static_cast<std::uint32_t>(number), read_stamp(payload), monotonic_ns());
     }
   }
 
-  Shared& shared_;
+  const Shared& shared_;
   std::string input_;
   bool pong_ = false;
-};
-
-class NatsTransport : public PooledTransport<Client> {
- public:
-  NatsTransport(const Dataset& dataset, Receipts& receipts, const boost::json::object& endpoint,
-                std::size_t threads)
-      : PooledTransport(threads),
-        shared_{counters_, dataset, receipts, server_address(endpoint),
-                endpoint.contains("subject_prefix")
-                    ? std::string(endpoint.at("subject_prefix").as_string())
-                    : std::string("presence.")} {
-    if (const auto* jetstream = endpoint.if_contains("jetstream")) {
-      shared_.jetstream = jetstream->as_bool();
-    }
-    make_clients(shared_, dataset.accounts.size());
-  }
-
-  std::string refresh_note() const override {
-    return "NATS subscriptions do not expire: nothing to refresh";
-  }
-
- private:
-  Shared shared_;
 };
 
 }  // namespace
 }  // namespace presenced::load::compare
 
 int main(int argc, char** argv) {
-  return presenced::load::compare::run_generator<presenced::load::compare::NatsTransport>(
-      argc, argv, "compare-nats: side-by-side load over NATS (bench/compare/README.md)");
+  using namespace presenced::load::compare;
+  return run_stream_generator<Client, Shared>(argc, argv);
 }

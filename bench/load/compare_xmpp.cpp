@@ -4,13 +4,12 @@
 // <presence> with <show> and the stamp in <status>; watchers read presences off their streams
 // with a small expat parser.
 
-#include "client_pool.h"
+#include "compare_stream.h"
 
 #include <expat.h>
 #include <fmt/format.h>
 
 #include <deque>
-#include <iostream>
 
 namespace presenced::load::compare {
 namespace {
@@ -18,7 +17,6 @@ namespace {
 using asio::awaitable;
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kStepTimeout = std::chrono::seconds(60);  // each login step
-constexpr int kFailuresLogged = 5;
 
 // The states of the data set as XMPP <show> values; "available" has none.
 std::string_view show_of(std::string_view state) {
@@ -156,10 +154,10 @@ class StreamParser {
   std::deque<Stanza> done_;
 };
 
+// What every client of one run shares, from the arm's endpoint.
 struct Shared {
-  Counters& counters;
-  const Dataset& dataset;
-  Receipts& receipts;
+  explicit Shared(const boost::json::object& endpoint)
+      : address(server_address(endpoint)), domain(endpoint.at("domain").as_string()) {}
   ServerAddress address;
   std::string domain;
 };
@@ -167,20 +165,22 @@ struct Shared {
 // One account's stream.
 class Client : public StreamClient {
  public:
-  Client(Shared& shared, asio::io_context& context, std::size_t thread, AccountId account)
-      : StreamClient(context, thread, account, shared.counters), shared_(shared) {}
+  Client(asio::io_context& context, Driver& driver, const Shared& shared, std::uint32_t account)
+      : StreamClient(context, driver, shared.address, account), shared_(shared) {}
 
-  void publish(const std::string& state, std::uint64_t seq) {
+  void publish(std::string_view state, Stamp stamp) {
     state_ = state;
-    seq_ = seq;
-    if (online_) {  // else not accepted: no open stream
-      send(presence_stanza(state, format_stamp(state, seq, monotonic_ns())), true);
+    stamp_ = stamp;
+    if (online_) {
+      send(presence_stanza(state, stamp_text(state, stamp)), stamp.serial);
+    } else {
+      driver_.answered(stamp.serial, false, "no open stream");
     }
   }
 
   void close() {
     if (online_) {
-      send("</stream:stream>", false);
+      send("</stream:stream>");
       close_after_writes();
     } else {
       closing_ = true;
@@ -189,13 +189,6 @@ class Client : public StreamClient {
   }
 
  private:
-  void login_failed() override {
-    if (shared_.counters.logged_failures++ < kFailuresLogged) {
-      std::cerr << shared_.dataset.accounts[account_] << ": login failed at " << step_ << ": "
-                << why_ << '\n';
-    }
-  }
-
   std::string stream_header() const {
     return fmt::format(
         "<?xml version='1.0'?><stream:stream to='{}' xmlns='jabber:client' "
@@ -204,7 +197,7 @@ class Client : public StreamClient {
   }
 
   // Waits for the next stanza during login, within kStepTimeout.
-  awaitable<std::optional<Stanza>> next_stanza() {
+  awaitable<std::optional<Stanza>> next_stanza(const char* step) {
     asio::steady_timer deadline(context_, kStepTimeout);
     deadline.async_wait([self = shared_from_this(), this](boost::system::error_code ec) {
       if (!ec) {
@@ -214,12 +207,13 @@ class Client : public StreamClient {
     while (parser_.stanzas().empty()) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), kAsTuple);
       if (ec) {
-        why_ = deadline.expiry() <= asio::steady_timer::clock_type::now() ? "timed out"
-                                                                           : ec.message();
+        why_ = fmt::format("{}: {}", step,
+                           deadline.expiry() <= asio::steady_timer::clock_type::now()
+                               ? "timed out" : ec.message());
         co_return std::nullopt;
       }
       if (!parser_.feed({buffer_.data(), n}) || parser_.ended()) {
-        why_ = "the stream ended or is not XML";
+        why_ = fmt::format("{}: the stream ended or is not XML", step);
         co_return std::nullopt;
       }
     }
@@ -228,57 +222,47 @@ class Client : public StreamClient {
     co_return stanza;
   }
 
-  awaitable<bool> log_in() override {
+  awaitable<std::optional<std::uint64_t>> log_in() override {
     parser_.reset();
-    step_ = "TCP connect";
-    const bool connected = co_await connect(shared_.address);
+    const bool connected = co_await connect();
     if (!connected) {
-      co_return false;
+      co_return std::nullopt;
     }
-    const auto& name = shared_.dataset.accounts[account_];
-    step_ = "stream features";
-    send(stream_header(), false);
-    auto features = co_await next_stanza();
+    send(stream_header());
+    auto features = co_await next_stanza("stream features");
     if (!features || features->name != "stream:features" || !features->plain) {
-      co_return false;
+      co_return std::nullopt;
     }
     send(fmt::format("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{}</auth>",
-                     base64(std::string("\0", 1) + name + '\0' + shared_.dataset.password)),
-         false);
-    step_ = "SASL PLAIN";
-    auto outcome = co_await next_stanza();
+                     base64(std::string("\0", 1) + name() + '\0' + driver_.dataset().password)));
+    auto outcome = co_await next_stanza("SASL PLAIN");
     if (!outcome || outcome->name != "success") {
-      co_return false;
+      co_return std::nullopt;
     }
     parser_.reset();
-    step_ = "stream restart";
-    send(stream_header(), false);
-    features = co_await next_stanza();
+    send(stream_header());
+    features = co_await next_stanza("stream restart");
     if (!features || !features->bind) {
-      co_return false;
+      co_return std::nullopt;
     }
     send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-         "<resource>gen</resource></bind></iq>",
-         false);
-    step_ = "resource bind";
-    auto bound = co_await next_stanza();
+         "<resource>gen</resource></bind></iq>");
+    auto bound = co_await next_stanza("resource bind");
     if (!bound || bound->name != "iq" || bound->type != "result") {
-      co_return false;
+      co_return std::nullopt;
     }
-    // The initial presence replays the account's last state (ns 0: not a new publish).
-    send(presence_stanza(state_, format_stamp(state_, seq_, 0)), false);
+    // The initial presence announces the account's last state again, with its stamp: a
+    // watcher that already has that serial ignores it.
+    send(presence_stanza(state_, stamp_text(state_, stamp_)));
     online_ = true;
-    if (auto* tally = shared_.counters.tally.load()) {
-      tally->subscriptions += shared_.dataset.watches[account_].size();
-      ++tally->done;
-    }
-    co_return true;
+    co_return driver_.dataset().watching[account_].size();
   }
 
   awaitable<void> read_loop() override {
     for (;;) {
+      const std::uint64_t now = monotonic_ns();
       for (auto& stanza : parser_.stanzas()) {
-        handle(stanza);
+        handle(stanza, now);
       }
       parser_.stanzas().clear();
       if (parser_.ended()) {
@@ -291,59 +275,42 @@ class Client : public StreamClient {
         co_return;
       }
       if (!parser_.feed({buffer_.data(), n})) {
-        ++shared_.counters.errors;
+        driver_.failure(fmt::format("{}: the server's stream is not XML", name()));
         drop();
         co_return;
       }
     }
   }
 
-  void handle(const Stanza& stanza) {
+  void handle(const Stanza& stanza, std::uint64_t now) {
     if (stanza.name == "presence") {
       if (!stanza.type.empty()) {
         return;  // unavailable, subscription requests, errors
       }
       const auto local = std::string_view(stanza.from).substr(0, stanza.from.find('@'));
-      const auto it = shared_.dataset.index.find(std::string(local));
-      if (it != shared_.dataset.index.end()) {
-        shared_.receipts.received(thread_, account_, it->second, stanza.status);
+      const auto it = driver_.dataset().index.find(std::string(local));
+      if (it == driver_.dataset().index.end()) {
+        return;
+      }
+      if (const auto pair = pair_of(it->second)) {
+        driver_.received(*pair, read_stamp(stanza.status), now);
       }
     } else if (stanza.name == "stream:error") {
-      ++shared_.counters.errors;
+      driver_.failure(fmt::format("{}: stream error", name()));
     }
   }
 
-  Shared& shared_;
+  const Shared& shared_;
   StreamParser parser_;
   std::array<char, 16384> buffer_{};
-  const char* step_ = "";  // of the login, and why it failed, for the failure message
-  std::string why_;
   std::string state_ = "available";
-  std::uint64_t seq_ = 0;
-};
-
-class XmppTransport : public PooledTransport<Client> {
- public:
-  XmppTransport(const Dataset& dataset, Receipts& receipts, const boost::json::object& endpoint,
-                std::size_t threads)
-      : PooledTransport(threads),
-        shared_{counters_, dataset, receipts, server_address(endpoint),
-                std::string(endpoint.at("domain").as_string())} {
-    make_clients(shared_, dataset.accounts.size());
-  }
-
-  std::string refresh_note() const override {
-    return "XMPP roster subscriptions do not expire: nothing to refresh";
-  }
-
- private:
-  Shared shared_;
+  Stamp stamp_;  // of the last publish; serial 0 before the first
 };
 
 }  // namespace
 }  // namespace presenced::load::compare
 
 int main(int argc, char** argv) {
-  return presenced::load::compare::run_generator<presenced::load::compare::XmppTransport>(
-      argc, argv, "compare-xmpp: side-by-side load over XMPP c2s (bench/compare/README.md)");
+  using namespace presenced::load::compare;
+  return run_stream_generator<Client, Shared>(argc, argv);
 }

@@ -103,8 +103,9 @@ def test_arm_passes_the_gate(arm_class, mode, tmp_path):
         burst = generator(cmd="burst", count=60, within_s=0.5)
         assert burst["delivered"] == burst["expected"] and burst["drain_s"] >= 0
         gate = generator(cmd="gate")
-        assert gate["passed"], gate
-        assert gate["converged"] == gate["pairs"] == data["pairs"] - len(data["denied"])
+        assert gate["ok"], gate
+        assert gate["pairs"] == data["pairs"]
+        assert gate["converged"] == gate["allowed_pairs"] == data["pairs"] - len(data["denied"])
         assert gate["denied_violations"] == 0
         assert generator(cmd="quit")["ok"]
         assert arm.settings()
