@@ -39,6 +39,11 @@ class LibnatsKv final : public NatsKv {
  public:
   ~LibnatsKv() override {
     stopping_ = true;
+    // Closing first makes the watcher's unsubscribe fail before it deletes its ephemeral
+    // consumer (the server drops that consumer itself once idle). libnats 3.4 reads the
+    // consumer's name for that delete outside its lock, while its ordered-consumer reset (after
+    // a server restart) may free it: closing first keeps the two apart.
+    natsConnection_Close(conn_);
     if (watcher_ != nullptr) {
       kvWatcher_Stop(watcher_);
     }
