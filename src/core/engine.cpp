@@ -136,6 +136,12 @@ Result<void> Engine::remove_user(UserIndex user) {
   for (ChangeListener* listener : listeners_) {
     listener->on_remove(user);
   }
+  // Its index may be reused by a user whose sequence meets one of these.
+  for (SnapshotSlot& slot : snapshots_) {
+    if (slot.user == user) {
+      slot = {};
+    }
+  }
   UserState& state = user_state(user);
   // Watchers of this user see it go: a last "unknown" state, then no more events.
   Presence gone;
@@ -636,10 +642,7 @@ void Engine::subscribe(WatcherId watcher, UserIndex user, std::optional<std::uin
     return;  // the resuming client already has this state
   }
   const bool was_empty = w.queue.empty();
-  auto payload = std::make_shared<const std::string>(
-      encoders_[w.format]->encode(state.id, project(state.presence, level), sequence(user), level));
-  ++stats_.encodings;
-  w.queue.push({user, sequence(user), std::move(payload)});
+  w.queue.push({user, sequence(user), encode_current(user, w.format, level)});
   ++stats_.deliveries;
   if (was_empty && w.sink != nullptr) {
     w.sink->wake();
@@ -782,6 +785,29 @@ std::shared_ptr<const std::string> Engine::encode_for(UserIndex user, FormatId f
     ++stats_.encodings;
   }
   return slot;
+}
+
+std::shared_ptr<const std::string> Engine::encode_current(UserIndex user, FormatId format,
+                                                          VisibilityLevel level) {
+  constexpr std::size_t kSnapshotSlots = 4096;  // a power of two
+  if (snapshots_.empty()) {
+    snapshots_.resize(kSnapshotSlots);
+  }
+  const auto kind =
+      static_cast<std::uint32_t>(format * kVisibilityLevels + static_cast<std::size_t>(level));
+  SnapshotSlot& slot = snapshots_[(user * kVisibilityLevels + kind) & (kSnapshotSlots - 1)];
+  const std::uint64_t seq = sequence(user);
+  if (slot.user == user && slot.kind == kind && slot.sequence == seq) {
+    if (auto shared = slot.payload.lock()) {
+      return shared;
+    }
+  }
+  const UserState& state = user_state(user);
+  auto payload = std::make_shared<const std::string>(
+      encoders_[format]->encode(state.id, project(state.presence, level), seq, level));
+  ++stats_.encodings;
+  slot = {user, kind, seq, payload};
+  return payload;
 }
 
 // One aggregation, one projection and encoding per (format, level), then a pointer copy per

@@ -245,6 +245,8 @@ class Engine {
   void schedule(UserIndex user, std::optional<TimePoint> at);
   std::shared_ptr<const std::string> encode_for(UserIndex user, FormatId format,
                                                 VisibilityLevel level);
+  std::shared_ptr<const std::string> encode_current(UserIndex user, FormatId format,
+                                                    VisibilityLevel level);
 
   EngineConfig config_;
   std::uint64_t sequence_base_;
@@ -260,6 +262,17 @@ class Engine {
   std::vector<ChangeListener*> listeners_;
   // Per publish: encodings by (format, level), filled lazily.
   std::vector<std::shared_ptr<const std::string>> encode_cache_;
+  // Current states encoded by subscribe(), held weakly and direct-mapped by user: while one is
+  // still queued to some watcher, the next subscriber at the same level and sequence shares it
+  // (a team that logs in subscribes to each member twenty times). Bounded, and it keeps no
+  // payload alive.
+  struct SnapshotSlot {
+    UserIndex user = 0;
+    std::uint32_t kind = 0;  // format * kVisibilityLevels + level
+    std::uint64_t sequence = 0;
+    std::weak_ptr<const std::string> payload;
+  };
+  std::vector<SnapshotSlot> snapshots_;
   std::vector<UserIndex> lapsed_logouts_;
   EngineStats stats_;
 };

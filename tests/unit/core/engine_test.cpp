@@ -210,6 +210,36 @@ TEST_F(EngineTest, SubscribeQueuesTheCurrentStateAtOnce) {
   EXPECT_EQ(drain(w), Strings{"alice:Available:2:business"});
 }
 
+// Issue 10: a team logging in subscribes to each member once per watcher; while the current
+// state is still queued, later subscribers at the same level share its encoding.
+TEST_F(EngineTest, SubscribersOfTheSameStateShareOneEncoding) {
+  const UserIndex alice = add("alice");
+  const UserIndex bob = add("bob");
+  const UserIndex carol = add("carol");
+  engine_.open_session(alice, session("ws-1"), kT0);
+  const WatcherId w1 = watch(bob);
+  const WatcherId w2 = watch(carol);
+  const auto encodings = engine_.stats().encodings;
+  engine_.subscribe(w1, alice);
+  engine_.subscribe(w2, alice);
+  std::vector<Delivery> first = engine_.queue(w1).take();
+  std::vector<Delivery> second = engine_.queue(w2).take();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].payload, second[0].payload);
+  EXPECT_EQ(engine_.stats().encodings, encodings + 1);
+
+  // A new state is encoded anew, and so is one no longer queued anywhere.
+  engine_.set_manual(alice, manual("Away", kT0), kT0);
+  engine_.queue(w1).take();
+  engine_.queue(w2).take();
+  first.clear();
+  second.clear();
+  const WatcherId w3 = watch(carol);
+  engine_.subscribe(w3, alice);
+  EXPECT_EQ(drain(w3), Strings{"alice:Away:3:business"});
+}
+
 TEST_F(EngineTest, ChangeReachesEachSubscriberOnceWithItsLevel) {
   const UserIndex alice = add("alice");
   const UserIndex bob = add("bob");
