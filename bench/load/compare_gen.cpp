@@ -246,8 +246,10 @@ asio::awaitable<void> Driver::settle(double quiet_s, double timeout_s) {
     if (answered_all && delivered_ >= expected_) {
       co_return;
     }
+    // Quiet counts only once every publish is answered: a server still working through a
+    // queue of them is not done, and the protocol gives each one up on its own timer.
     const std::uint64_t last = std::max({last_delivery_ns_, last_answer_ns_, start});
-    if (now - last > quiet || now - start > timeout) {
+    if ((answered_all && now - last > quiet) || now - start > timeout) {
       co_return;
     }
     co_await sleep(0.01);
