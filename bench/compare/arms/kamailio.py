@@ -159,7 +159,7 @@ class Kamailio(Arm):
                 f"-m {self.shm_mb} MB shared, -M 64 MB private memory, debug=1, clean_period=100",
                 f"maxbuffer (-b) {RCV_BUF >> 20} MB (the UDP receive buffer ceiling Kamailio "
                 "probes up to; the kernel grants net.core.rmem_max), tm fr_timer at its default "
-                "30 s",
+                "30 s, presence timeout_rm_subs=0 (a NOTIFY timing out keeps its watcher)",
                 "presence_xml force_active=1; denied pairs refused with 403 by the routing "
                 "script from an htable loaded from the database at start",
                 "no digest authentication (presenced challenges every request: "
