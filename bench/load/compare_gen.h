@@ -99,7 +99,8 @@ class Driver {
  private:
   using Json = boost::json::object;
   boost::asio::awaitable<Json> command(const Json& request);
-  boost::asio::awaitable<Json> login(double rate);
+  // At `rate` accounts a second, with at most `window` of them unanswered at a time.
+  boost::asio::awaitable<Json> login(double rate, std::uint64_t window);
   boost::asio::awaitable<Json> publish(const Json& request, const std::string& kind);
   boost::asio::awaitable<Json> gate(double rate);
   void start_command();
