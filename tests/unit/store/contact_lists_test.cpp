@@ -50,26 +50,27 @@ TEST(UserPositionsTest, FindsEveryUserAndNothingElse) {
   EXPECT_EQ(positions.find("user"), records::UserPositions::kAbsent);
 }
 
+using Rows = std::vector<std::pair<const char*, const char*>>;
+
+ContactLists build(const std::vector<UserRecord>& users, const Rows& rows) {
+  records::ContactListsBuilder builder(users);
+  for (const auto& [owner, contact] : rows) {
+    builder.add(owner, contact);
+  }
+  return std::move(builder).finish();
+}
+
 TEST(ContactListsBuilderTest, RowsGroupedByOwnerKeepTheirOrder) {
   const auto users = users_named({"ann", "ben", "cat"});
-  records::ContactListsBuilder builder(users);
-  builder.add("ann", "cat");
-  builder.add("ann", "ben");
-  builder.add("cat", "ann");
-  const ContactLists lists = std::move(builder).finish();
+  const ContactLists lists = build(users, {{"ann", "cat"}, {"ann", "ben"}, {"cat", "ann"}});
   EXPECT_EQ(lists_of(lists, 3), (std::vector<std::vector<std::uint32_t>>{{2, 1}, {}, {0}}));
   EXPECT_EQ(lists.size(), 3u);
 }
 
 TEST(ContactListsBuilderTest, RowsInAnyOrderAreGatheredByOwner) {
   const auto users = users_named({"ann", "ben", "cat"});
-  records::ContactListsBuilder builder(users);
-  builder.add("cat", "ann");
-  builder.add("ann", "ben");
-  builder.add("cat", "ben");
-  builder.add("ben", "cat");
-  builder.add("ann", "cat");
-  const ContactLists lists = std::move(builder).finish();
+  const ContactLists lists = build(
+      users, {{"cat", "ann"}, {"ann", "ben"}, {"cat", "ben"}, {"ben", "cat"}, {"ann", "cat"}});
   EXPECT_EQ(lists_of(lists, 3),
             (std::vector<std::vector<std::uint32_t>>{{1, 2}, {2}, {0, 1}}));
 }
