@@ -10,9 +10,11 @@
 #include "core/model.h"
 #include "core/result.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -70,6 +72,24 @@ struct ContactRecord {
   std::string contact;
 };
 
+// Every contact list of a snapshot, as positions in its `users`: start-up reads tens of
+// millions of rows, which as pairs of id strings would be 64 bytes each and a hash look-up each
+// in the engine. User p's contacts are entries[start[p]] .. entries[start[p + 1]] (in the
+// store's order); `start` is empty when there are none.
+struct ContactLists {
+  std::vector<std::uint32_t> start;    // users.size() + 1 offsets into entries, or empty
+  std::vector<std::uint32_t> entries;  // positions in Snapshot::users
+
+  bool empty() const { return entries.empty(); }
+  std::size_t size() const { return entries.size(); }
+  std::span<const std::uint32_t> of(std::size_t user) const {
+    if (user + 1 >= start.size()) {
+      return {};
+    }
+    return {entries.data() + start[user], entries.data() + start[user + 1]};
+  }
+};
+
 struct CallRecord {
   std::string user;
   core::Call call;
@@ -98,7 +118,7 @@ struct Snapshot {
   std::vector<core::StateDefinition> states;  // admin-defined only
   std::vector<VisibilityRecord> visibility;
   std::vector<TokenRecord> tokens;
-  std::vector<ContactRecord> contacts;
+  ContactLists contacts;
   std::vector<ManualRecord> manual;
   std::vector<CallRecord> calls;
   std::vector<CalendarRecord> calendars;

@@ -81,8 +81,12 @@ void Service::restore(store::Snapshot snapshot) {
   }
   engine_.reserve_users(snapshot.users.size());
   users_.reserve(snapshot.users.size());
+  // By position in snapshot.users, as the contact lists name them.
+  std::vector<std::optional<core::UserIndex>> indices;
+  indices.reserve(snapshot.users.size());
   for (store::UserRecord& u : snapshot.users) {
-    (void)engine_.add_user(core::UserId{u.id}, u.settings, t);
+    auto index = engine_.add_user(core::UserId{u.id}, u.settings, t);
+    indices.push_back(index ? std::optional(*index) : std::nullopt);
     std::string id = u.id;
     users_.emplace(std::move(id), std::move(u));
   }
@@ -124,7 +128,8 @@ void Service::restore(store::Snapshot snapshot) {
       engine_.set_visibility(*owner, *watcher, v.level);
     }
   }
-  restore_contacts(std::move(snapshot.contacts));
+  restore_contacts(snapshot.contacts, indices);
+  snapshot.contacts = {};
   for (store::TokenRecord& token : snapshot.tokens) {
     if (token.expires_at > t) {
       tokens_.put(std::move(token));
@@ -148,30 +153,23 @@ void Service::restore(store::Snapshot snapshot) {
   restore_documents(snapshot.documents);
 }
 
-// Contacts come grouped by owner from the store (not required): an owner's id is looked up once
-// per run of its rows, and the lists are gathered by index, not in a map of a million entries.
-void Service::restore_contacts(std::vector<store::ContactRecord> contacts) {
-  std::vector<std::vector<core::UserIndex>> lists;
-  const std::string* owner_id = nullptr;
-  std::optional<core::UserIndex> owner;
-  for (const store::ContactRecord& c : contacts) {
-    if (owner_id == nullptr || c.owner != *owner_id) {
-      owner_id = &c.owner;
-      owner = engine_.find(c.owner);
+// The store hands contacts over as positions in the snapshot's users (store::ContactLists):
+// no id is looked up here, each list is mapped through the users' engine indices.
+void Service::restore_contacts(const store::ContactLists& contacts,
+                               const std::vector<std::optional<core::UserIndex>>& indices) {
+  for (std::size_t owner = 0; owner < indices.size(); ++owner) {
+    const std::span<const std::uint32_t> positions = contacts.of(owner);
+    if (positions.empty() || !indices[owner]) {
+      continue;
     }
-    auto contact = engine_.find(c.contact);
-    if (owner && contact) {
-      if (*owner >= lists.size()) {
-        lists.resize(std::size_t{*owner} + 1);
+    std::vector<core::UserIndex> list;
+    list.reserve(positions.size());
+    for (std::uint32_t p : positions) {
+      if (p < indices.size() && indices[p]) {
+        list.push_back(*indices[p]);
       }
-      lists[*owner].push_back(*contact);
     }
-  }
-  contacts = {};  // a million users' rows: gone before the lists are handed over
-  for (std::size_t owner_index = 0; owner_index < lists.size(); ++owner_index) {
-    if (!lists[owner_index].empty()) {
-      engine_.set_contacts(static_cast<core::UserIndex>(owner_index), std::move(lists[owner_index]));
-    }
+    engine_.set_contacts(*indices[owner], std::move(list));
   }
 }
 

@@ -274,7 +274,8 @@ class Service {
                                            const std::string& user) const;
   HttpResponse presence_response(core::UserIndex user, const Principal& viewer) const;
   void restore(store::Snapshot snapshot);
-  void restore_contacts(std::vector<store::ContactRecord> contacts);
+  void restore_contacts(const store::ContactLists& contacts,
+                        const std::vector<std::optional<core::UserIndex>>& indices);
   void restore_documents(const std::vector<store::DocumentRecord>& documents);
   // The callee's own call settings with what their state's automatic action adds.
   routing::CalleeSettings effective_call_settings(core::UserIndex user, const std::string& id) const;

@@ -36,6 +36,11 @@ class Rows {
   bool ok() const;
   int size() const { return PQntuples(result_.get()); }
   std::string text(int row, int column) const;
+  // Valid while these rows are.
+  std::string_view text_view(int row, int column) const {
+    const PGresult* r = result_.get();
+    return {PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column))};
+  }
   std::int64_t int64(int row, int column) const;
   std::optional<std::int64_t> optional_int64(int row, int column) const;
   bool boolean(int row, int column) const;

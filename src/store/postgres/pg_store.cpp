@@ -5,6 +5,7 @@
 // next batch reconnects; the submits of a batch that could not commit fail with `unavailable`.
 
 #include "store/internal/commit_queue.h"
+#include "store/internal/contact_lists.h"
 #include "store/internal/records.h"
 #include "store/postgres/pg_connection.h"
 #include "store/store.h"
@@ -91,6 +92,7 @@ struct Row {
   const Rows& rows;
   int row;
   std::string text(int column) const { return rows.text(row, column); }
+  std::string_view text_view(int column) const { return rows.text_view(row, column); }
   std::int64_t int64(int column) const { return rows.int64(row, column); }
   std::optional<std::int64_t> optional_int64(int column) const {
     return rows.optional_int64(row, column);
@@ -221,8 +223,11 @@ class PostgresStore final : public Store {
                [&](const Row& q) { s.tokens.push_back(records::token(q)); });
     }
     if (r) {
-      r = read("SELECT owner, contact FROM contacts",
-               [&](const Row& q) { s.contacts.push_back({q.text(0), q.text(1)}); });
+      // Grouped by owner: one owner look-up per group (any order would do).
+      records::ContactListsBuilder contacts(s.users);
+      r = read("SELECT owner, contact FROM contacts ORDER BY owner COLLATE \"C\"",
+               [&](const Row& q) { contacts.add(q.text_view(0), q.text_view(1)); });
+      s.contacts = std::move(contacts).finish();
     }
     if (r) {
       r = read("SELECT user_id, state, note, from_ms, until_ms, reachability, set_at FROM manual",

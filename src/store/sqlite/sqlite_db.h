@@ -40,6 +40,13 @@ class Statement {
   bool boolean(int column) const { return int64(column) != 0; }
   std::optional<std::int64_t> optional_int64(int column) const;
   std::string text(int column) const;
+  // Valid until the next step() or reset().
+  std::string_view text_view(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return data == nullptr ? std::string_view()
+                           : std::string_view(data, static_cast<std::size_t>(
+                                                        sqlite3_column_bytes(stmt_, column)));
+  }
 
  private:
   sqlite3* db_ = nullptr;

@@ -363,4 +363,15 @@ auto sorted_fields(const std::vector<T>& records) {
   return out;
 }
 
+// The snapshot's contact lists as (owner, contact) id pairs, owners in the users' order.
+inline std::vector<ContactRecord> contact_records(const Snapshot& s) {
+  std::vector<ContactRecord> out;
+  for (std::size_t owner = 0; owner < s.users.size(); ++owner) {
+    for (std::uint32_t contact : s.contacts.of(owner)) {
+      out.push_back({s.users.at(owner).id, s.users.at(contact).id});
+    }
+  }
+  return out;
+}
+
 }  // namespace presenced::store::testing
