@@ -663,6 +663,12 @@ def test_each_calendar_source_is_synced_by_one_node_and_taken_over_after_a_kill(
         assert all(ics.counts()[p] == before[p] for p in paths.values() if p not in moved)
         assert 5 < taken_after < 25, taken_after
         print("calendar sources of %s taken over %.1f s after SIGKILL" % (victim, taken_after))
+        # Started again, it joins: its sources move back to it.
+        before = ics.counts()
+        cluster.nodes[victim].start()
+        wait_until(lambda: owned() == {name: expected[name] for name in "abc"}
+                   and all(ics.counts()[p] > before[p] for p in moved), 20,
+                   lambda: (ics.counts(), before, owned()))
     finally:
         ics.close()
         if victim:
