@@ -168,6 +168,10 @@ class Server {
   // the bucket), applied to the in-memory directory as the route that made it did. Idempotent.
   // On the server's thread only.
   virtual void apply_directory(const store::Mutation& change) = 0;
+  // Cluster mode: `user`'s last session ended with a node gone silent (docs/cluster.md); the
+  // one node that claimed it applies the user's logout state, as at a logout here, unless a
+  // session opened since. On the server's thread only.
+  virtual void apply_orphaned_logout(const std::string& user) = 0;
 };
 
 // The Teams user mappings (PUT /api/v1/users/{id}/teams): id = user, body

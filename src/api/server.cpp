@@ -372,6 +372,9 @@ class ServerImpl final : public Server {
   void apply_directory(const store::Mutation& change) override {
     service_.apply_directory(change);
   }
+  void apply_orphaned_logout(const std::string& user) override {
+    service_.apply_orphaned_logout(user);
+  }
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }

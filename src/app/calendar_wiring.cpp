@@ -1,11 +1,80 @@
 #include "app/calendar_wiring.h"
 
+#include "cluster/node.h"
+#include "cluster/partition.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace presenced::app {
 namespace cal = connectors::calendar;
+namespace {
+
+// Cluster mode: every node knows every source, and hands the connector only those whose user
+// it owns among the live nodes. Server's thread only.
+class SourceOwnership {
+ public:
+  SourceOwnership(cal::Connector& connector, std::string self)
+      : connector_(connector), self_(std::move(self)) {}
+
+  void set_source(const std::string& user, std::optional<cal::Source> source) {
+    const bool owned = owned_.contains(user);
+    if (!source) {
+      sources_.erase(user);
+      if (owned) {
+        owned_.erase(user);
+        connector_.set_source(user, std::nullopt);
+      }
+      return;
+    }
+    auto& known = sources_[user];
+    if (owned && known == *source) {
+      return;  // the same source again (from another node): no extra sync
+    }
+    known = *source;
+    if (cluster::owner_of(user, live_) == self_) {
+      owned_.insert(user);
+      connector_.set_source(user, std::move(source));
+    } else if (owned) {
+      owned_.erase(user);
+      connector_.release_source(user);
+    }
+  }
+
+  // A node died or joined: take the sources now ours (synced at once), release the others.
+  void set_live_nodes(std::vector<std::string> live) {
+    live_ = std::move(live);
+    for (const auto& [user, source] : sources_) {
+      const bool mine = cluster::owner_of(user, live_) == self_;
+      if (mine && owned_.insert(user).second) {
+        connector_.set_source(user, source);
+      } else if (!mine && owned_.erase(user) > 0) {
+        connector_.release_source(user);
+      }
+    }
+  }
+
+ private:
+  cal::Connector& connector_;
+  const std::string self_;
+  std::vector<std::string> live_;
+  std::map<std::string, cal::Source> sources_;
+  std::set<std::string> owned_;
+};
+
+cal::Source to_source(const api::CalendarSource& s) {
+  return cal::Source{s.mode == "ics" ? cal::SourceMode::Ics : cal::SourceMode::CalDav, s.url,
+                     s.username, s.password, s.discover};
+}
+
+}  // namespace
 
 void add_calendar_flags(CLI::App& app, CalendarOptions& o) {
   app.add_option("--calendar-sync-interval", o.interval_s,
@@ -47,7 +116,8 @@ void add_calendar_flags(CLI::App& app, CalendarOptions& o) {
       ->capture_default_str();
 }
 
-std::unique_ptr<cal::Connector> start_calendar(const CalendarOptions& o, api::Server& server) {
+std::unique_ptr<cal::Connector> start_calendar(const CalendarOptions& o, api::Server& server,
+                                               cluster::Node* node) {
   cal::ConnectorConfig config;
   config.interval = std::chrono::seconds(o.interval_s);
   config.timeout = std::chrono::seconds(o.timeout_s);
@@ -74,15 +144,22 @@ std::unique_ptr<cal::Connector> start_calendar(const CalendarOptions& o, api::Se
             {std::move(r.user), std::move(r.layer), r.ok, std::move(r.error), r.at});
       },
       [] { return core::to_time_point(core::Clock::now()); });
-  server.watch_calendar_sources([c = connector.get()](const std::string& user,
-                                                      std::optional<api::CalendarSource> s) {
-    if (!s) {
-      c->set_source(user, std::nullopt);
-      return;
-    }
-    c->set_source(user, cal::Source{s->mode == "ics" ? cal::SourceMode::Ics : cal::SourceMode::CalDav,
-                                    s->url, s->username, s->password, s->discover});
-  });
+  if (node != nullptr) {
+    auto ownership = std::make_shared<SourceOwnership>(*connector, node->id());
+    ownership->set_live_nodes(node->live_nodes());
+    node->on_live_nodes([ownership](const std::vector<std::string>& live) {
+      ownership->set_live_nodes(live);
+    });
+    server.watch_calendar_sources(
+        [ownership](const std::string& user, std::optional<api::CalendarSource> s) {
+          ownership->set_source(user, s ? std::optional(to_source(*s)) : std::nullopt);
+        });
+  } else {
+    server.watch_calendar_sources([c = connector.get()](const std::string& user,
+                                                        std::optional<api::CalendarSource> s) {
+      c->set_source(user, s ? std::optional(to_source(*s)) : std::nullopt);
+    });
+  }
   server.add_metrics_source([c = connector.get()](std::string& out) {
     cal::render_metrics(c->stats(), out);
   });

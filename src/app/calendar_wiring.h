@@ -9,6 +9,10 @@
 
 #include <memory>
 
+namespace presenced::cluster {
+class Node;
+}
+
 namespace presenced::app {
 
 struct CalendarOptions {
@@ -30,7 +34,11 @@ void add_calendar_flags(CLI::App& app, CalendarOptions& options);
 // Starts the connector on its own threads, fed by the server's calendar sources and reporting
 // to it; its figures join GET /metrics. The service account's password comes from
 // PRESENCED_CALENDAR_PASSWORD, not a flag (flags show in ps). Stop it before the server goes.
+// With a cluster `node`, this node syncs only the sources whose user it owns among the live
+// nodes (cluster/partition.h), and takes or releases sources as nodes die and join; the node
+// must outlive the connector.
 std::unique_ptr<connectors::calendar::Connector> start_calendar(const CalendarOptions& options,
-                                                                api::Server& server);
+                                                                api::Server& server,
+                                                                cluster::Node* node = nullptr);
 
 }  // namespace presenced::app

@@ -53,6 +53,9 @@ std::optional<ClusterSide> join_cluster(const ClusterOptions& options,
     return std::nullopt;
   }
   (*node)->on_directory([&server](const store::Mutation& change) { server.apply_directory(change); });
+  (*node)->on_orphaned_logout([&server](const std::string& user) {
+    server.apply_orphaned_logout(user);
+  });
   const auto started = std::chrono::steady_clock::now();
   auto layers = (*node)->catch_up([&server](cluster::Task task) { server.post(std::move(task)); },
                                   std::chrono::seconds(60));

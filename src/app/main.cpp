@@ -438,7 +438,7 @@ int main(int argc, char** argv) {
   if (!teams) {
     return 2;
   }
-  auto calendar = presenced::app::start_calendar(options.calendar, **server);
+  auto calendar = presenced::app::start_calendar(options.calendar, **server, cluster.node.get());
   auto webhooks = presenced::app::start_webhooks(options.webhooks, **server);
   if (!webhooks) {
     return 2;

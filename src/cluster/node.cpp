@@ -3,9 +3,12 @@
 #include "cluster/kv_keys.h"
 #include "cluster/layer_codec.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 namespace presenced::cluster {
 
@@ -100,6 +103,7 @@ core::Result<std::size_t> Node::catch_up(Post post, std::chrono::milliseconds ti
     apply(entry);
   }
   catching_up_ = false;
+  update_live_nodes();
   writer_ = std::thread([this] { write_batches(); });
   return early.size();
 }
@@ -113,7 +117,7 @@ void Node::apply(const KvEntry& entry) {
       apply_directory_(**change);
     }
   } else if (key && key->layer == core::Layer::None) {
-    heard(key->node);
+    heard(key->node, entry.revision);
   } else if (key && key->layer == core::Layer::Sessions) {
     apply_sessions(key->node, key->user, entry);
   } else if (const auto user = key ? engine_.find(key->user) : std::nullopt) {
@@ -174,8 +178,9 @@ void Node::apply_sessions(const std::string& node, const std::string& id, const 
   last_heard_.try_emplace(node, Steady::now());  // a node never heard gets a lease from now
 }
 
-void Node::heard(const std::string& node) {
+void Node::heard(const std::string& node, std::uint64_t revision) {
   const auto now = Steady::now();
+  last_beat_revision_[node] = revision;
   if (catching_up_) {
     if (node != config_.node_id) {  // an earlier run's own beat says nothing about now
       last_heard_[node] = now;
@@ -200,7 +205,30 @@ void Node::heard(const std::string& node) {
       }
     }
   }
-  last_heard_[node] = now;
+  const bool joined = last_heard_.insert_or_assign(node, now).second ||
+                     std::find(live_nodes_.begin(), live_nodes_.end(), node) == live_nodes_.end();
+  if (joined) {
+    update_live_nodes();
+  }
+}
+
+void Node::update_live_nodes() {
+  const auto now = Steady::now();
+  std::vector<std::string> live{config_.node_id};
+  for (const auto& [node, at] : last_heard_) {
+    if (node != config_.node_id && now - at <= config_.lease) {
+      live.push_back(node);
+    }
+  }
+  std::sort(live.begin(), live.end());
+  if (live == live_nodes_) {
+    return;
+  }
+  spdlog::info("cluster: live nodes {}", fmt::join(live, ", "));
+  live_nodes_ = std::move(live);
+  if (live_nodes_changed_) {
+    live_nodes_changed_(live_nodes_);
+  }
 }
 
 // A node not heard for a lease has died or lost the bucket: its clients reconnect elsewhere,
@@ -218,12 +246,14 @@ void Node::expire_silent_nodes() {
     it = waiting_.erase(it);
     done(false);
   }
+  update_live_nodes();
   const auto self = last_heard_.find(config_.node_id);
   if (self == last_heard_.end() || now - self->second > 2 * config_.heartbeat ||
       now - healthy_since_ < config_.lease) {
     return;
   }
   const core::TimePoint t = core::to_time_point(core::Clock::now());
+  std::vector<std::pair<std::string, std::string>> logouts;  // job, user
   for (auto it = remote_sessions_.begin(); it != remote_sessions_.end();) {
     const auto heard_at = last_heard_.find(it->first);
     if (heard_at != last_heard_.end() && now - heard_at->second <= config_.lease) {
@@ -233,15 +263,35 @@ void Node::expire_silent_nodes() {
     spdlog::info("cluster: node {} silent for longer than its lease: the sessions of its {} "
                  "users end",
                  it->first, it->second.size());
+    // Every node holds the same sessions, so each finds the same users logged out; the job
+    // names this death of the node (its last heartbeat), so a later one is claimed anew.
+    const std::string death =
+        "logout/" + it->first + "/" + std::to_string(last_beat_revision_[it->first]) + "/";
     for (const auto& [id, ids] : it->second) {
       if (const auto user = engine_.find(id)) {
+        bool last = false;
         for (const std::string& client : ids) {
-          engine_.close_session(*user, client, t);
+          last = engine_.close_session(*user, client, t) || last;
+        }
+        if (last) {
+          logouts.emplace_back(death + id, id);
         }
       }
     }
     it = remote_sessions_.erase(it);
   }
+  if (!logouts.empty() && orphaned_logout_) {
+    claim_logouts(std::move(logouts));
+  }
+}
+
+// The claims take a bucket round trip each: the writer thread makes them, not the engine's.
+void Node::claim_logouts(std::vector<std::pair<std::string, std::string>> claims) {
+  {
+    std::lock_guard lock(write_mutex_);
+    std::move(claims.begin(), claims.end(), std::back_inserter(claims_));
+  }
+  write_ready_.notify_one();
 }
 
 void Node::applied(std::uint64_t revision) {
@@ -303,13 +353,25 @@ void Node::write_batches() {
     Batch batch;
     {
       std::unique_lock lock(write_mutex_);
-      write_ready_.wait_until(lock, next_beat_, [this] { return stopping_ || !batches_.empty(); });
+      write_ready_.wait_until(lock, next_beat_, [this] {
+        return stopping_ || !batches_.empty() || !claims_.empty();
+      });
       if (stopping_ && batches_.empty()) {
         return;
       }
       if (Steady::now() >= next_beat_) {
         lock.unlock();
         beat();
+        continue;
+      }
+      if (!claims_.empty()) {
+        auto claims = std::exchange(claims_, {});
+        lock.unlock();
+        for (auto& [job, user] : claims) {
+          if (claim(job)) {
+            post_([this, user = std::move(user)] { orphaned_logout_(user); });
+          }
+        }
         continue;
       }
       batch = std::move(batches_.front());

@@ -40,6 +40,10 @@ using Task = std::function<void()>;
 using Post = std::function<void(Task)>;
 // Applies a directory change (a user, token, visibility rule or state) the bucket brought.
 using ApplyDirectory = std::function<void(const store::Mutation&)>;
+// The live nodes changed (sorted ids, this node's among them).
+using LiveNodesChanged = std::function<void(const std::vector<std::string>&)>;
+// A user's last session ended with a silent node's, and this node claimed the logout.
+using OrphanedLogout = std::function<void(const std::string& user)>;
 
 struct NodeConfig {
   KvConfig kv;
@@ -67,6 +71,16 @@ class Node {
   // Where directory changes go, on the engine's thread in revision order with the layers (the
   // bucket's latest of each at catch-up, over what the store held). Set before catch_up().
   void on_directory(ApplyDirectory apply) { apply_directory_ = std::move(apply); }
+  // Told on the engine's thread of the live nodes at catch-up and whenever they change: this
+  // node and every node whose heartbeat came within the lease. A node that dies leaves the set
+  // one lease after its last heartbeat; one that starts joins with its first. Set and read on
+  // the engine's thread.
+  void on_live_nodes(LiveNodesChanged listener) { live_nodes_changed_ = std::move(listener); }
+  const std::vector<std::string>& live_nodes() const { return live_nodes_; }
+  // When a silent node's sessions end here, each user left without a session is a logout that
+  // one node of the cluster claims (`logout/<node>/<its last heartbeat's revision>/<user>`);
+  // `apply` runs on the engine's thread of the winner. Set on the engine's thread.
+  void on_orphaned_logout(OrphanedLogout apply) { orphaned_logout_ = std::move(apply); }
 
   // Writes the users' current `layer`s to the bucket (for Sessions: the sessions of this node's
   // clients); `done(true)` runs on the engine's thread once this node's watch applied them,
@@ -94,8 +108,10 @@ class Node {
   using Steady = std::chrono::steady_clock;
   void apply(const KvEntry& entry);
   void apply_sessions(const std::string& node, const std::string& user, const KvEntry& entry);
-  void heard(const std::string& node);
+  void heard(const std::string& node, std::uint64_t revision);
   void expire_silent_nodes();
+  void update_live_nodes();
+  void claim_logouts(std::vector<std::pair<std::string, std::string>> claims);
   void applied(std::uint64_t revision);
   void write_batches();
   void beat();
@@ -105,6 +121,8 @@ class Node {
   std::unique_ptr<NatsKv> kv_;
   Post post_;
   ApplyDirectory apply_directory_;
+  LiveNodesChanged live_nodes_changed_;
+  OrphanedLogout orphaned_logout_;
 
   // Engine thread only: the newest revision applied, and publishes waiting for theirs.
   std::uint64_t applied_revision_ = 0;
@@ -118,6 +136,8 @@ class Node {
   // user; when each node was last heard; since when this node hears its own heartbeats.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> remote_sessions_;
   std::map<std::string, Steady::time_point> last_heard_;
+  std::map<std::string, std::uint64_t> last_beat_revision_;
+  std::vector<std::string> live_nodes_;
   Steady::time_point healthy_since_{};
   // Users with sessions of this node's clients, and those with keys of an earlier run of it.
   std::set<std::string> local_session_users_;
@@ -134,6 +154,7 @@ class Node {
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
   std::deque<Batch> batches_;
+  std::vector<std::pair<std::string, std::string>> claims_;  // job, user
   bool stopping_ = false;
   Steady::time_point next_beat_{};
   std::thread writer_;

@@ -7,6 +7,8 @@ cost some 503s and nothing acknowledged.
 The tests of this module run in order on one cluster: each leaves it with three live nodes.
 """
 
+import collections
+import http.server
 import os
 import pathlib
 import re
@@ -14,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -507,3 +510,202 @@ def test_a_restart_of_nats_or_postgres_costs_503s_and_no_acknowledged_change(clu
                   if not writers.accepts(user, last.get(user))}
         assert not missed, (name, missed)
         ws.close()
+
+
+# ---- Work done once: calendar sync partitioned by user, logouts of a dead node's users ----
+
+def rendezvous_owner(user, nodes):
+    """The node that syncs `user`'s calendar: the same hash as src/cluster/partition.cpp."""
+    mask = (1 << 64) - 1
+
+    def fnv1a(h, data):
+        for byte in data:
+            h = ((h ^ byte) * 0x100000001b3) & mask
+        return h
+
+    def mix(h):
+        h ^= h >> 30
+        h = (h * 0xbf58476d1ce4e5b9) & mask
+        h ^= h >> 27
+        h = (h * 0x94d049bb133111eb) & mask
+        return h ^ (h >> 31)
+
+    def weight(node):
+        h = fnv1a(fnv1a(0xcbf29ce484222325, node.encode()), b"\0")
+        return mix(fnv1a(h, user.encode()))
+
+    return max(sorted(nodes), key=weight)
+
+
+class CountingIcsServer:
+    """ICS calendars on 127.0.0.1, one per path, each holding a meeting now; counts the GETs
+    of each path (every node's fetch is one)."""
+
+    def __init__(self):
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        stamp = "%Y%m%dT%H%M%SZ"
+        self.body = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+                     "UID:cluster-meeting\r\nDTSTAMP:%s\r\nDTSTART:%s\r\nDTEND:%s\r\n"
+                     "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n" % (
+                         now.strftime(stamp), (now - timedelta(minutes=5)).strftime(stamp),
+                         (now + timedelta(hours=2)).strftime(stamp))).encode()
+        self.gets = collections.Counter()
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with owner.lock:
+                    owner.gets[self.path] += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/calendar")
+                self.send_header("Content-Length", str(len(owner.body)))
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def counts(self):
+        with self.lock:
+            return dict(self.gets)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def metric(client, name):
+    text = client.get("/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name) and not line.startswith("#"))
+
+
+def wait_until(check, timeout, message):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, message()
+        time.sleep(0.1)
+
+
+def restart_if_dead(node):
+    """Leaves the cluster with three live nodes for the tests after."""
+    if node.process.poll() is not None:
+        node.start()
+
+
+def connect(node, token, timeout=5):
+    """A WebSocket of `token`'s user on `node`, once the token has reached it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return Watcher(node, token)
+        except Exception:  # noqa: BLE001 - a refused handshake; the token is on its way
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_each_calendar_source_is_synced_by_one_node_and_taken_over_after_a_kill(cluster):
+    ics = CountingIcsServer()
+    victim = None
+    try:
+        admin = cluster.client("a")
+        users = ["cal%d" % i for i in range(9)]
+        for user in users:
+            admin.add_user(user, password="pw-cluster-user")
+        # Calendar sources reach the other nodes at their next start (docs/cluster.md): set
+        # each on every node, which is what a start would load.
+        for name in "abc":
+            client = cluster.client(name)
+            for user in users:
+                assert eventually(lambda: client.put(
+                    "/api/v1/users/%s/calendar/source" % user,
+                    {"mode": "ics", "url": "%s/%s.ics" % (ics.url, user)}).status_code == 200,
+                    timeout=5), (name, user)
+        paths = {user: "/%s.ics" % user for user in users}
+        owners = {user: rendezvous_owner(user, "abc") for user in users}
+        expected = collections.Counter(owners.values())
+
+        def owned():
+            return {name: metric(cluster.client(name), "presenced_calendar_sources")
+                    for name in "abc"}
+
+        wait_until(lambda: all(ics.counts().get(p, 0) >= 1 for p in paths.values())
+                   and owned() == {name: expected[name] for name in "abc"}, 20,
+                   lambda: (ics.counts(), owned(), dict(expected)))
+        # Each source fetched by one node, the one rendezvous hashing names.
+        assert {user: ics.counts()[p] for user, p in paths.items()} == {u: 1 for u in users}
+        # That node's sync reaches every node through the bucket.
+        for name in "abc":
+            client = cluster.client(name)
+            assert eventually(lambda: client.get("/api/v1/users/cal0/presence").json().get(
+                "activity") == "InAMeeting", timeout=5), name
+
+        # SIGKILL the node with the most sources: the survivors take them within the lease.
+        victim = max("abc", key=lambda name: (expected[name], name))
+        moved = [p for user, p in paths.items() if owners[user] == victim]
+        before = ics.counts()
+        cluster.nodes[victim].kill()
+        killed = time.monotonic()
+        wait_until(lambda: all(ics.counts().get(p, 0) > before[p] for p in moved), 25,
+                   lambda: (ics.counts(), before, moved))
+        taken_after = time.monotonic() - killed
+        survivors = [name for name in "abc" if name != victim]
+        after = {name: metric(cluster.client(name), "presenced_calendar_sources")
+                 for name in survivors}
+        assert sum(after.values()) == len(users), after
+        # Only the dead node's sources moved, and not before its lease (10 s, 2 s beats).
+        assert all(ics.counts()[p] == before[p] for p in paths.values() if p not in moved)
+        assert 5 < taken_after < 25, taken_after
+        print("calendar sources of %s taken over %.1f s after SIGKILL" % (victim, taken_after))
+        # Started again, it joins: its sources move back to it.
+        before = ics.counts()
+        cluster.nodes[victim].start()
+        wait_until(lambda: owned() == {name: expected[name] for name in "abc"}
+                   and all(ics.counts()[p] > before[p] for p in moved), 20,
+                   lambda: (ics.counts(), before, owned()))
+    finally:
+        ics.close()
+        if victim:
+            restart_if_dead(cluster.nodes[victim])
+
+
+def test_a_dead_nodes_user_gets_the_logout_state_once(cluster):
+    admin = cluster.client("a")
+    admin.add_user("o0", password="pw-cluster-user")
+    assert admin.patch("/api/v1/users/o0", {"logout_state": "Away"}).status_code == 200
+    token = bearer(admin, "o0").token
+    on_a = Watcher(cluster.nodes["a"], cluster.admin_token)
+    on_a.subscribe("o0")
+    on_a.presence_of("o0", availability="Offline")
+    # The user's only session is on C (the token and setting reach C through the bucket).
+    session = connect(cluster.nodes["c"], token)
+    on_a.presence_of("o0", timeout=5, availability="Available")
+
+    def claims():
+        return sum(metric(cluster.client(name), "presenced_cluster_orphaned_logouts_total")
+                   for name in "ab")
+
+    before = claims()
+    cluster.nodes["c"].kill()
+    killed = time.monotonic()
+    try:
+        # After C's lease its session ends on A and B, and one of them applies the logout
+        # state, which reaches the other through the bucket.
+        on_a.presence_of("o0", timeout=25, availability="Away")
+        assert time.monotonic() - killed > 5
+        for name in "ab":
+            client = cluster.client(name)
+            assert eventually(lambda: client.get("/api/v1/users/o0/presence").json().get(
+                "availability") == "Away", timeout=5), name
+        assert claims() - before == 1
+        assert not eventually(lambda: claims() - before > 1, timeout=2)
+    finally:
+        on_a.close()
+        session.close()
+        restart_if_dead(cluster.nodes["c"])

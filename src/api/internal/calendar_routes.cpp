@@ -186,6 +186,7 @@ void Service::report_calendar(CalendarReport report) {
       ++metrics_.store_commits;
       if (auto target = engine_.find(id); target && calendar_sources_.contains(id)) {
         engine_.set_calendar(*target, std::move(layer), now());
+        share(*target, core::Layer::Calendar);  // cluster mode: this node synced it for all
       }
     });
   });

@@ -75,6 +75,10 @@ std::string Metrics::render(const core::EngineStats& engine, std::size_t users,
           webhook_echoes);
   counter(out, "presenced_webhook_incoming_refused_total",
           "Incoming webhook posts without a valid signature.", webhook_refused);
+  counter(out, "presenced_cluster_orphaned_logouts_total",
+          "Logouts of users whose last session ended with a silent node, claimed by this "
+          "node (their logout state applied).",
+          orphaned_logouts);
   counter(out, "presenced_uptime_seconds", "Seconds since start.",
           static_cast<std::uint64_t>(uptime.count()), "gauge");
   fanout.render(out, "presenced_fanout_latency_seconds",

@@ -39,6 +39,7 @@ struct Metrics {
   std::uint64_t webhook_applied = 0;  // incoming statuses applied
   std::uint64_t webhook_echoes = 0;   // incoming statuses the external system already showed
   std::uint64_t webhook_refused = 0;  // unsigned or forged incoming posts
+  std::uint64_t orphaned_logouts = 0;  // claimed logouts of a silent node's users
   LatencyHistogram fanout;  // change queued -> written to the socket
 
   std::string render(const core::EngineStats& engine, std::size_t users,

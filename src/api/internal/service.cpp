@@ -333,6 +333,15 @@ void Service::apply_session_state(core::UserIndex user, const std::string& state
   });
 }
 
+void Service::apply_orphaned_logout(const std::string& id) {
+  const auto user = engine_.find(id);
+  if (!user || !engine_.layers(*user).sessions.sessions.empty()) {
+    return;  // deleted, or logged in again meanwhile
+  }
+  ++metrics_.orphaned_logouts;
+  apply_session_state(*user, engine_.settings(*user).logout_state);
+}
+
 void Service::share(core::UserIndex user, core::Layer layer) {
   if (cluster_ != nullptr) {
     cluster_->publish({{engine_.id_of(user).value, layer}}, {}, [](bool) {});

@@ -153,6 +153,8 @@ class Service {
   void set_cluster(ClusterLink& link) { cluster_ = &link; }
   // See Server::apply_directory (cluster_directory.cpp).
   void apply_directory(const store::Mutation& change);
+  // See Server::apply_orphaned_logout.
+  void apply_orphaned_logout(const std::string& user);
 
   // Re-evaluates timed rules (until, idle, leases); returns the next deadline.
   std::optional<core::TimePoint> advance();

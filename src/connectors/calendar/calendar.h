@@ -133,6 +133,9 @@ class Connector {
 
   // Adds, changes (nullopt: removes) a user's source; the next sync of that user runs at once.
   virtual void set_source(const std::string& user, std::optional<Source> source) = 0;
+  // Stops syncing a user's source without reporting an empty layer: another node of a cluster
+  // syncs it now, and the calendar it showed stays until that node reports.
+  virtual void release_source(const std::string& user) = 0;
   virtual void start() = 0;
   // Stops the workers; waits for the requests in flight, each at most `timeout`.
   virtual void stop() = 0;

@@ -49,7 +49,15 @@ class ConnectorImpl final : public Connector {
   void set_source(const std::string& user, std::optional<Source> source) override {
     {
       std::lock_guard lock(mutex_);
-      inbox_.emplace_back(user, std::move(source));
+      inbox_.push_back({user, std::move(source), false});
+    }
+    wake_.notify_one();
+  }
+
+  void release_source(const std::string& user) override {
+    {
+      std::lock_guard lock(mutex_);
+      inbox_.push_back({user, std::nullopt, true});
     }
     wake_.notify_one();
   }
@@ -115,14 +123,14 @@ class ConnectorImpl final : public Connector {
 
   // Under the lock. A change to a user being synced waits in deferred_ until that sync ends.
   void take_inbox() {
-    std::vector<std::pair<std::string, std::optional<Source>>> changes = std::move(deferred_);
+    std::vector<SourceChange> changes = std::move(deferred_);
     deferred_.clear();
     std::move(inbox_.begin(), inbox_.end(), std::back_inserter(changes));
     inbox_.clear();
-    for (auto& [user, source] : changes) {
+    for (auto& [user, source, released] : changes) {
       auto it = users_.find(user);
       if (it != users_.end() && it->second.busy) {
-        deferred_.emplace_back(user, std::move(source));
+        deferred_.push_back({user, std::move(source), released});
         continue;
       }
       if (it != users_.end()) {
@@ -131,8 +139,9 @@ class ConnectorImpl final : public Connector {
       if (!source) {
         if (it != users_.end()) {
           const bool had = !it->second.reported_empty;
+          stats_.appointments -= std::min(stats_.appointments, it->second.delivered.size());
           users_.erase(it);
-          if (had) {
+          if (had && !released) {
             deliver_({user, core::CalendarLayer{}, true, {}, clock_()});
           }
         }
@@ -246,8 +255,13 @@ class ConnectorImpl final : public Connector {
   // worker that marked it busy, or to whoever holds the lock while it is not).
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::pair<std::string, std::optional<Source>>> inbox_;
-  std::vector<std::pair<std::string, std::optional<Source>>> deferred_;
+  struct SourceChange {
+    std::string user;
+    std::optional<Source> source;  // nullopt: removed or released
+    bool released = false;         // removed without reporting an empty layer
+  };
+  std::vector<SourceChange> inbox_;
+  std::vector<SourceChange> deferred_;
   std::atomic<bool> stopping_ = false;
   ConnectorStats stats_;
   std::map<std::string, UserState> users_;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -194,6 +195,75 @@ TEST_F(NodeTest, ASilentNodesSessionsEndOnTheOthersAfterItsLease) {
   const auto left = std::chrono::steady_clock::now();
   ASSERT_TRUE(b.run_until([&] { return b.layers().sessions.sessions.empty(); }, 5s));
   EXPECT_GE(std::chrono::steady_clock::now() - left, 400ms);
+}
+
+// Runs both members' tasks, as two servers' loops would, until `done` holds.
+template <typename Predicate>
+bool run_both_until(Member& a, Member& b, Predicate done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    // One round of each member's queue: the predicate holds from its second look on.
+    a.run_until([looked = false]() mutable { return std::exchange(looked, true); });
+    b.run_until([looked = false]() mutable { return std::exchange(looked, true); });
+  }
+  return true;
+}
+
+TEST_F(NodeTest, TheLiveNodesFollowHeartbeatsAndLeases) {
+  Member a(config("live-a"));
+  std::vector<std::vector<std::string>> told;
+  a.node().on_live_nodes([&](const std::vector<std::string>& live) { told.push_back(live); });
+  const std::vector<std::string> both{"live-a", "live-b"};
+  {
+    Member b(config("live-b"));
+    // Nodes of earlier tests may count as live for a lease after their last heartbeat.
+    ASSERT_TRUE(a.run_until([&] { return a.node().live_nodes() == both; }, 5s));
+    ASSERT_FALSE(told.empty());
+    EXPECT_EQ(told.back(), both);
+  }
+  const auto left = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a.run_until(
+      [&] { return a.node().live_nodes() == std::vector<std::string>{"live-a"}; }, 5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - left, 400ms);  // not before its lease
+  EXPECT_EQ(told.back(), std::vector<std::string>{"live-a"});
+}
+
+// docs/cluster.md, "A node that dies": each survivor ends the silent node's sessions, and
+// exactly one of them applies the logout of a user left without a session.
+TEST_F(NodeTest, ALogoutLeftByASilentNodeIsClaimedByExactlyOneSurvivor) {
+  // A user of this test alone: the bucket still holds sessions of earlier tests' nodes, whose
+  // users' logouts the survivors claim as well.
+  const core::UserId user{"orphan.1"};
+  Member b(config("orphan-b"));
+  Member c(config("orphan-c"));
+  const auto b_user = *b.engine().add_user(user, {}, now());
+  const auto c_user = *c.engine().add_user(user, {}, now());
+  int logouts = 0;
+  for (Member* m : {&b, &c}) {
+    m->node().on_orphaned_logout([&](const std::string& id) { logouts += id == user.value; });
+  }
+  {
+    Member a(config("orphan-a"));
+    const auto a_user = *a.engine().add_user(user, {}, now());
+    core::Session session;
+    session.client_id = "ws-1";
+    session.kind = "websocket";
+    session.since = now();
+    a.engine().open_session(a_user, session, now());
+    a.node().publish({{user.value, core::Layer::Sessions}}, [](bool) {});
+    ASSERT_TRUE(run_both_until(b, c, [&] {
+      return b.engine().layers(b_user).sessions.sessions.size() == 1 &&
+             c.engine().layers(c_user).sessions.sessions.size() == 1;
+    }, 5s));
+  }
+  ASSERT_TRUE(run_both_until(b, c, [&] { return logouts >= 1; }, 10s));
+  EXPECT_TRUE(b.engine().layers(b_user).sessions.sessions.empty());
+  EXPECT_TRUE(c.engine().layers(c_user).sessions.sessions.empty());
+  // The loser's claim came back refused: no second logout follows.
+  EXPECT_FALSE(run_both_until(b, c, [&] { return logouts > 1; }, 1500ms));
 }
 
 }  // namespace
