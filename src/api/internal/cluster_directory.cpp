@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <vector>
 
 namespace presenced::api {
@@ -71,13 +70,15 @@ void Service::apply_directory(const store::Mutation& change) {
       }
     }
   } else if (const auto* contact = std::get_if<store::PutContact>(&change)) {
-    // One key per pair, so a list grows and shrinks one contact at a time; a contact from
-    // elsewhere (a remote address, this node's own) keeps its place.
+    // One key per pair, so a list changes one contact at a time. A list put whole puts its
+    // pairs in order, and the bucket may skip a pair's deletion that its put overwrote, so a
+    // put moves the contact to the end: the list ends in the order it was put.
     auto owner = engine_.find(contact->contact.owner);
     auto other = engine_.find(contact->contact.contact);
     if (owner && other) {
       std::vector<core::UserIndex> list = engine_.contacts(*owner);
-      if (std::find(list.begin(), list.end(), *other) == list.end()) {
+      if (list.empty() || list.back() != *other) {
+        std::erase(list, *other);
         list.push_back(*other);
         engine_.set_contacts(*owner, std::move(list));
       }
@@ -118,8 +119,8 @@ bool is_shared_document(std::string_view kind) {
 // As the route that put it: a selection also sets the idle minutes in force (its manual state
 // comes as a layer), a calendar source also starts or restarts its sync here.
 void Service::apply_document(const store::DocumentRecord& d) {
-  if (d.kind == kCalendarSourceKind && !engine_.find(d.id)) {
-    return;
+  if (!d.owner.empty() && !users_.contains(d.owner)) {
+    return;  // its user was deleted meanwhile (that deletion took the document too)
   }
   if (!restore_document(d)) {
     return;
