@@ -396,6 +396,9 @@ constexpr std::uint8_t kVisibilityKind = 'v';
 constexpr std::uint8_t kStateKind = 's';
 constexpr std::uint8_t kGroupKind = 'g';
 constexpr std::uint8_t kDeviceKind = 'd';
+constexpr std::uint8_t kContactKind = 'c';
+constexpr std::uint8_t kSettingKind = 'k';
+constexpr std::uint8_t kDocumentKind = 'o';
 
 std::string directory_key(std::string_view kind, std::string_view id) {
   return std::string(kDirectory) + std::string(kind) + "." + key_token(id);
@@ -405,6 +408,12 @@ std::string visibility_key(std::string_view owner, std::string_view watcher) {
 }
 std::string device_key(std::string_view user, std::string_view device) {
   return directory_key("device", user) + "." + key_token(device);
+}
+std::string contact_key(const store::ContactRecord& c) {
+  return directory_key("contact", c.owner) + "." + key_token(c.contact);
+}
+std::string document_key(std::string_view kind, std::string_view id) {
+  return directory_key("document", kind) + "." + key_token(id);
 }
 
 // id, display_name, role, password_hash, sip_password, idle_minutes, login_state,
@@ -483,6 +492,24 @@ std::optional<DirectoryEntry> directory_entry(const store::Mutation& change) {
           return DirectoryEntry{directory_key("state", d.id), w.take()};
         } else if constexpr (std::is_same_v<M, store::DeleteState>) {
           return DirectoryEntry{directory_key("state", m.id), {}};
+        } else if constexpr (std::is_same_v<M, store::PutContact>) {
+          Writer w(kContactKind, 1);
+          w.row(2).text(m.contact.owner).text(m.contact.contact);
+          return DirectoryEntry{contact_key(m.contact), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteContact>) {
+          return DirectoryEntry{contact_key(m.contact), {}};
+        } else if constexpr (std::is_same_v<M, store::PutSetting>) {
+          // A setting is never deleted, so its value is never empty, even for an empty setting.
+          Writer w(kSettingKind, 1);
+          w.row(2).text(m.key).text(m.value);
+          return DirectoryEntry{directory_key("setting", m.key), w.take()};
+        } else if constexpr (std::is_same_v<M, store::PutDocument>) {
+          const store::DocumentRecord& d = m.document;
+          Writer w(kDocumentKind, 1);
+          w.row(4).text(d.kind).text(d.id).text(d.owner).text(d.body);
+          return DirectoryEntry{document_key(d.kind, d.id), w.take()};
+        } else if constexpr (std::is_same_v<M, store::DeleteDocument>) {
+          return DirectoryEntry{document_key(m.kind, m.id), {}};
         } else {
           return std::nullopt;
         }
@@ -541,6 +568,39 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
     }
     return ok(store::PutDevice{std::move(*d)});
   }
+  if (kind == "contact") {
+    auto pair = two_ids(ids);
+    if (!pair) {
+      return std::nullopt;
+    }
+    store::ContactRecord key_contact{std::move(pair->first), std::move(pair->second)};
+    if (value.empty()) {
+      return ok(store::DeleteContact{std::move(key_contact)});
+    }
+    auto c = one_record(kContactKind, value,
+                        [](const Row& q) { return store::ContactRecord{q.text(0), q.text(1)}; });
+    if (!c || c->owner != key_contact.owner || c->contact != key_contact.contact) {
+      return bad("not this key's contact");
+    }
+    return ok(store::PutContact{std::move(*c)});
+  }
+  if (kind == "document") {
+    auto pair = two_ids(ids);
+    if (!pair) {
+      return std::nullopt;
+    }
+    auto& [document_kind, document_id] = *pair;
+    if (value.empty()) {
+      return ok(store::DeleteDocument{std::move(document_kind), std::move(document_id)});
+    }
+    auto d = one_record(kDocumentKind, value, [](const Row& q) {
+      return store::DocumentRecord{q.text(0), q.text(1), q.text(2), q.text(3)};
+    });
+    if (!d || d->kind != document_kind || d->id != document_id) {
+      return bad("not this key's document");
+    }
+    return ok(store::PutDocument{std::move(*d)});
+  }
   auto id = user_from_token(ids);
   if (!id) {
     return std::nullopt;
@@ -596,6 +656,15 @@ std::optional<core::Result<store::Mutation>> decode_directory(std::string_view k
       return bad("not this key's state");
     }
     return ok(store::PutState{std::move(*d)});
+  }
+  if (kind == "setting") {
+    auto setting = one_record(kSettingKind, value, [](const Row& q) {
+      return store::PutSetting{q.text(0), q.text(1)};
+    });
+    if (!setting || setting->key != *id) {
+      return bad("not this key's setting");
+    }
+    return ok(std::move(*setting));
   }
   return std::nullopt;
 }

@@ -47,16 +47,19 @@ std::string encode_layer(core::Layer layer, std::string_view user, const core::L
 core::Result<void> decode_layer(core::Layer layer, std::string_view user, std::string_view value,
                                 core::Layers& into);
 
-// The directory: a committed change of a user, a token, a group, a device, a visibility rule or
-// an admin-defined state puts that entity's store row under "directory.<kind>.<id>"
-// ("directory.visibility.<owner>.<watcher>", "directory.device.<user>.<device>"), or an empty
-// value once it is deleted, so the bucket holds the latest row of every entity and a node that
-// applies the key's last value has what PostgreSQL has.
+// The directory: a committed change of a user, a token, a group, a device, a visibility rule, an
+// admin-defined state, a contact, a server-wide setting or a document puts that entity's store
+// row under "directory.<kind>.<id>" ("directory.visibility.<owner>.<watcher>",
+// "directory.device.<user>.<device>", "directory.contact.<owner>.<contact>",
+// "directory.document.<document kind>.<id>"), or an empty value once it is deleted (settings
+// are never deleted), so the bucket holds the latest row of every entity and a node that applies
+// the key's last value has what PostgreSQL has. Which documents a node shares is the API's
+// choice: the codec carries any.
 struct DirectoryEntry {
   std::string key;
   std::string value;
 };
-// nullopt for a change of something else (documents, settings, contacts, layers).
+// nullopt for a change of something else (layers).
 std::optional<DirectoryEntry> directory_entry(const store::Mutation& change);
 // The change a directory key's value makes here: nullopt for a key of something else;
 // invalid_argument for a value directory_entry() does not write for that key.

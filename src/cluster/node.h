@@ -38,7 +38,7 @@ core::Result<ClusterAddress> parse_cluster_address(std::string_view value);
 
 using Task = std::function<void()>;
 using Post = std::function<void(Task)>;
-// Applies a directory change (a user, token, visibility rule or state) the bucket brought.
+// Applies a directory change (an entity of docs/cluster.md, "The directory") the bucket brought.
 using ApplyDirectory = std::function<void(const store::Mutation&)>;
 // The live nodes changed (sorted ids, this node's among them).
 using LiveNodesChanged = std::function<void(const std::vector<std::string>&)>;

@@ -267,8 +267,7 @@ def test_the_end_of_a_profile_is_done_once_and_reaches_the_other_nodes(cluster):
     answer = admin.put("/api/v1/users/p0/profile", {"profile": "focus", "until": from_now(1.5)})
     assert answer.status_code == 200, answer.text
     on_b.presence_of("p0", timeout=5, availability="DoNotDisturb")
-    # B knows nothing of the selection: it may show the lapsed state's automatic presence for
-    # as long as the restored state takes to arrive (docs/cluster.md).
+    # Whichever node claims the end, the state before the profile reaches B.
     on_b.presence_of("p0", timeout=6, availability="Away", note="out")
     on_b.close()
     for name in "abc":
@@ -709,3 +708,159 @@ def test_a_dead_nodes_user_gets_the_logout_state_once(cluster):
         on_a.close()
         session.close()
         restart_if_dead(cluster.nodes["c"])
+
+
+def contacts_of(client, user):
+    return client.get("/api/v1/users/%s/contacts" % user).json().get("users")
+
+
+def presence_events(ws, seconds=1.0):
+    """The users of the presence events a watcher gets until `seconds` pass without one."""
+    users = []
+    while True:
+        try:
+            message = ws.receive(timeout=seconds)
+        except TimeoutError:
+            return users
+        if message.get("type") == "presence":
+            users.append(message["user"])
+
+
+def test_contacts_changed_on_one_node_hold_for_watchers_on_another(cluster):
+    admin = cluster.client("a")
+    admin.add_user("k0", password="pw-contacts")
+    on_b, on_c = cluster.client("b"), cluster.client("c")
+    assert eventually(lambda: on_b.get("/api/v1/users/k0").status_code == 200, timeout=5)
+    k0_on_b = Client(cluster.nodes["b"].url).login("k0", "pw-contacts")
+    contact = cluster.users[1]
+    answer = admin.put("/api/v1/users/k0/contacts", {"users": [contact, "t0"]})
+    assert answer.status_code == 200, answer.text
+    assert eventually(lambda: contacts_of(on_b, "k0") == [contact, "t0"], timeout=5)
+    # k0's client on B that watches its contacts gets them, and a change made through C.
+    ws = Watcher(cluster.nodes["b"], k0_on_b.token)
+    ws.send({"op": "subscribe", "contacts": True})
+    assert ws.presence_of(contact, timeout=5)
+    assert put_manual(on_c, contact, "Busy", "for contacts").status_code == 200
+    assert ws.presence_of(contact, timeout=5, note="for contacts")
+    ws.close()
+    # A contact removed through C is gone on B: a new subscription to k0's contacts skips it.
+    assert eventually(lambda: contacts_of(on_c, "k0") == [contact, "t0"], timeout=5)
+    assert on_c.put("/api/v1/users/k0/contacts", {"users": ["t0"]}).status_code == 200
+    assert eventually(lambda: contacts_of(on_b, "k0") == ["t0"], timeout=5)
+    assert contacts_of(admin, "k0") == ["t0"]
+    ws = Watcher(cluster.nodes["b"], k0_on_b.token)
+    ws.send({"op": "subscribe", "contacts": True})
+    assert presence_events(ws) == ["t0"]
+    ws.close()
+
+
+def selection_of(client, user):
+    return client.get("/api/v1/users/%s/profile" % user).json().get("profile")
+
+
+def test_a_profile_selected_on_one_node_is_known_and_ended_on_the_others(cluster):
+    admin = cluster.client("a")
+    assert admin.put("/api/v1/profiles/meeting", {"state": "Busy", "note": "meeting"}
+                     ).status_code in (200, 201)
+    assert put_manual(admin, "p0", "Away", "back soon").status_code == 200
+    on_b = Watcher(cluster.nodes["b"], cluster.admin_token)
+    on_b.subscribe("p0")
+    on_b.presence_of("p0", timeout=5, note="back soon")
+    answer = admin.put("/api/v1/users/p0/profile", {"profile": "meeting", "until": from_now(4)})
+    assert answer.status_code == 200, answer.text
+    for name in "bc":
+        assert eventually(lambda: selection_of(cluster.client(name), "p0") == "meeting",
+                          timeout=3), name
+    # B knows the selection: at its end it restores the state before it with no moment of
+    # the ended state's automatic presence between, whichever node wrote it.
+    on_b.presence_of("p0", timeout=5, availability="Busy", note="meeting")
+    ended = on_b.wait_for(lambda m: m.get("type") == "presence" and m.get("user") == "p0",
+                          timeout=10)
+    assert (ended["availability"], ended.get("note")) == ("Away", "back soon"), ended
+    on_b.close()
+    for name in "abc":
+        assert eventually(lambda: selection_of(cluster.client(name), "p0") is None,
+                          timeout=5), name
+
+
+def test_documents_changed_on_one_node_show_on_the_others(cluster):
+    a, b, c = (cluster.client(name) for name in "abc")
+
+    def profile_ids(client, path):
+        return sorted(p["id"] for p in client.get(path).json()["profiles"])
+
+    # A shared profile made on A shows on C, a personal one made on B shows on A.
+    assert a.put("/api/v1/profiles/lunch", {"state": "Away", "note": "lunch"}
+                 ).status_code in (200, 201)
+    assert eventually(lambda: "lunch" in profile_ids(c, "/api/v1/profiles"), timeout=5)
+    answer = b.put("/api/v1/users/p0/profiles/deep", {"state": "DoNotDisturb", "note": "deep"})
+    assert answer.status_code == 201, answer.text
+    assert eventually(lambda: "deep" in profile_ids(a, "/api/v1/users/p0/profiles"), timeout=5)
+    # Call settings put on A show on B.
+    answer = a.put("/api/v1/users/t0/call-settings", {
+        "busy_on_busy": True, "find_me": [{"destination": "+4930999", "delay_s": 20}]})
+    assert answer.status_code == 200, answer.text
+    settings = answer.json()
+    assert eventually(lambda: b.get("/api/v1/users/t0/call-settings").json() == settings,
+                      timeout=5)
+    # A queue made on B shows on C; deleted on C it is gone on A.
+    answer = b.put("/api/v1/queues/hotline", {"members": ["t0", "p0"]})
+    assert answer.status_code == 201, answer.text
+    assert eventually(lambda: c.get("/api/v1/queues/hotline").status_code == 200, timeout=5)
+    assert c.get("/api/v1/queues/hotline").json()["members"] == ["t0", "p0"]
+    assert c.delete("/api/v1/queues/hotline").status_code == 204
+    assert eventually(lambda: a.get("/api/v1/queues/hotline").status_code == 404, timeout=5)
+    # A calendar source set on C shows on A; deleted on A it is gone on B.
+    answer = c.put("/api/v1/users/t0/calendar/source",
+                   {"mode": "ics", "url": "http://127.0.0.1:9/t0.ics", "password": "cal-secret"})
+    assert answer.status_code == 200, answer.text
+    def source(client):
+        return client.get("/api/v1/users/t0/calendar/source")
+
+    assert eventually(lambda: source(a).status_code == 200, timeout=5)
+    assert source(a).json()["url"] == "http://127.0.0.1:9/t0.ics"
+    assert source(a).json()["password_set"] is True
+    assert eventually(lambda: source(b).status_code == 200, timeout=5)
+    assert a.delete("/api/v1/users/t0/calendar/source").status_code == 204
+    assert eventually(lambda: source(b).status_code == 404, timeout=5)
+    # The shared profile deleted on B is gone on A and C.
+    assert eventually(lambda: "lunch" in profile_ids(b, "/api/v1/profiles"), timeout=5)
+    assert b.delete("/api/v1/profiles/lunch").status_code == 204
+    for client in (a, c):
+        assert eventually(lambda: "lunch" not in profile_ids(client, "/api/v1/profiles"),
+                          timeout=5)
+
+
+def default_state(client):
+    return [s["id"] for s in client.get("/api/v1/states").json()["states"] if s["default"]]
+
+
+def test_settings_changed_on_one_node_hold_on_the_others(cluster):
+    a, b, c = (cluster.client(name) for name in "abc")
+    policy = {"default_level": "team", "minimum": "public"}
+    assert a.put("/api/v1/visibility/policy", policy).status_code == 200
+    for client in (b, c):
+        assert eventually(lambda: client.get("/api/v1/visibility/policy").json() == policy,
+                          timeout=5)
+    answer = b.put("/api/v1/routing/state-actions", {"xa": "find_me"})
+    assert answer.status_code == 200, answer.text
+    actions = answer.json()
+    for client in (a, c):
+        assert eventually(lambda: client.get("/api/v1/routing/state-actions").json() == actions,
+                          timeout=5)
+    answer = c.put("/api/v1/states/onsite", {"id": "onsite", "type": "available",
+                                             "message": "On site", "default": True})
+    assert answer.status_code == 200, answer.text
+    for client in (a, b):
+        assert eventually(lambda: default_state(client) == ["onsite"], timeout=5)
+    answer = a.put("/api/v1/states/onsite", {"id": "onsite", "type": "available",
+                                             "message": "On site", "default": False})
+    assert answer.status_code == 200, answer.text
+    for client in (b, c):
+        assert eventually(lambda: default_state(client) == [], timeout=5)
+    # Back to the module's policy, on every node.
+    policy = {"default_level": "personal", "minimum": "blocked"}
+    assert b.put("/api/v1/visibility/policy", policy).status_code == 200
+    for client in (a, c):
+        assert eventually(lambda: client.get("/api/v1/visibility/policy").json() == policy,
+                          timeout=5)

@@ -419,12 +419,18 @@ void Service::end_lapsed_profiles(core::TimePoint t) {
   }
   for (const std::string& id : lapsed) {
     auto user = engine_.find(id);
-    // In a cluster one node restores and writes; the others hear of the state it restores.
+    // In a cluster one node restores and writes. The others know the selection from the
+    // directory: they restore the same state without writing it, so no node shows the ended
+    // state's automatic presence meanwhile, and the winner's write confirms it.
     if (cluster_ != nullptr &&
         !cluster_->claim(fmt::format("profile-end/{}/{}", id,
                                      selections_.at(id).until->time_since_epoch().count()))) {
+      // Only while the profile's own state is in force: a stale selection (one a node
+      // brought back at its start) never overrides a later state.
       if (user) {
-        end_profile(*user, id, false, t);
+        const auto& manual = engine_.layers(*user).manual;
+        const bool in_force = manual && manual->until == selections_.at(id).until;
+        end_profile(*user, id, in_force, t);
       } else {
         selections_.erase(id);
       }
@@ -438,7 +444,12 @@ void Service::end_lapsed_profiles(core::TimePoint t) {
     });
     if (user) {
       end_profile(*user, id, true, t);
-      share(*user, core::Layer::Manual);
+      if (cluster_ != nullptr) {
+        // The selection's deletion too, or a node starting later would bring it back.
+        cluster_->publish({{id, core::Layer::Manual}},
+                          {store::DeleteDocument{std::string(kProfileSelectionKind), id}},
+                          [](bool) {});
+      }
     } else {
       selections_.erase(id);
     }

@@ -326,59 +326,64 @@ void Service::put_state_actions(const Principal&, const Params&, HttpRequest& re
 
 void Service::restore_documents(const std::vector<store::DocumentRecord>& documents) {
   for (const store::DocumentRecord& d : documents) {
-    if (d.kind == kCallSettingsKind) {
-      if (auto settings = decode_call_settings(d.body, config_.limits)) {
-        call_settings_[d.id] = *settings;
-        continue;
-      }
-    } else if (d.kind == kQueueKind) {
-      if (auto queue = decode_queue(d.body, config_.limits)) {
-        queues_[d.id].document = *queue;
-        continue;
-      }
-    } else if (d.kind == kProfileKind) {
-      if (auto profile = decode_profile(d.body, config_.limits)) {
-        profiles_[d.id] = *profile;
-        continue;
-      }
-    } else if (d.kind == kPersonalProfileKind) {
-      const auto slash = d.id.find('/');
-      auto profile = decode_profile(d.body, config_.limits);
-      if (profile && slash != std::string::npos) {
-        personal_profiles_[d.id.substr(0, slash)][d.id.substr(slash + 1)] = *profile;
-        continue;
-      }
-    } else if (d.kind == kProfileSelectionKind) {
-      if (auto selection = decode_profile_selection(d.body, config_.limits)) {
-        if (auto user = engine_.find(d.id)) {
-          selections_[d.id] = *selection;
-          apply_profile_idle(*user, d.id);
-        }
-        continue;
-      }
-    } else if (d.kind == kCalendarSourceKind) {
-      if (auto source = decode_calendar_source(d.body, config_.limits, nullptr)) {
-        calendar_sources_[d.id] = *source;
-        continue;
-      }
-    } else if (d.kind == kStateDefaultKind) {
-      if (engine_.states().find(d.body) != nullptr) {
-        default_state_ = d.body;
-        continue;
-      }
-    } else if (d.kind == kRemoteContactKind) {
-      if (auto address = parse_remote_address(d.body, config_.limits.id_bytes);
-          address && engine_.find(d.owner) && !is_remote_id(d.owner)) {
-        attach_remote(d.owner, *address);
-        continue;
-      }
-    } else {
-      foreign_documents_.push_back(d);  // another adapter's (SIP): read through documents()
-      continue;
-    }
-    spdlog::warn("store: {} {} is unreadable and ignored", d.kind, d.id);
+    (void)restore_document(d);
   }
   end_lapsed_profiles(now());
+}
+
+bool Service::restore_document(const store::DocumentRecord& d) {
+  if (d.kind == kCallSettingsKind) {
+    if (auto settings = decode_call_settings(d.body, config_.limits)) {
+      call_settings_[d.id] = *settings;
+      return true;
+    }
+  } else if (d.kind == kQueueKind) {
+    if (auto queue = decode_queue(d.body, config_.limits)) {
+      queues_[d.id].document = *queue;
+      return true;
+    }
+  } else if (d.kind == kProfileKind) {
+    if (auto profile = decode_profile(d.body, config_.limits)) {
+      profiles_[d.id] = *profile;
+      return true;
+    }
+  } else if (d.kind == kPersonalProfileKind) {
+    const auto slash = d.id.find('/');
+    auto profile = decode_profile(d.body, config_.limits);
+    if (profile && slash != std::string::npos) {
+      personal_profiles_[d.id.substr(0, slash)][d.id.substr(slash + 1)] = *profile;
+      return true;
+    }
+  } else if (d.kind == kProfileSelectionKind) {
+    if (auto selection = decode_profile_selection(d.body, config_.limits)) {
+      if (auto user = engine_.find(d.id)) {
+        selections_[d.id] = *selection;
+        apply_profile_idle(*user, d.id);
+      }
+      return true;
+    }
+  } else if (d.kind == kCalendarSourceKind) {
+    if (auto source = decode_calendar_source(d.body, config_.limits, nullptr)) {
+      calendar_sources_[d.id] = *source;
+      return true;
+    }
+  } else if (d.kind == kStateDefaultKind) {
+    if (engine_.states().find(d.body) != nullptr) {
+      default_state_ = d.body;
+      return true;
+    }
+  } else if (d.kind == kRemoteContactKind) {
+    if (auto address = parse_remote_address(d.body, config_.limits.id_bytes);
+        address && engine_.find(d.owner) && !is_remote_id(d.owner)) {
+      attach_remote(d.owner, *address);
+      return true;
+    }
+  } else {
+    foreign_documents_.push_back(d);  // another adapter's (SIP): read through documents()
+    return true;
+  }
+  spdlog::warn("store: {} {} is unreadable and ignored", d.kind, d.id);
+  return false;
 }
 
 std::vector<store::DocumentRecord> Service::documents(std::string_view kind) const {

@@ -137,20 +137,25 @@ void Service::restore(store::Snapshot snapshot) {
   }
   core::VisibilityPolicy policy = engine_.policy();
   for (const auto& [key, value] : snapshot.settings) {
-    if (key == "visibility.default_level") {
-      policy.default_level = core::parse_visibility_level(value).value_or(policy.default_level);
-    } else if (key == "visibility.minimum") {
-      policy.minimum = core::parse_visibility_level(value).value_or(policy.minimum);
-    } else if (key == kStateActionsKey) {
-      if (auto actions = decode_state_actions(value, config_.limits)) {
-        state_actions_ = *actions;
-      } else {
-        spdlog::warn("store: state actions unreadable, none apply: {}", actions.error().message);
-      }
-    }
+    restore_setting(key, value, policy);
   }
   engine_.set_policy(policy);
   restore_documents(snapshot.documents);
+}
+
+void Service::restore_setting(const std::string& key, const std::string& value,
+                              core::VisibilityPolicy& policy) {
+  if (key == "visibility.default_level") {
+    policy.default_level = core::parse_visibility_level(value).value_or(policy.default_level);
+  } else if (key == "visibility.minimum") {
+    policy.minimum = core::parse_visibility_level(value).value_or(policy.minimum);
+  } else if (key == kStateActionsKey) {
+    if (auto actions = decode_state_actions(value, config_.limits)) {
+      state_actions_ = *actions;
+    } else {
+      spdlog::warn("store: state actions unreadable, none apply: {}", actions.error().message);
+    }
+  }
 }
 
 // The store hands contacts over as positions in the snapshot's users (store::ContactLists):
@@ -228,12 +233,18 @@ std::vector<LayerChange> layer_changes(const std::vector<store::Mutation>& mutat
   return changes;
 }
 
-// The directory changes (users, tokens, groups, devices, visibility, states) among
-// `mutations`, for the others.
+// The directory changes (users, tokens, groups, devices, visibility, states, contacts,
+// settings and the documents every node keeps) among `mutations`, for the others.
 std::vector<store::Mutation> directory_changes(const std::vector<store::Mutation>& mutations) {
   std::vector<store::Mutation> changes;
   std::copy_if(mutations.begin(), mutations.end(), std::back_inserter(changes),
                [](const store::Mutation& m) {
+                 if (const auto* put = std::get_if<store::PutDocument>(&m)) {
+                   return is_shared_document(put->document.kind);
+                 }
+                 if (const auto* removed = std::get_if<store::DeleteDocument>(&m)) {
+                   return is_shared_document(removed->kind);
+                 }
                  return std::holds_alternative<store::PutUser>(m) ||
                         std::holds_alternative<store::DeleteUser>(m) ||
                         std::holds_alternative<store::PutGroup>(m) ||
@@ -245,7 +256,10 @@ std::vector<store::Mutation> directory_changes(const std::vector<store::Mutation
                         std::holds_alternative<store::PutVisibility>(m) ||
                         std::holds_alternative<store::DeleteVisibility>(m) ||
                         std::holds_alternative<store::PutState>(m) ||
-                        std::holds_alternative<store::DeleteState>(m);
+                        std::holds_alternative<store::DeleteState>(m) ||
+                        std::holds_alternative<store::PutContact>(m) ||
+                        std::holds_alternative<store::DeleteContact>(m) ||
+                        std::holds_alternative<store::PutSetting>(m);
                });
   return changes;
 }

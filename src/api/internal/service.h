@@ -91,6 +91,9 @@ inline constexpr std::string_view kProfileSelectionKind = "profile_selection";
 inline constexpr std::string_view kCalendarSourceKind = "calendar.source";
 inline constexpr std::string_view kRemoteContactKind = "remote_contact";  // id "user/address"
 inline constexpr std::string_view kStateDefaultKind = "state_default";     // body: the state id
+// Cluster mode: a document kind every node keeps live through the directory (profiles, routing
+// settings, calendar sources, the default state); the others stay with their node's adapters.
+bool is_shared_document(std::string_view kind);
 
 std::string ws_error_json(const core::Error& error, std::string_view id);
 
@@ -279,6 +282,13 @@ class Service {
   void restore_contacts(const store::ContactLists& contacts,
                         const std::vector<std::optional<core::UserIndex>>& indices);
   void restore_documents(const std::vector<store::DocumentRecord>& documents);
+  // One document read into memory as at start; false (logged) when it is unreadable.
+  bool restore_document(const store::DocumentRecord& d);
+  // One server-wide setting read into memory (the visibility policy's part goes to `policy`).
+  void restore_setting(const std::string& key, const std::string& value,
+                       core::VisibilityPolicy& policy);
+  void apply_document(const store::DocumentRecord& d);
+  void forget_document(const std::string& kind, const std::string& id);
   // The callee's own call settings with what their state's automatic action adds.
   routing::CalleeSettings effective_call_settings(core::UserIndex user, const std::string& id) const;
   void decide_queue_call(const std::string& queue_id, Respond& respond);

@@ -117,10 +117,77 @@ TEST(DirectoryCodecTest, GroupsAndDevicesReadBack) {
   EXPECT_FALSE(*decode_directory("directory.device.a=2Eb.desk", entry->value));
 }
 
+TEST(DirectoryCodecTest, ContactsSettingsAndDocumentsReadBack) {
+  const auto contact =
+      std::get<store::PutContact>(round_trip(store::PutContact{{"a.b", "c/d"}})).contact;
+  EXPECT_EQ(contact.owner, "a.b");
+  EXPECT_EQ(contact.contact, "c/d");
+  const auto dropped =
+      std::get<store::DeleteContact>(round_trip(store::DeleteContact{{"a.b", "c/d"}})).contact;
+  EXPECT_EQ(dropped.owner, "a.b");
+  EXPECT_EQ(dropped.contact, "c/d");
+  EXPECT_EQ(directory_entry(store::PutContact{{"a.b", "c/d"}})->key,
+            directory_entry(store::DeleteContact{{"a.b", "c/d"}})->key);
+  // Two contacts of one owner are two keys.
+  EXPECT_NE(directory_entry(store::PutContact{{"a", "b"}})->key,
+            directory_entry(store::PutContact{{"a", "c"}})->key);
+
+  const auto setting = std::get<store::PutSetting>(
+      round_trip(store::PutSetting{"visibility.minimum", "team"}));
+  EXPECT_EQ(setting.key, "visibility.minimum");
+  EXPECT_EQ(setting.value, "team");
+  // An empty setting is a value, not a deletion.
+  const auto empty = directory_entry(store::PutSetting{"routing.state_actions", ""});
+  EXPECT_FALSE(empty->value.empty());
+  EXPECT_EQ(std::get<store::PutSetting>(round_trip(store::PutSetting{"routing.state_actions", ""}))
+                .value,
+            "");
+
+  const store::DocumentRecord profile{"personal_profile", "carol/focus", "carol",
+                                      std::string("{\"note\":\"a\0b\"}", 14)};
+  const auto document =
+      std::get<store::PutDocument>(round_trip(store::PutDocument{profile})).document;
+  EXPECT_EQ(document.kind, profile.kind);
+  EXPECT_EQ(document.id, profile.id);
+  EXPECT_EQ(document.owner, profile.owner);
+  EXPECT_EQ(document.body, profile.body);
+  const auto removed = std::get<store::DeleteDocument>(
+      round_trip(store::DeleteDocument{"personal_profile", "carol/focus"}));
+  EXPECT_EQ(removed.kind, "personal_profile");
+  EXPECT_EQ(removed.id, "carol/focus");
+  EXPECT_EQ(directory_entry(store::PutDocument{profile})->key,
+            directory_entry(store::DeleteDocument{"personal_profile", "carol/focus"})->key);
+  // The same id under two kinds is two keys.
+  EXPECT_NE(directory_entry(store::DeleteDocument{"profile", "p"})->key,
+            directory_entry(store::DeleteDocument{"queue", "p"})->key);
+}
+
+TEST(DirectoryCodecTest, MalformedContactsSettingsAndDocumentsAreRefused) {
+  const auto contact = directory_entry(store::PutContact{{"a", "b"}});
+  const auto setting = directory_entry(store::PutSetting{"visibility.minimum", "team"});
+  const auto document = directory_entry(store::PutDocument{{"queue", "q1", "", "{}"}});
+  for (const auto& entry : {*contact, *setting, *document}) {
+    for (std::size_t cut = 1; cut < entry.value.size(); ++cut) {
+      const auto decoded = decode_directory(entry.key, entry.value.substr(0, cut));
+      ASSERT_TRUE(decoded);
+      EXPECT_FALSE(*decoded) << entry.key << " cut at " << cut;
+    }
+    EXPECT_FALSE(*decode_directory(entry.key, entry.value + "x")) << entry.key;
+  }
+  // Another entity's value under this key, or another kind's.
+  EXPECT_FALSE(*decode_directory("directory.contact.a.c", contact->value));
+  EXPECT_FALSE(*decode_directory("directory.setting.visibility=2Edefault_level", setting->value));
+  EXPECT_FALSE(*decode_directory("directory.document.profile.q1", document->value));
+  EXPECT_FALSE(*decode_directory(contact->key, document->value));
+  // A setting is never deleted: an empty value under its key is not one it writes.
+  EXPECT_FALSE(*decode_directory(setting->key, ""));
+}
+
 TEST(DirectoryCodecTest, OtherChangesAndKeysAreNotTheDirectorys) {
-  EXPECT_FALSE(directory_entry(store::PutContact{{"u", "v"}}));
   EXPECT_FALSE(directory_entry(store::PutManual{{"u", {}}}));
-  EXPECT_FALSE(directory_entry(store::PutDocument{{"profile", "p", "", "{}"}}));
+  EXPECT_FALSE(directory_entry(store::PutCalendar{{"u", {}}}));
+  EXPECT_FALSE(decode_directory("directory.contact.a", ""));
+  EXPECT_FALSE(decode_directory("directory.document.profile", ""));
   EXPECT_FALSE(decode_directory("manual.u", ""));
   EXPECT_FALSE(decode_directory("directory.profile.g", ""));
   EXPECT_FALSE(decode_directory("directory.device.u", ""));
