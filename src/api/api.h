@@ -132,6 +132,9 @@ class Server {
   // The credentials a SIP digest `username` names: a user id, or "user-device" for a device with
   // its own secret; nullopt when it names neither. On the server's thread only.
   virtual std::optional<SipCredentials> sip_credentials(std::string_view username) const = 0;
+  // The groups user `id` is in now; nullptr for an unknown user. On the server's thread only;
+  // valid until the directory changes.
+  virtual const std::vector<std::string>* groups_of(const std::string& id) const = 0;
   // Another adapter's metrics (SIP), rendered after the server's own at every GET /metrics, on
   // the server's thread. Add sources before run().
   virtual void add_metrics_source(MetricsSource source) = 0;

@@ -335,6 +335,10 @@ class ServerImpl final : public Server {
   std::optional<SipCredentials> sip_credentials(std::string_view username) const override {
     return service_.sip_credentials(username);
   }
+  const std::vector<std::string>* groups_of(const std::string& id) const override {
+    const store::UserRecord* user = service_.find_user(id);
+    return user == nullptr ? nullptr : &user->groups;
+  }
   void add_metrics_source(MetricsSource source) override {
     service_.add_metrics_source(std::move(source));
   }

@@ -45,11 +45,14 @@ hook::Effects effects(api::Server& server) {
       [save](std::string id) {
         save(store::DeleteDocument{std::string(api::kWebhookDeadLetterKind), std::move(id)});
       },
-      [save](std::string subscription, std::string user, std::string status) {
+      [save](std::string subscription, std::string user, std::string shown,
+             std::optional<std::string> sending) {
+        boost::json::object body{{"status", shown}};
+        if (sending) {
+          body["sending"] = *sending;
+        }
         save(store::PutDocument{{std::string(api::kWebhookStatusKind), subscription + "/" + user,
-                                 user,
-                                 "{\"status\":" + boost::json::serialize(boost::json::value(
-                                                      status)) + "}"}});
+                                 user, boost::json::serialize(body)}});
       }};
 }
 
@@ -64,7 +67,7 @@ std::unique_ptr<hook::Connector> start_webhooks(const WebhookOptions& o, api::Se
   config.dead_letters_kept = static_cast<std::size_t>(o.dead_letters_kept);
   auto connector = hook::Connector::create(
       config, server.engine(), [&server](std::function<void()> task) { server.post(std::move(task)); },
-      effects(server));
+      effects(server), [&server](const std::string& user) { return server.groups_of(user); });
   if (!connector) {
     spdlog::error("webhook: libsodium did not start");
     return connector;

@@ -230,6 +230,66 @@ def test_undeliverable_events_become_dead_letters(root, receiver):
     assert_error(root.get("/api/v1/webhooks/none/dead-letters"), 404)
 
 
+def test_a_dead_letter_is_not_recorded_as_the_status_the_system_shows(server, root, receiver):
+    """The external status is recorded from a delivery's outcome: an event that became a dead
+    letter never reached the system, which still shows what it showed before."""
+    user, client = new_user(root)
+    webhook = subscribe(root, receiver, [user], status_map=SALESFORCE_MAP)
+    set_state(client, user, "Busy")
+    poll(lambda: receiver.events(user, delivered_only=True),
+         lambda v: v and v[-1]["body"]["status"] == "Busy", timeout=5)
+    receiver.answer(then=(503, {}))
+    set_state(client, user, "Away")
+    letters = poll(lambda: root.get(f"/api/v1/webhooks/{webhook}/dead-letters").json(),
+                   lambda v: v["dead_letters"], timeout=10)["dead_letters"]
+    assert [letter["event"]["status"] for letter in letters] == ["Away"]
+    # It still shows Busy: reporting it is a repeat, not a change.
+    repeat = incoming(server, webhook, {"user": user, "status": "Busy"})
+    assert repeat.status_code == 200 and repeat.json()["applied"] is False, repeat.text
+    # It never got Away: a post of Away is news from it, not the echo of ours.
+    away = incoming(server, webhook, {"user": user, "status": "Away"})
+    assert away.status_code == 200 and away.json()["applied"] is True, away.text
+
+
+def test_group_membership_is_read_when_the_event_comes(server, root, receiver):
+    """A webhook covering a group covers whoever is in the group at the time of the event (or of
+    the incoming post), not whoever was in it when the webhook was saved."""
+    group = f"webhook-group-{time.monotonic_ns()}"
+    assert root.put(f"/api/v1/groups/{group}", {"display_name": "Sales"}).status_code in (200, 201)
+    member, member_client = new_user(root)
+    assert root.patch(f"/api/v1/users/{member}", {"groups": [group]}).status_code == 200
+    webhook = subscribe(root, receiver, [], groups=[group], status_map=SALESFORCE_MAP)
+    joiner, joiner_client = new_user(root)
+    # Not in the group yet: not covered.
+    assert_error(incoming(server, webhook, {"user": joiner, "status": "Busy"}), 403)
+    assert root.get(f"/api/v1/webhooks/{webhook}").json()["members"] == [member]
+    # Added after the webhook was saved: covered from then on, both ways.
+    assert root.patch(f"/api/v1/users/{joiner}", {"groups": [group]}).status_code == 200
+    assert sorted(root.get(f"/api/v1/webhooks/{webhook}").json()["members"]) == sorted(
+        [member, joiner])
+    set_state(joiner_client, joiner, "Away")
+    got = poll(lambda: receiver.events(joiner, delivered_only=True),
+               lambda v: v and v[-1]["body"]["status"] == "Away", timeout=5)
+    assert got[-1]["body"]["user"] == joiner
+    answer = incoming(server, webhook, {"user": joiner, "status": "Busy"})
+    assert answer.status_code == 200 and answer.json()["applied"] is True, answer.text
+    # Removed from the group: no longer covered. Its events of one user go out in order, so
+    # once a later covered change arrives, the uncovered one would have come before it.
+    assert root.patch(f"/api/v1/users/{joiner}", {"groups": []}).status_code == 200
+    assert_error(incoming(server, webhook, {"user": joiner, "status": "Away"}), 403)
+    before = len(receiver.events(joiner))
+    set_state(joiner_client, joiner, "DoNotDisturb")
+    assert root.patch(f"/api/v1/users/{joiner}", {"groups": [group]}).status_code == 200
+    set_state(joiner_client, joiner, "BeRightBack")
+    got = poll(lambda: receiver.events(joiner, delivered_only=True),
+               lambda v: v and v[-1]["body"]["status"] == "On Break", timeout=5)
+    assert [e["body"]["status"] for e in receiver.events(joiner)[before:]] == ["On Break"]
+    # The member who was there from the start is still covered.
+    set_state(member_client, member, "Busy")
+    poll(lambda: receiver.events(member, delivered_only=True),
+         lambda v: v and v[-1]["body"]["status"] == "Busy", timeout=5)
+
+
 def test_unsigned_and_forged_incoming_posts_are_refused(server, root, receiver):
     user, _ = new_user(root)
     webhook = subscribe(root, receiver, [user], status_map=SALESFORCE_MAP)

@@ -13,11 +13,12 @@ allowed = {
     "routing": {"core", "routing"},
     "store": {"core", "store"},
     "cluster": {"core", "store", "cluster"},
-    "sip": {"core", "sip"},
-    "xmpp": {"core", "xmpp"},
+    "xml": {"xml"},
+    "sip": {"core", "xml", "sip"},
+    "xmpp": {"core", "xml", "xmpp"},
     "api": {"core", "routing", "store", "api"},
     "app": {"core", "routing", "store", "api", "sip", "xmpp", "app", "connectors", "cluster"},
-    "connectors": {"core", "connectors"},
+    "connectors": {"core", "xml", "connectors"},
 }
 io_libraries = ("boost/asio", "boost/beast", "sqlite3.h", "spdlog/", "sodium.h")
 include = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)

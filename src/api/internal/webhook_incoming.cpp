@@ -29,16 +29,42 @@ constexpr std::int64_t kSignatureTolerance = 300;  // seconds between its t= and
 constexpr std::string_view kIncomingPrefix = "/api/v1/webhooks/";
 constexpr std::string_view kIncomingSuffix = "/incoming";
 
-bool covers(const json::object& webhook, const std::string& user) {
+// By the groups `record` (the user's, nullptr if unknown) is in now, not when it was saved.
+bool covers(const json::object& webhook, const std::string& user,
+            const store::UserRecord* record) {
   const auto named = [&](std::string_view key) {
     const json::value* list = webhook.if_contains(key);
-    return list != nullptr && list->is_array() && !list->get_array().empty();
+    return list != nullptr && list->is_array() ? &list->get_array() : nullptr;
   };
-  if (!named("users") && !named("groups")) {
+  const json::array* users = named("users");
+  const json::array* groups = named("groups");
+  if ((users == nullptr || users->empty()) && (groups == nullptr || groups->empty())) {
     return true;
   }
-  const json::array& members = webhook.at("members").as_array();
-  return std::find(members.begin(), members.end(), json::value(user)) != members.end();
+  if (users != nullptr &&
+      std::find(users->begin(), users->end(), json::value(user)) != users->end()) {
+    return true;
+  }
+  return record != nullptr && groups != nullptr &&
+         std::any_of(record->groups.begin(), record->groups.end(), [&](const std::string& g) {
+           return std::find(groups->begin(), groups->end(), json::value(g)) != groups->end();
+         });
+}
+
+// What the system shows (`status`), or what we are sending it (`sending`): either is an echo.
+bool shows(const store::DocumentRecord& known, const std::string& external) {
+  boost::system::error_code ec;
+  const json::value body = json::parse(known.body, ec);
+  if (ec || !body.is_object()) {
+    return false;
+  }
+  for (const std::string_view key : {"status", "sending"}) {
+    const json::value* status = body.get_object().if_contains(key);
+    if (status != nullptr && status->is_string() && status->get_string() == external) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -139,7 +165,7 @@ void Service::post_webhook_incoming(const std::string& id, HttpRequest& request,
   }
   const json::object& inbound = webhook.at("status_map").as_object().at("inbound").as_object();
   const json::value* ours = inbound.if_contains(incoming->status);
-  if (!covers(webhook, incoming->user)) {
+  if (!covers(webhook, incoming->user, find_user(incoming->user))) {
     respond(error_response(Error::permission_denied("user: " + incoming->user +
                                                     " is not covered by webhook " + id)));
     return;
@@ -166,8 +192,8 @@ void Service::apply_incoming(const std::string& webhook, core::UserIndex target,
                                   [&](const store::DocumentRecord& d) {
                                     return d.kind == status.kind && d.id == status.id;
                                   });
-  if (shown != foreign_documents_.end() && shown->body == status.body) {
-    // It shows what we know it shows (most often the status we sent it): an echo.
+  if (shown != foreign_documents_.end() && shows(*shown, external)) {
+    // It shows what we know it shows, or what we are sending it: an echo.
     ++metrics_.webhook_echoes;
     answer["applied"] = false;
     respond(json_response(200, answer));

@@ -174,18 +174,10 @@ Result<json::object> Service::decode_webhook(std::string_view text,
   if (enabled != nullptr && !enabled->is_bool()) {
     return Error::invalid_argument("enabled: true or false");
   }
-  // The users it covers: those named and the members of the groups named, as of now.
-  std::set<std::string> members(users->begin(), users->end());
-  for (const auto& [id, user] : users_) {
-    for (const std::string& group : *groups) {
-      if (std::find(user.groups.begin(), user.groups.end(), group) != user.groups.end()) {
-        members.insert(id);
-      }
-    }
-  }
+  // Who it covers is worked out when an event comes, from the groups as they are then.
   out["users"] = json::value_from(*users);
   out["groups"] = json::value_from(*groups);
-  out["members"] = json::value_from(members);
+  out.erase("members");
   out["events"] = std::move(*events);
   out["status_map"] = std::move(*map);
   out["enabled"] = enabled == nullptr || enabled->get_bool();
@@ -201,11 +193,32 @@ const store::DocumentRecord* Service::find_webhook(const std::string& id) const 
 
 namespace {
 
-// What reads show: the stored body without its secret.
-json::value webhook_json(const store::DocumentRecord& d) {
+// What reads show: the stored body without its secret, and the users it covers now (those
+// named and the members of the groups named).
+json::value webhook_json(const store::DocumentRecord& d,
+                         const std::unordered_map<std::string, store::UserRecord>& users) {
   json::object body = json::parse(d.body).as_object();
   body.erase("secret");
   body.emplace("id", d.id);
+  const auto names = [&body](std::string_view key) {
+    const json::value* list = body.if_contains(key);
+    return list != nullptr && list->is_array() ? list->get_array() : json::array();
+  };
+  std::set<std::string> members;
+  for (const json::value& user : names("users")) {
+    if (user.is_string()) {
+      members.emplace(user.get_string());
+    }
+  }
+  const json::array groups = names("groups");
+  for (const auto& [id, user] : users) {
+    if (std::any_of(user.groups.begin(), user.groups.end(), [&](const std::string& group) {
+          return std::find(groups.begin(), groups.end(), json::value(group)) != groups.end();
+        })) {
+      members.insert(id);
+    }
+  }
+  body["members"] = json::value_from(members);
   return body;
 }
 
@@ -215,7 +228,7 @@ void Service::list_webhooks(const Principal&, const Params&, HttpRequest&, Respo
   json::array out;
   for (const store::DocumentRecord& d : foreign_documents_) {
     if (d.kind == kWebhookKind) {
-      out.push_back(webhook_json(d));
+      out.push_back(webhook_json(d, users_));
     }
   }
   respond(json_response(200, json::object{{"webhooks", std::move(out)}}));
@@ -228,7 +241,7 @@ void Service::get_webhook(const Principal&, const Params& params, HttpRequest&,
     respond(error_response(Error::not_found("webhook " + params[0] + ": none")));
     return;
   }
-  respond(json_response(200, webhook_json(*found)));
+  respond(json_response(200, webhook_json(*found, users_)));
 }
 
 void Service::create_webhook(const Principal& principal, const Params&, HttpRequest& request,
@@ -276,7 +289,7 @@ void Service::save_webhook(const Principal&, const std::string& id, HttpRequest&
     });
     foreign_documents_.push_back(document);
     tell_watchers(document, false);
-    return json_response(status, webhook_json(document));
+    return json_response(status, webhook_json(document, users_));
   });
 }
 

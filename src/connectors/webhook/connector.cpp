@@ -58,14 +58,21 @@ std::optional<std::string> outbound_status(const Subscription& s, const core::Pr
 
 class WebhookConnector final : public Connector, public core::ChangeListener {
  public:
-  WebhookConnector(WebhookConfig config, core::Engine& engine, Post post, Effects effects)
+  using Key = std::pair<std::string, std::string>;  // subscription, user
+
+  WebhookConnector(WebhookConfig config, core::Engine& engine, Post post, Effects effects,
+                   GroupsOf groups_of)
       : config_(config),
         engine_(engine),
         post_(std::move(post)),
         effects_(std::move(effects)),
-        delivery_(config, counters_, [this](Failure failure) {
-          post_([this, failure = std::move(failure)] { dead_letter(failure); });
-        }) {}
+        groups_of_(std::move(groups_of)),
+        delivery_(
+            config, counters_,
+            [this](Event event) { post_([this, event = std::move(event)] { delivered(event); }); },
+            [this](Failure failure) {
+              post_([this, failure = std::move(failure)] { dead_letter(failure); });
+            }) {}
   ~WebhookConnector() override { stop(); }
 
   void start() override {
@@ -102,6 +109,7 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
     subscriptions_.erase(id);
     delivery_.remove_target(id);
     std::erase_if(statuses_, [&](const auto& entry) { return entry.first.first == id; });
+    std::erase_if(sending_, [&](const auto& entry) { return entry.first.first == id; });
     dead_letters_.erase(id);
   }
 
@@ -149,7 +157,7 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
                            {"subscription", s.id}, {"user", id},
                            {"time", utc_text(std::chrono::system_clock::now())}};
         delivery_.push({s.id, id, fmt::format("{}/removed", id), "user.removed",
-                        json::serialize(event)});
+                        json::serialize(event), ""});
       }
     }
   }
@@ -175,8 +183,19 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
   }
 
  private:
-  static bool covers(const Subscription& s, const std::string& user) {
-    return s.all_users || s.members.contains(user);
+  // Group membership as it is now: one lookup of the user's groups, only for subscriptions
+  // that name groups.
+  bool covers(const Subscription& s, const std::string& user) const {
+    if (s.all_users || s.users.contains(user)) {
+      return true;
+    }
+    if (s.groups.empty()) {
+      return false;
+    }
+    const std::vector<std::string>* groups = groups_of_(user);
+    return groups != nullptr && std::any_of(groups->begin(), groups->end(), [&](const auto& g) {
+             return s.groups.contains(g);
+           });
   }
 
   // After a start, whatever the subscription's events: the receiver catches up.
@@ -195,26 +214,57 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
                        {"subscription", s.id}, {"user", user}, {"sequence", sequence},
                        {"time", utc_text(std::chrono::system_clock::now())},
                        {"presence", presence_json(presence)}};
+    std::optional<std::string> status;
     if (!s.outbound.empty()) {
-      // Two-way: only a status the external system does not show yet goes out, so a change
-      // that came from it is never sent back (loop suppression).
-      auto status = outbound_status(s, presence);
-      std::string& shown = statuses_[{s.id, user}];
-      if (!status || *status == shown) {
+      // Two-way: only a status the external system will not show once what is on its way
+      // arrives goes out, so a change that came from it is never sent back (loop suppression).
+      status = outbound_status(s, presence);
+      const Key key{s.id, user};
+      const auto on_its_way = sending_.find(key);
+      if (!status ||
+          *status == (on_its_way != sending_.end() ? on_its_way->second : statuses_[key])) {
         ++suppressed_;
         return;
       }
-      shown = *status;
-      effects_.sent_status(s.id, user, *status);
+      sending_[key] = *status;
+      record_status(key);
       event["status"] = *status;
     }
     delivery_.push({s.id, user, fmt::format("{}/{}", user, sequence), std::string(type),
-                    json::serialize(event)});
+                    json::serialize(event), status.value_or("")});
+  }
+
+  // The system shows a status once it accepted the event (not when it was queued: an event
+  // that becomes a dead letter never reached it).
+  void delivered(const Event& event) {
+    if (event.status.empty() || !subscriptions_.contains(event.subscription)) {
+      return;
+    }
+    const Key key{event.subscription, event.user};
+    statuses_[key] = event.status;
+    if (const auto it = sending_.find(key); it != sending_.end() && it->second == event.status) {
+      sending_.erase(it);
+    }
+    record_status(key);
+  }
+
+  void record_status(const Key& key) {
+    const auto on_its_way = sending_.find(key);
+    effects_.record_status(key.first, key.second, statuses_[key],
+                           on_its_way == sending_.end()
+                               ? std::nullopt
+                               : std::optional<std::string>(on_its_way->second));
   }
 
   void dead_letter(const Failure& failure) {
     if (!subscriptions_.contains(failure.event.subscription)) {
       return;
+    }
+    const Key key{failure.event.subscription, failure.event.user};
+    if (const auto it = sending_.find(key);
+        it != sending_.end() && it->second == failure.event.status) {
+      sending_.erase(it);  // the system still shows what it showed: the next change corrects it
+      record_status(key);
     }
     const auto now = std::chrono::system_clock::now();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
@@ -239,11 +289,13 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
   core::Engine& engine_;
   Post post_;
   Effects effects_;
+  GroupsOf groups_of_;
   DeliveryCounters counters_;
   Delivery delivery_;
   bool listening_ = false;
   std::map<std::string, Subscription> subscriptions_;
-  std::map<std::pair<std::string, std::string>, std::string> statuses_;  // what each shows
+  std::map<Key, std::string> statuses_;  // what each system shows
+  std::map<Key, std::string> sending_;   // the newest status on its way, until it settles
   std::unordered_map<std::string, core::Availability> last_availability_;
   std::map<std::string, std::deque<std::string>> dead_letters_;  // ids, oldest first
   std::uint64_t next_dead_letter_ = 0;
@@ -251,11 +303,12 @@ class WebhookConnector final : public Connector, public core::ChangeListener {
 };
 
 std::unique_ptr<Connector> Connector::create(WebhookConfig config, core::Engine& engine, Post post,
-                                             Effects effects) {
+                                             Effects effects, GroupsOf groups_of) {
   if (sodium_init() < 0) {
     return nullptr;
   }
-  return std::make_unique<WebhookConnector>(config, engine, std::move(post), std::move(effects));
+  return std::make_unique<WebhookConnector>(config, engine, std::move(post), std::move(effects),
+                                            std::move(groups_of));
 }
 
 }  // namespace presenced::connectors::webhook

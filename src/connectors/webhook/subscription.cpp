@@ -33,6 +33,19 @@ std::string text(const json::object& body, std::string_view key) {
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
 }
 
+// The strings of array `key`; none when it is absent.
+std::set<std::string> names(const json::object& body, std::string_view key) {
+  std::set<std::string> out;
+  if (const json::value* list = body.if_contains(key); list != nullptr && list->is_array()) {
+    for (const json::value& name : list->get_array()) {
+      if (name.is_string()) {
+        out.emplace(name.get_string());
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 core::Result<Subscription> parse_subscription(std::string id, std::string_view body) {
@@ -49,17 +62,9 @@ core::Result<Subscription> parse_subscription(std::string id, std::string_view b
   if (out.url.empty() || out.secret.empty()) {
     return Error::invalid_argument("webhook " + out.id + ": url and secret are required");
   }
-  if (const json::value* members = object.if_contains("members"); members && members->is_array()) {
-    for (const json::value& m : members->get_array()) {
-      if (m.is_string()) {
-        out.members.emplace(m.get_string());
-      }
-    }
-  }
-  const json::value* users = object.if_contains("users");
-  const json::value* groups = object.if_contains("groups");
-  out.all_users = (users == nullptr || !users->is_array() || users->get_array().empty()) &&
-                  (groups == nullptr || !groups->is_array() || groups->get_array().empty());
+  out.users = names(object, "users");
+  out.groups = names(object, "groups");
+  out.all_users = out.users.empty() && out.groups.empty();
   if (const json::value* events = object.if_contains("events"); events && events->is_array()) {
     for (const json::value& e : events->get_array()) {
       if (auto type = e.is_string() ? event_type(e.get_string()) : std::nullopt) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -47,8 +48,11 @@ struct Subscription {
   std::string id;
   std::string url;
   std::string secret;
-  bool all_users = false;         // neither users nor groups given
-  std::set<std::string> members;  // users, and members of the groups when it was saved
+  bool all_users = false;  // neither users nor groups given
+  std::set<std::string> users;
+  // Its users' groups are read at each event (Connector::GroupsOf), so a user added to or
+  // removed from a group later is covered, or not, from then on.
+  std::set<std::string> groups;
   std::set<EventType> events;
   // Our state id or availability -> the external system's status (two-way connectors).
   std::map<std::string, std::string, std::less<>> outbound;
@@ -74,16 +78,23 @@ struct DeadLetter {
 struct Effects {
   std::function<void(DeadLetter)> add_dead_letter;
   std::function<void(std::string id)> remove_dead_letter;
-  // The external status a two-way subscription's system now shows for a user (sent by us).
-  std::function<void(std::string subscription, std::string user, std::string status)> sent_status;
+  // What a two-way subscription's system shows for a user (what it posted last, or the last
+  // event of ours it accepted with a 2xx), and the status of ours on its way to it, if any.
+  std::function<void(std::string subscription, std::string user, std::string shown,
+                     std::optional<std::string> sending)>
+      record_status;
 };
 
 class Connector {
  public:
   using Post = std::function<void(std::function<void()>)>;  // runs on the server's thread
+  // The groups a user is in now, or nullptr for an unknown user; called on the server's thread
+  // for each event of a user that a subscription with groups may cover. The pointer is read
+  // at once, never kept.
+  using GroupsOf = std::function<const std::vector<std::string>*(const std::string& user)>;
   // `engine` must outlive the connector; `post` must accept tasks until stop() returned.
   static std::unique_ptr<Connector> create(WebhookConfig config, core::Engine& engine, Post post,
-                                           Effects effects);
+                                           Effects effects, GroupsOf groups_of);
   virtual ~Connector() = default;
 
   // Queues the current presence of every covered user once (type presence.snapshot): events

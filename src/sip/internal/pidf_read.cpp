@@ -1,11 +1,12 @@
-// read_pidf: expat with namespace processing, no DTD: any DOCTYPE stops the parse, so no entity
-// is ever declared or expanded (the "billion laughs" needs one).
+// read_pidf: the shared XML reader (src/xml: namespaces, no DTD, so no entity is ever declared
+// or expanded) with PIDF's own limits and a scan that refuses any DOCTYPE text.
 
 #include "sip/internal/pidf.h"
 
 #include "sip/internal/xml_text.h"
 
-#include <expat.h>
+#include "xml/xml.h"
+
 #include <fmt/format.h>
 
 #include <memory>
@@ -14,9 +15,6 @@
 
 namespace presenced::sip {
 namespace {
-
-// Expat joins a namespace URI and a local name with this; a local name never holds a space.
-constexpr char kSeparator = ' ';
 
 enum class Node : std::uint8_t {
   Presence,
@@ -66,11 +64,38 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
 }
 
-class Reader {
+class Reader final : public presenced::xml::Handler {
  public:
-  Reader(const PidfLimits& limits, XML_Parser parser) : limits_(limits), parser_(parser) {}
+  explicit Reader(const PidfLimits& limits)
+      : limits_(limits), parser_(*this, {.max_depth = limits.depth}) {}
 
-  void start(std::string_view name, const XML_Char** attributes) {
+  // The body in one go: false with error() set when it is refused.
+  bool read(std::string_view body) {
+    if (parser_.feed(body, true)) {
+      return true;
+    }
+    const presenced::xml::Failure& failure = parser_.failure();
+    switch (failure.problem) {
+      case presenced::xml::Problem::Stopped: break;  // error_ says why
+      case presenced::xml::Problem::Restricted:
+        error_ = PidfError{PidfProblem::Doctype, failure.detail};
+        break;
+      case presenced::xml::Problem::TooDeep:
+        error_ = PidfError{PidfProblem::LimitExceeded,
+                           fmt::format("depth: more than {}", limits_.depth)};
+        break;
+      case presenced::xml::Problem::OutOfMemory:  // the body's size is what we can refuse
+      case presenced::xml::Problem::TooLong:
+        error_ = PidfError{PidfProblem::TooLarge, failure.detail};
+        break;
+      case presenced::xml::Problem::NotWellFormed:
+        error_ = PidfError{PidfProblem::NotWellFormed, failure.detail};
+        break;
+    }
+    return false;
+  }
+
+  void start_element(presenced::xml::Name name, presenced::xml::Attributes attributes) override {
     if (failed()) {
       return;
     }
@@ -78,12 +103,8 @@ class Reader {
       return fail(PidfProblem::LimitExceeded,
                   fmt::format("elements: more than {}", limits_.elements));
     }
-    if (stack_.size() >= limits_.depth) {
-      return fail(PidfProblem::LimitExceeded, fmt::format("depth: more than {}", limits_.depth));
-    }
-    const auto split = name.rfind(kSeparator);
-    const std::string_view ns = split == std::string_view::npos ? "" : name.substr(0, split);
-    const std::string_view local = split == std::string_view::npos ? name : name.substr(split + 1);
+    const std::string_view ns = name.ns;
+    const std::string_view local = name.local;
     if (stack_.empty()) {
       return start_root(ns, local, attributes);
     }
@@ -109,7 +130,7 @@ class Reader {
     stack_.push_back(node);
   }
 
-  void end() {
+  void end_element(presenced::xml::Name) override {
     if (failed()) {
       return;
     }
@@ -122,7 +143,7 @@ class Reader {
     }
   }
 
-  void text(std::string_view data) {
+  void text(std::string_view data) override {
     if (failed() || stack_.empty() || !holds_text(stack_.back())) {
       return;
     }
@@ -133,15 +154,11 @@ class Reader {
     text_.append(data);
   }
 
-  void doctype() {
-    fail(PidfProblem::Doctype, "DOCTYPE: not allowed (no DTD, no entity declarations)");
-  }
-
   void fail(PidfProblem problem, std::string detail) {
     if (!error_) {
       error_ = PidfError{problem, std::move(detail)};
     }
-    XML_StopParser(parser_, XML_FALSE);
+    parser_.stop();
   }
 
   bool failed() const { return error_.has_value(); }
@@ -168,15 +185,16 @@ class Reader {
   }
 
  private:
-  void start_root(std::string_view ns, std::string_view local, const XML_Char** attributes) {
+  void start_root(std::string_view ns, std::string_view local,
+                  presenced::xml::Attributes attributes) {
     if (ns != kPidfNamespace || local != "presence") {
       return fail(PidfProblem::NotPidf,
                   fmt::format("root: <{}> in namespace '{}', expected <presence> in '{}'",
                               printable(local), printable(ns), kPidfNamespace));
     }
-    for (const XML_Char** attribute = attributes; *attribute != nullptr; attribute += 2) {
-      if (std::string_view(attribute[0]) == "entity") {
-        entity_ = attribute[1];
+    for (const auto& attribute : attributes) {
+      if (attribute.name == "entity") {
+        entity_ = attribute.value;
       }
     }
     if (entity_.empty()) {
@@ -277,7 +295,7 @@ class Reader {
   }
 
   const PidfLimits& limits_;
-  XML_Parser parser_;
+  presenced::xml::Parser parser_;
   std::optional<PidfError> error_;
   std::vector<Node> stack_;
   std::size_t elements_ = 0;
@@ -287,23 +305,6 @@ class Reader {
   bool in_tuple_ = false;
   std::vector<Scope> tuples_;
   Scope outside_;
-};
-
-Reader& reader_of(void* data) { return *static_cast<Reader*>(data); }
-
-void on_start(void* data, const XML_Char* name, const XML_Char** attributes) {
-  reader_of(data).start(name, attributes);
-}
-void on_end(void* data, const XML_Char*) { reader_of(data).end(); }
-void on_text(void* data, const XML_Char* text, int length) {
-  reader_of(data).text(std::string_view(text, static_cast<std::size_t>(length)));
-}
-void on_doctype(void* data, const XML_Char*, const XML_Char*, const XML_Char*, int) {
-  reader_of(data).doctype();
-}
-
-struct ParserDeleter {
-  void operator()(XML_ParserStruct* parser) const { XML_ParserFree(parser); }
 };
 
 }  // namespace
@@ -341,29 +342,9 @@ PidfResult<PidfDocument> read_pidf(std::string_view body, const PidfLimits& limi
   if (body.find("<!DOCTYPE") != std::string_view::npos) {
     return PidfError{PidfProblem::Doctype, "DOCTYPE: not allowed (no DTD, no entity declarations)"};
   }
-  // Read as UTF-8 whatever the document declares.
-  const std::unique_ptr<XML_ParserStruct, ParserDeleter> parser(
-      XML_ParserCreateNS("UTF-8", kSeparator));
-  if (!parser) {  // out of memory: the body's size is what we can refuse
-    return PidfError{PidfProblem::TooLarge, "parser: out of memory"};
-  }
-  Reader reader(limits, parser.get());
-  XML_SetUserData(parser.get(), &reader);
-  XML_SetElementHandler(parser.get(), on_start, on_end);
-  XML_SetCharacterDataHandler(parser.get(), on_text);
-  XML_SetStartDoctypeDeclHandler(parser.get(), on_doctype);
-  XML_SetParamEntityParsing(parser.get(), XML_PARAM_ENTITY_PARSING_NEVER);
-  const XML_Status status =
-      XML_Parse(parser.get(), body.data(), static_cast<int>(body.size()), XML_TRUE);
-  if (reader.failed()) {
+  Reader reader(limits);
+  if (!reader.read(body)) {
     return std::move(*reader.error());
-  }
-  if (status != XML_STATUS_OK) {
-    const XML_Error code = XML_GetErrorCode(parser.get());
-    return PidfError{PidfProblem::NotWellFormed,
-                     fmt::format("xml: {} at line {} column {}", XML_ErrorString(code),
-                                 XML_GetCurrentLineNumber(parser.get()),
-                                 XML_GetCurrentColumnNumber(parser.get()))};
   }
   return reader.finish();
 }

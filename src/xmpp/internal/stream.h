@@ -1,8 +1,8 @@
 #pragma once
 
-// Reads an XML stream (RFC 6120 §4) with expat as bytes arrive: the stream header, each
-// top-level stanza as an Element, the stream's end. Private to src/xmpp; docs/xmpp.md, "Bad
-// input", lists what it refuses.
+// Reads an XML stream (RFC 6120 §4) with the shared XML reader (src/xml) as bytes arrive: the
+// stream header, each top-level stanza as an Element, the stream's end. Private to src/xmpp;
+// docs/xmpp.md, "Bad input", lists what it refuses.
 // Thread-safety: one parser per connection, used on one thread.
 
 #include "core/result.h"
@@ -59,7 +59,6 @@ class StreamParser {
   const StreamFailure& failure() const { return failure_; }
 
  private:
-  struct Handlers;
   void fail(StreamProblem problem, std::string detail);
 
   StreamLimits limits_;

@@ -78,6 +78,20 @@ TEST(Multistatus, BadXmlDoctypeAndTooManyResourcesAreErrors) {
   EXPECT_NE(many.error().message.find("more than 1"), std::string::npos);
 }
 
+// A hostile server's answer: nesting past the XML reader's limit, invalid UTF-8.
+TEST(Multistatus, DeepNestingAndInvalidUtf8AreErrors) {
+  std::string deep = "<multistatus xmlns=\"DAV:\">";
+  for (int i = 0; i < 10'000; ++i) {
+    deep += "<prop>";
+  }
+  const auto nested = parse_multistatus(deep, 10);
+  ASSERT_FALSE(nested);
+  EXPECT_EQ(nested.error().code, core::ErrorCode::InvalidArgument);
+  EXPECT_NE(nested.error().message.find("nesting"), std::string::npos) << nested.error().message;
+  EXPECT_FALSE(parse_multistatus("<multistatus xmlns=\"DAV:\"><href>\xC0\xAF</href></multistatus>",
+                                 10));
+}
+
 TEST(Multistatus, RequestBodiesEscapeWhatTheyCarry) {
   EXPECT_NE(sync_collection_body("").find("<d:sync-token></d:sync-token>"), std::string::npos);
   EXPECT_NE(sync_collection_body("a<b&c").find("a&lt;b&amp;c"), std::string::npos);

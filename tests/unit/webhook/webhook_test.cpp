@@ -39,18 +39,22 @@ TEST(RetryDelay, HonoursRetryAfterUpToItsLimit) {
 TEST(ParseSubscription, ReadsTheStoredDocument) {
   auto s = parse_subscription(
       "crm", R"({"url":"http://127.0.0.1:1/h","secret":"0123456789abcdef","users":["a"],
-               "groups":[],"members":["a","b"],"events":["availability.changed"],
+               "groups":["sales"],"members":["a","b"],"events":["availability.changed"],
                "status_map":{"inbound":{"Busy":"Busy"},"outbound":{"Busy":"Busy"}},
                "enabled":false})");
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_FALSE(s->all_users);
-  EXPECT_EQ(s->members, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(s->users, (std::set<std::string>{"a"}));
+  // The groups, not the members they had when it was saved: membership is read at each event.
+  EXPECT_EQ(s->groups, (std::set<std::string>{"sales"}));
   EXPECT_EQ(s->events, (std::set<EventType>{EventType::AvailabilityChanged}));
   EXPECT_EQ(s->outbound.at("Busy"), "Busy");
   EXPECT_FALSE(s->enabled);
   EXPECT_FALSE(parse_subscription("x", R"({"url":"http://h"})"));
   EXPECT_FALSE(parse_subscription("x", "not json"));
   EXPECT_TRUE(parse_subscription("x", R"({"url":"http://h","secret":"s"})")->all_users);
+  EXPECT_FALSE(parse_subscription("x", R"({"url":"http://h","secret":"s","groups":["g"]})")
+                   ->all_users);
 }
 
 }  // namespace

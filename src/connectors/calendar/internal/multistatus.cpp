@@ -1,43 +1,35 @@
 #include "connectors/calendar/internal/multistatus.h"
 
-#include <expat.h>
-#include <fmt/format.h>
+#include "xml/xml.h"
 
-#include <limits>
-#include <memory>
+#include <fmt/format.h>
 
 namespace presenced::connectors::calendar {
 namespace {
 
 using core::Error;
 
-constexpr char kSeparator = '|';
 constexpr std::string_view kDav = "DAV:";
 constexpr std::string_view kCalDav = "urn:ietf:params:xml:ns:caldav";
 
-struct Name {
-  std::string_view ns;
-  std::string_view local;
+struct OpenElement {
+  std::string ns;
+  std::string local;
 };
 
-Name split(std::string_view qualified) {
-  const std::size_t bar = qualified.rfind(kSeparator);
-  if (bar == std::string_view::npos) {
-    return {{}, qualified};
-  }
-  return {qualified.substr(0, bar), qualified.substr(bar + 1)};
-}
-
 // Walks the tree keeping the path of element names; text goes to the innermost element.
-class Reader {
+class Reader final : public presenced::xml::Handler {
  public:
-  Reader(std::size_t max_resources, XML_Parser parser)
-      : max_resources_(max_resources), parser_(parser) {}
+  explicit Reader(std::size_t max_resources)
+      : max_resources_(max_resources), parser_(*this, {}) {}
 
-  void start(const char* qualified) {
-    path_.push_back(std::string(qualified));
+  bool read(std::string_view body) { return parser_.feed(body, true); }
+  const presenced::xml::Failure& failure() const { return parser_.failure(); }
+
+  void start_element(presenced::xml::Name name, presenced::xml::Attributes) override {
+    path_.push_back({std::string(name.ns), std::string(name.local)});
     text_.clear();
-    const Name n = split(path_.back());
+    const OpenElement& n = path_.back();
     if (n.ns == kDav && n.local == "response") {
       if (out_.resources.size() >= max_resources_) {
         fail(fmt::format("multistatus: more than {} resources", max_resources_));
@@ -52,13 +44,13 @@ class Reader {
     }
   }
 
-  void end() {
-    const Name n = split(path_.back());
+  void end_element(presenced::xml::Name) override {
+    const OpenElement& n = path_.back();
     if (n.ns == kDav && n.local == "href") {
       if (parent_is(kDav, "response", 1)) {
         current_.href = text_;
       } else if (path_.size() >= 3 && parent_is(kDav, "prop", 2)) {
-        pending_[std::string(split(path_[path_.size() - 2]).local)] = text_;
+        pending_[path_[path_.size() - 2].local] = text_;
       }
     } else if (n.ns == kDav && n.local == "status") {
       const bool ok = text_.find(" 200") != std::string::npos;
@@ -69,8 +61,8 @@ class Reader {
       }
     } else if (n.ns == kDav && n.local == "sync-token" && parent_is(kDav, "multistatus", 1)) {
       out_.sync_token = text_;
-    } else if (parent_is(kDav, "prop", 1) && !pending_.contains(std::string(n.local))) {
-      pending_[std::string(n.local)] = text_;
+    } else if (parent_is(kDav, "prop", 1) && !pending_.contains(n.local)) {
+      pending_[n.local] = text_;
     } else if (n.ns == kDav && n.local == "propstat") {
       if (propstat_ok_) {
         current_.properties.merge(pending_);
@@ -84,13 +76,13 @@ class Reader {
     text_.clear();
   }
 
-  void text(std::string_view t) { text_.append(t); }
+  void text(std::string_view t) override { text_.append(t); }
 
   void fail(std::string message) {
     if (error_.empty()) {
       error_ = std::move(message);
     }
-    XML_StopParser(parser_, XML_FALSE);
+    parser_.stop();
   }
 
   const std::string& error() const { return error_; }
@@ -101,7 +93,7 @@ class Reader {
     if (path_.size() <= up) {
       return false;
     }
-    const Name n = split(path_[path_.size() - 1 - up]);
+    const OpenElement& n = path_[path_.size() - 1 - up];
     return n.ns == ns && n.local == local;
   }
 
@@ -121,8 +113,8 @@ class Reader {
   }
 
   std::size_t max_resources_;
-  XML_Parser parser_;
-  std::vector<std::string> path_;
+  presenced::xml::Parser parser_;
+  std::vector<OpenElement> path_;
   std::string text_;
   DavResource current_;
   std::map<std::string, std::string> pending_;
@@ -130,20 +122,6 @@ class Reader {
   bool pending_calendar_ = false;
   Multistatus out_;
   std::string error_;
-};
-
-Reader& reader_of(void* data) { return *static_cast<Reader*>(data); }
-void on_start(void* data, const XML_Char* name, const XML_Char**) { reader_of(data).start(name); }
-void on_end(void* data, const XML_Char*) { reader_of(data).end(); }
-void on_text(void* data, const XML_Char* text, int length) {
-  reader_of(data).text(std::string_view(text, static_cast<std::size_t>(length)));
-}
-void on_doctype(void* data, const XML_Char*, const XML_Char*, const XML_Char*, int) {
-  reader_of(data).fail("multistatus: DOCTYPE not allowed");
-}
-
-struct FreeParser {
-  void operator()(XML_ParserStruct* parser) const { XML_ParserFree(parser); }
 };
 
 std::string escape(std::string_view text) {
@@ -163,29 +141,16 @@ std::string escape(std::string_view text) {
 }  // namespace
 
 core::Result<Multistatus> parse_multistatus(std::string_view body, std::size_t max_resources) {
-  if (body.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    return Error::resource_exhausted("multistatus: too large");
-  }
-  const std::unique_ptr<XML_ParserStruct, FreeParser> parser(
-      XML_ParserCreateNS("UTF-8", kSeparator));
-  if (!parser) {
-    return Error::internal("multistatus: no memory for the XML parser");
-  }
-  Reader reader(max_resources, parser.get());
-  XML_SetUserData(parser.get(), &reader);
-  XML_SetElementHandler(parser.get(), on_start, on_end);
-  XML_SetCharacterDataHandler(parser.get(), on_text);
-  XML_SetStartDoctypeDeclHandler(parser.get(), on_doctype);
-  XML_SetParamEntityParsing(parser.get(), XML_PARAM_ENTITY_PARSING_NEVER);
-  const XML_Status status =
-      XML_Parse(parser.get(), body.data(), static_cast<int>(body.size()), XML_TRUE);
-  if (!reader.error().empty()) {
-    return Error::invalid_argument(reader.error());
-  }
-  if (status != XML_STATUS_OK) {
-    return Error::invalid_argument(fmt::format(
-        "multistatus: {} at line {}", XML_ErrorString(XML_GetErrorCode(parser.get())),
-        XML_GetCurrentLineNumber(parser.get())));
+  Reader reader(max_resources);
+  if (!reader.read(body)) {
+    if (!reader.error().empty()) {
+      return Error::invalid_argument(reader.error());
+    }
+    const presenced::xml::Failure& failure = reader.failure();
+    if (failure.problem == presenced::xml::Problem::OutOfMemory) {
+      return Error::internal(fmt::format("multistatus: {}", failure.detail));
+    }
+    return Error::invalid_argument(fmt::format("multistatus: {}", failure.detail));
   }
   return reader.take();
 }

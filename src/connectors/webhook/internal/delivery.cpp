@@ -34,9 +34,11 @@ std::chrono::milliseconds retry_delay(const WebhookConfig& config, int attempts,
       static_cast<std::int64_t>(static_cast<double>(delay.count()) * (0.5 + unit_random / 2)));
 }
 
-Delivery::Delivery(WebhookConfig config, DeliveryCounters& counters, GiveUp give_up)
+Delivery::Delivery(WebhookConfig config, DeliveryCounters& counters, Delivered delivered,
+                   GiveUp give_up)
     : config_(config),
       counters_(counters),
+      delivered_(std::move(delivered)),
       give_up_(std::move(give_up)),
       http_(http::HttpClientConfig::with(config.timeout, 64 * 1024, "presenced-webhook")) {}
 
@@ -176,6 +178,7 @@ void Delivery::settle(const Key& key, std::uint64_t version, const Event& event,
   const bool newer = slot.version != version;
   if (answer.status / 100 == 2) {
     ++counters_.delivered;
+    delivered_(event);
     if (!newer) {
       slots_.erase(found);
       return;

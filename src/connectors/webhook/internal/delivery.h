@@ -35,6 +35,7 @@ struct Event {
   std::string id;    // X-Presenced-Delivery
   std::string type;  // X-Presenced-Event
   std::string body;
+  std::string status;  // two-way: the external status it sends; else empty
 };
 
 struct Target {
@@ -69,8 +70,11 @@ std::chrono::milliseconds retry_delay(const WebhookConfig& config, int attempts,
 
 class Delivery {
  public:
-  using GiveUp = std::function<void(Failure)>;  // called on the delivery thread
-  Delivery(WebhookConfig config, DeliveryCounters& counters, GiveUp give_up);
+  // Called on the delivery thread, with a lock held: post the work elsewhere.
+  using Delivered = std::function<void(Event)>;  // a 2xx came
+  using GiveUp = std::function<void(Failure)>;
+  Delivery(WebhookConfig config, DeliveryCounters& counters, Delivered delivered,
+           GiveUp give_up);
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
@@ -107,6 +111,7 @@ class Delivery {
 
   WebhookConfig config_;
   DeliveryCounters& counters_;
+  Delivered delivered_;
   GiveUp give_up_;
   http::HttpClient http_;  // the delivery thread's only
 
