@@ -196,10 +196,18 @@ def test_sipp_fetches_presence_through_the_proxy(system, tmp_path):
     # sipp 3.6 answers only an MD5 challenge given first: the proxy's MD5_ONLY_UA matches its
     # User-Agent, so its 401s carry the MD5 challenge alone.
     server, proxy = system
-    status, text = run_sipp(proxy, tmp_path, "presence_fetch_digest",
-                            variables={"user": "alice", "target": "bob", "domain": DOMAIN},
-                            credentials=("alice", SIP_PASSWORD),
-                            options=["-auth_uri", "bob@" + DOMAIN])
+    for attempt in range(3):
+        run_dir = tmp_path / str(attempt)
+        run_dir.mkdir()
+        status, text = run_sipp(proxy, run_dir, "presence_fetch_digest",
+                                variables={"user": "alice", "target": "bob", "domain": DOMAIN},
+                                credentials=("alice", SIP_PASSWORD),
+                                options=["-auth_uri", "bob@" + DOMAIN])
+        # When the 200 follows an overtaking NOTIFY within microseconds, sipp reads it before
+        # it has sent its answer to the NOTIFY, a step that takes no message, and calls the 200
+        # unexpected: a limit of sipp's scenario engine, not of the exchange, so try again.
+        if status == 0 or not re.search(r"Unexpected UDP message received:\s*SIP/2\.0 200 ", text):
+            break
     assert status == 0, text + "\n" + proxy.log()
     received = re.findall(r"message received \[\d+\] bytes :\s+SIP/2\.0 (\d{3})", text)
     assert received == ["401", "200"], text
