@@ -100,6 +100,10 @@ void render_sip_metrics(const presenced::sip::ListenerStats& stats, std::string&
                                  "SIP requests refused for wrong credentials (403).",
                                  "counter");
   out += fmt::format("presenced_sip_auth_failures_total {}\n", stats.auth_failures);
+  presenced::core::metric_family(out, "presenced_sip_overload_refusals_total",
+                                 "SIP requests answered 503 with Retry-After at a bound.",
+                                 "counter");
+  out += fmt::format("presenced_sip_overload_refusals_total {}\n", stats.overload_refusals);
   presenced::core::metric_family(out, "presenced_sip_transactions",
                                  "Live SIP transactions, by side.", "gauge");
   out += fmt::format("presenced_sip_transactions{{side=\"server\"}} {}\n"

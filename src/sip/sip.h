@@ -101,8 +101,10 @@ struct ListenerStats {
   std::vector<std::pair<std::string, std::size_t>> subscriptions;  // live, by event package
   std::vector<std::pair<std::string, std::uint64_t>> notifies;     // our NOTIFYs, by outcome
   std::uint64_t auth_failures = 0;  // requests refused for wrong credentials (403)
-  std::size_t server_transactions = 0;
-  std::size_t client_transactions = 0;
+  // Requests answered 503 + Retry-After because the server was at a bound of its own.
+  std::uint64_t overload_refusals = 0;
+  std::size_t server_transactions = 0;  // live: waiting for the answer
+  std::size_t client_transactions = 0;  // live: waiting for a final response
   std::size_t tcp_connections = 0;
 };
 

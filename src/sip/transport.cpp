@@ -141,7 +141,8 @@ class ListenerImpl final : public Listener {
       out.notifies.emplace_back(kNotifyOutcomes[i], notifies_by_outcome_[i]);
     }
     out.auth_failures = service_.auth_failures();
-    out.server_transactions = transactions_.server_count();
+    out.overload_refusals = transactions_.stats().refused_full;
+    out.server_transactions = transactions_.live_server_count();
     out.client_transactions = transactions_.client_count();
     out.tcp_connections = connections_.size();
     return out;

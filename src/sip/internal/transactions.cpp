@@ -196,7 +196,7 @@ Actions Transactions::on_request(Message request, Peer source, TimePoint now) {
     absorb(servers_.at(found->second), out);
     return finish(std::move(out));
   }
-  if (servers_.size() >= config_.max_server_transactions) {
+  if (live_server_count() >= config_.max_server_transactions) {
     ++stats_.refused_full;
     refuse(request, source, 503, "Service Unavailable", out);
     return finish(std::move(out));
@@ -251,10 +251,34 @@ Actions Transactions::respond(ServerTransactionId sid, const Message& response, 
   } else if (is_reliable(server.source.transport)) {
     erase_server(sid.value);  // timer J is zero on a reliable transport
   } else {
-    server.state = State::Completed;
-    schedule(sid.value, server.deadline, now + 64 * config_.t1);  // timer J
+    complete_server(sid.value, server, now);
   }
   return finish(std::move(out));
+}
+
+void Transactions::complete_server(std::uint64_t id, Server& server, TimePoint now) {
+  server.state = State::Completed;
+  schedule(id, server.deadline, now + 64 * config_.t1);  // timer J
+  ++completed_server_count_;
+  completed_servers_.push_back(id);
+  drop_stale_completed_servers();
+  while (completed_server_count_ > config_.max_completed_server_transactions) {
+    const std::uint64_t oldest = completed_servers_.front();
+    completed_servers_.pop_front();
+    erase_server(oldest);
+    ++stats_.forgotten_completed_servers;
+    drop_stale_completed_servers();
+  }
+}
+
+void Transactions::drop_stale_completed_servers() {
+  while (!completed_servers_.empty()) {
+    const auto found = servers_.find(completed_servers_.front());
+    if (found != servers_.end() && found->second.state == State::Completed) {
+      return;
+    }
+    completed_servers_.pop_front();
+  }
 }
 
 void Transactions::fire_server(std::uint64_t id, TimePoint, Actions& out) {
@@ -267,6 +291,9 @@ void Transactions::fire_server(std::uint64_t id, TimePoint, Actions& out) {
 
 void Transactions::erase_server(std::uint64_t id) {
   const auto found = servers_.find(id);
+  if (found->second.state == State::Completed) {
+    --completed_server_count_;  // its entry in completed_servers_ goes when it reaches the front
+  }
   timers_.erase({found->second.deadline, id});
   server_keys_.erase(found->second.key);
   servers_.erase(found);
@@ -429,6 +456,7 @@ Actions Transactions::advance(TimePoint now) {
       fire_client(id, now, out);
     }
   }
+  drop_stale_completed_servers();
   return finish(std::move(out));
 }
 

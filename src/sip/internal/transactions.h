@@ -15,7 +15,9 @@
 // A client transaction that has its final response over UDP waits T4 in Completed (timer K) to
 // absorb retransmissions of that response; at 50,000 NOTIFY/s that is 250,000 of them. Those are
 // kept apart from the live ones (Trying, Proceeding), as a key and a deadline each, in their own
-// larger bound.
+// larger bound. Completed server transactions (§17.2.2, timer J: 64*T1 over UDP) are bounded
+// apart from the live ones too: only live ones are refused at their bound, so the rate of
+// requests the server takes is not capped at max_server_transactions / 32 s.
 //
 // Thread-safety: none; one instance per shard, used only on that shard's thread.
 
@@ -68,7 +70,10 @@ struct TransactionConfig {
   // How long a server transaction waits for the application's final answer. The client gives up
   // at 64*T1 (timer F), so an answer later than that reaches nobody.
   std::chrono::milliseconds answer_timeout{32'000};
-  std::size_t max_server_transactions = 65'536;
+  std::size_t max_server_transactions = 65'536;  // live: Trying and Proceeding
+  // Completed over UDP, waiting for timer J with their last response. At the bound the oldest is
+  // forgotten early; a retransmission of its request after that is taken as a new one.
+  std::size_t max_completed_server_transactions = 262'144;
   std::size_t max_client_transactions = 65'536;  // live: Trying and Proceeding
   // Completed over UDP, waiting for timer K: 250,000 at 50,000 NOTIFY/s. At the bound the oldest
   // is forgotten early; a late retransmission of its response is then dropped as stray, which is
@@ -140,6 +145,7 @@ struct TransactionStats {
   std::uint64_t stray_responses = 0;  // matching no client transaction
   std::uint64_t late_answers = 0;     // respond() for a transaction that no longer exists
   std::uint64_t forgotten_completed = 0;  // Completed client transactions dropped before timer K
+  std::uint64_t forgotten_completed_servers = 0;  // Completed server ones dropped before timer J
   friend bool operator==(const TransactionStats&, const TransactionStats&) = default;
 };
 
@@ -267,7 +273,9 @@ class Transactions {
   Actions advance(TimePoint now);
   std::optional<TimePoint> next_deadline() const;
 
-  std::size_t server_count() const { return servers_.size(); }
+  std::size_t server_count() const { return servers_.size(); }  // live and Completed
+  std::size_t live_server_count() const { return servers_.size() - completed_server_count_; }
+  std::size_t completed_server_count() const { return completed_server_count_; }
   std::size_t client_count() const { return clients_.size(); }  // live: Trying, Proceeding
   std::size_t completed_client_count() const { return completed_clients_.size(); }
   const TransactionStats& stats() const { return stats_; }
@@ -313,6 +321,8 @@ class Transactions {
   void fire_client(std::uint64_t id, TimePoint now, Actions& out);
   void schedule(std::uint64_t id, TimePoint& slot, TimePoint at);
   void schedule_client(std::uint64_t id, Client& client);
+  void complete_server(std::uint64_t id, Server& server, TimePoint now);
+  void drop_stale_completed_servers();
   void erase_server(std::uint64_t id);
   void erase_client(std::uint64_t id);
   Actions finish(Actions out) const;
@@ -322,6 +332,10 @@ class Transactions {
   std::unordered_map<std::uint64_t, Server> servers_;
   boost::unordered_flat_map<std::uint64_t, Client> clients_;
   std::unordered_map<std::string, std::uint64_t> server_keys_;
+  // Completed server transactions in order of completion, which timer J's constant length makes
+  // the order of expiry; ids already erased are popped when they reach the front.
+  std::deque<std::uint64_t> completed_servers_;
+  std::size_t completed_server_count_ = 0;
   boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> client_keys_;
   CompletedClients completed_clients_;
   std::set<std::pair<TimePoint, std::uint64_t>> timers_;  // ids of both kinds: one counter

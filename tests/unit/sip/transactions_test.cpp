@@ -317,13 +317,44 @@ TEST(ServerTransaction, FullTableRefuses503WithRetryAfterAndKeepsNothing) {
 
   // Known transactions still absorb their retransmissions when the table is full.
   EXPECT_EQ(describe(layer.on_request(request("SUBSCRIBE", via(1)), kUdpPeer, at(2))), Lines{});
-  // Room again once the answered one has gone through timer J (and the unanswered one through
-  // the answer timeout, at 32,000 ms).
+  // Room again as soon as one is answered: a Completed transaction waiting for timer J does not
+  // count against the live bound.
   (void)layer.respond(req.id, make_response(req.request, 200, "OK", "s"), at(3));
-  EXPECT_EQ(describe(layer.advance(at(3 + 32'000))), Lines{"unanswered"});
-  EXPECT_EQ(layer.server_count(), 0u);
-  EXPECT_EQ(describe(layer.on_request(request("SUBSCRIBE", via(3)), kUdpPeer, at(32'004))),
+  EXPECT_EQ(layer.live_server_count(), 1u);
+  EXPECT_EQ(layer.completed_server_count(), 1u);
+  EXPECT_EQ(describe(layer.on_request(request("SUBSCRIBE", via(3)), kUdpPeer, at(4))),
             Lines{"request SUBSCRIBE"});
+  // The answered one still absorbs its retransmissions with its response.
+  EXPECT_EQ(describe(layer.on_request(request("SUBSCRIBE", via(1)), kUdpPeer, at(5))),
+            Lines{"send 200"});
+  EXPECT_EQ(describe(layer.advance(at(3 + 32'000))), Lines{"unanswered"});
+  EXPECT_EQ(layer.server_count(), 1u);
+  EXPECT_EQ(layer.completed_server_count(), 0u);
+}
+
+TEST(ServerTransaction, CompletedOnesBeyondTheirBoundAreForgottenOldestFirst) {
+  TransactionConfig config;
+  config.max_completed_server_transactions = 2;
+  Transactions layer{config};
+  const auto via = [](int n) {
+    return "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-" + std::to_string(n);
+  };
+  for (int n = 1; n <= 3; ++n) {
+    const Actions started = layer.on_request(request("PUBLISH", via(n)), kUdpPeer, at(n));
+    const auto& req = std::get<RequestAction>(started.actions.at(0));
+    (void)layer.respond(req.id, make_response(req.request, 200, "OK", "s"), at(n));
+  }
+  EXPECT_EQ(layer.completed_server_count(), 2u);
+  EXPECT_EQ(layer.stats().forgotten_completed_servers, 1u);
+  // The oldest is gone: its retransmission is a new request; the two newer still absorb theirs.
+  EXPECT_EQ(describe(layer.on_request(request("PUBLISH", via(1)), kUdpPeer, at(10))),
+            Lines{"request PUBLISH"});
+  EXPECT_EQ(describe(layer.on_request(request("PUBLISH", via(3)), kUdpPeer, at(10))),
+            Lines{"send 200"});
+  // Timer J forgets the rest; the one still waiting for its answer stays.
+  (void)layer.advance(at(3 + 32'000));
+  EXPECT_EQ(layer.completed_server_count(), 0u);
+  EXPECT_EQ(layer.server_count(), 1u);
 }
 
 // ---- client transactions (§17.1.2) ----
