@@ -539,6 +539,9 @@ core::VisibilityLevel Subscriptions::level_of(const Subscription& s) const {
 void Subscriptions::index(Subscription& s) {
   by_dialog_.emplace(dialog_hash_of(s), s.id);
   by_presentity_.emplace(s.presentity, s.id);
+  if (s.package == EventPackage::WatcherInfo) {
+    ++winfo_subscriptions_[s.presentity];
+  }
   expiries_.emplace(s.expires_at, s.id);
 }
 
@@ -664,6 +667,9 @@ void Subscriptions::resend(Subscription& s, TimePoint now) {
 
 void Subscriptions::watchers_changed(core::UserIndex presentity, const Subscription* ended,
                                      WatcherEvent why, TimePoint now) {
+  if (!winfo_subscriptions_.contains(presentity)) {
+    return;
+  }
   std::shared_ptr<const std::string> content;
   const auto [first, last] = by_presentity_.equal_range(presentity);
   for (auto it = first; it != last; ++it) {
@@ -920,6 +926,12 @@ void Subscriptions::erase(SubscriptionId id, WatcherEvent why, TimePoint now,
     if (entry->second == id) {
       by_presentity_.erase(entry);
       break;
+    }
+  }
+  if (s.package == EventPackage::WatcherInfo) {
+    const auto count = winfo_subscriptions_.find(s.presentity);
+    if (--count->second == 0) {
+      winfo_subscriptions_.erase(count);
     }
   }
   if (s.package == EventPackage::Presence) {

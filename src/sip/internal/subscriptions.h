@@ -186,6 +186,9 @@ class Subscriptions {
   // By dialog_hash of the dialog's own fields; a hit is checked against them.
   std::unordered_multimap<std::uint64_t, SubscriptionId> by_dialog_;
   std::unordered_multimap<core::UserIndex, SubscriptionId> by_presentity_;
+  // How many watcher-info subscriptions each presentity has: a new presence subscription to a
+  // presentity nobody watches that way (nearly all) skips the walk over its watchers.
+  std::unordered_map<core::UserIndex, std::uint32_t> winfo_subscriptions_;
   std::set<std::pair<TimePoint, SubscriptionId>> expiries_;
   std::vector<SubscriptionId> woken_;
   std::vector<SubscriptionId> not_started_;  // retried at retry_at_
