@@ -130,6 +130,29 @@ TEST_F(WinfoTest, ANewWatcherAndItsEndAreNotified) {
   EXPECT_FALSE(has(sent[0], "<watcher "));
 }
 
+TEST_F(WinfoTest, WhenOneOfTwoWatcherListSubscriptionsEndsTheOtherIsStillTold) {
+  const Message first = answer(subscribe("alice", "alice", "presence.winfo", "w1"), "alice");
+  const Message second = answer(subscribe("alice", "alice", "presence.winfo", "w2"), "alice");
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(second.status, 200);
+  (void)notifies("presence.winfo");
+  const auto end = [&](const Message& ok, std::string_view call_id) {
+    ASSERT_EQ(answer(subscribe("alice", "alice", "presence.winfo", call_id, "0", 2, *ok.to.tag()),
+                     "alice")
+                  .status,
+              200);
+    (void)notifies("presence.winfo");
+  };
+  end(second, "w2");
+  ASSERT_EQ(answer(subscribe("bob", "alice", "presence", "p1"), "bob").status, 200);
+  EXPECT_EQ(notifies("presence.winfo").size(), 1u);
+  // Once the last one has ended, a new watcher is told to nobody.
+  end(first, "w1");
+  ASSERT_EQ(answer(subscribe("bob", "alice", "presence", "p2"), "bob").status, 200);
+  EXPECT_EQ(notifies("presence.winfo").size(), 0u);
+  EXPECT_EQ(subscriptions_->size(), 2u);
+}
+
 TEST_F(WinfoTest, AWatcherWhoseNotifyFailsEndsAsRejected) {
   ASSERT_EQ(answer(subscribe("alice", "alice", "presence.winfo", "w1"), "alice").status, 200);
   (void)notifies("presence.winfo");
