@@ -199,7 +199,8 @@ def test_metrics_count_a_subscribe(sip, admin):
     assert subscribe_status(sip, "alice-desk", "wrong").status == 403
     assert metric(admin, "presenced_sip_auth_failures_total") == failures + 1
     for family in ("presenced_sip_transactions{side=\"server\"}",
-                   "presenced_sip_transactions{side=\"client\"}"):
+                   "presenced_sip_transactions{side=\"client\"}",
+                   "presenced_sip_overload_refusals_total"):
         assert re.search(r"^%s \d+$" % re.escape(family), admin.get("/metrics").text, re.M)
 
 
