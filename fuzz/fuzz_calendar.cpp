@@ -6,6 +6,7 @@
 #include "connectors/calendar/calendar.h"
 #include "connectors/calendar/internal/multistatus.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -28,6 +29,7 @@ cal::ExpansionBounds small_bounds() {
   b.max_instances_per_event = 50;
   b.max_instances_per_calendar = 200;
   b.max_steps_per_event = 2000;  // keeps each input fast
+  b.max_cpu_time = std::chrono::milliseconds(500);
   return b;
 }
 

@@ -44,9 +44,13 @@ struct ExpansionBounds {
   core::TimePoint to{};
   std::size_t max_instances_per_event = 1000;
   std::size_t max_instances_per_calendar = 5000;
-  // Recurrence steps walked per event, kept or not: FREQ=SECONDLY from years ago stops here.
+  // Recurrence instances walked per event, kept or not: FREQ=MINUTELY from years ago stops here.
   std::size_t max_steps_per_event = 100'000;
   std::size_t max_bytes = 8 * 1024 * 1024;  // one iCalendar text
+  // CPU time one calendar's expansion may take; the events left when it runs out are truncated.
+  // A safety net: the rules that would make libical search for centuries are refused up front
+  // (docs/calendar.md, "Bounds").
+  std::chrono::milliseconds max_cpu_time{2000};
 };
 
 struct Expanded {

@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 
 namespace presenced::connectors::calendar {
@@ -73,6 +76,137 @@ std::string clean_text(const char* raw, std::size_t limit) {
   return out;
 }
 
+// libical 3.0 looks for a rule's next instance step by step, up to the year 2582, with no limit
+// of its own: a sub-daily rule whose BY parts never match (FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30,
+// or BYHOUR=5 with an INTERVAL that never lands on 5) spins for hours inside one call. The rules
+// walked are those whose every call ends soon; the others give their first instance only.
+template <std::size_t N>
+std::span<const short> values(const short (&by_part)[N]) {
+  return {by_part, static_cast<std::size_t>(std::find(by_part, by_part + N,
+                                                      ICAL_RECURRENCE_ARRAY_MAX) - by_part)};
+}
+
+template <std::size_t N>
+bool has_values(const short (&by_part)[N]) {
+  return by_part[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+int days_in_month(int month) {
+  static constexpr int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return days[month - 1];
+}
+
+// Whether some month of BYMONTH has some day of BYMONTHDAY: FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30
+// would otherwise be searched day by day up to 2582 (a second of CPU).
+bool month_days_exist(const icalrecurrencetype& rule) {
+  if (!has_values(rule.by_month_day)) {
+    return true;
+  }
+  int longest = 0;
+  if (!has_values(rule.by_month)) {
+    longest = 31;
+  }
+  for (short m : values(rule.by_month)) {
+    if (m >= 1 && m <= 12) {
+      longest = std::max(longest, days_in_month(m));
+    }
+  }
+  for (short d : values(rule.by_month_day)) {
+    if (d != 0 && d <= longest && d >= -longest) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool walk_ends_soon(const icalrecurrencetype& rule, const icaltimetype& dtstart) {
+  switch (rule.freq) {
+    case ICAL_SECONDLY_RECURRENCE:
+    case ICAL_MINUTELY_RECURRENCE:
+    case ICAL_HOURLY_RECURRENCE:
+      // Without BY parts every step is an instance, and instances are counted.
+      if (has_values(rule.by_second) || has_values(rule.by_minute) || has_values(rule.by_hour) ||
+          has_values(rule.by_day) || has_values(rule.by_month_day) ||
+          has_values(rule.by_year_day) || has_values(rule.by_week_no) ||
+          has_values(rule.by_month) || has_values(rule.by_set_pos)) {
+        return false;
+      }
+      break;
+    case ICAL_DAILY_RECURRENCE:
+    case ICAL_WEEKLY_RECURRENCE:
+    case ICAL_MONTHLY_RECURRENCE:
+    case ICAL_YEARLY_RECURRENCE:
+      // At most a step a day up to 2582. A COUNT must be walked from DTSTART, so a very old
+      // one would add centuries of days.
+      break;
+    default:
+      return false;
+  }
+  return month_days_exist(rule) && (rule.count == 0 || dtstart.year >= 1900);
+}
+
+// A VTIMEZONE from the calendar is used only when libical can expand it quickly: real zones
+// change on a fixed day of a fixed month each year (RFC 5545 §3.6.5). An observance with
+// another kind of rule (FREQ=SECONDLY is expanded to one change per second since its DTSTART;
+// FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 is searched up to the year 2582) makes the zone be
+// resolved by its name instead.
+bool zone_rule_is_plain(const icalrecurrencetype& rule) {
+  if (rule.freq != ICAL_YEARLY_RECURRENCE || has_values(rule.by_second) ||
+      has_values(rule.by_minute) || has_values(rule.by_hour) || has_values(rule.by_year_day) ||
+      has_values(rule.by_week_no) || has_values(rule.by_set_pos)) {
+    return false;
+  }
+  std::size_t months = 0;
+  int month = 0;
+  for (short m : values(rule.by_month)) {
+    if (m < 1 || m > 12 || ++months > 1) {
+      return false;
+    }
+    month = m;
+  }
+  for (short d : values(rule.by_month_day)) {
+    // A day every month has, or one the given month has.
+    const int limit = month == 0 ? 28 : days_in_month(month);
+    if (d == 0 || d > limit || d < -limit) {
+      return false;
+    }
+  }
+  for (short d : values(rule.by_day)) {
+    const int position = icalrecurrencetype_day_position(d);
+    if (position < -5 || position > 5) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// What expanding a zone costs libical: a step per year of each rule, from the observance's
+// DTSTART to a few years ahead (Outlook's zones start in 1601: ~850 for a two-rule zone).
+// nullopt for a zone with a rule that is not plain.
+std::optional<std::size_t> zone_rule_years(icalcomponent* vtimezone) {
+  constexpr int kExpandedUntil = 2040;
+  std::size_t years = 0;
+  for (icalcomponent* o = icalcomponent_get_first_component(vtimezone, ICAL_ANY_COMPONENT);
+       o != nullptr; o = icalcomponent_get_next_component(vtimezone, ICAL_ANY_COMPONENT)) {
+    icalproperty* dtstart = icalcomponent_get_first_property(o, ICAL_DTSTART_PROPERTY);
+    const int from = dtstart != nullptr ? icalproperty_get_dtstart(dtstart).year : 0;
+    for (icalproperty* p = icalcomponent_get_first_property(o, ICAL_RRULE_PROPERTY); p != nullptr;
+         p = icalcomponent_get_next_property(o, ICAL_RRULE_PROPERTY)) {
+      if (!zone_rule_is_plain(icalproperty_get_rrule(p))) {
+        return std::nullopt;
+      }
+      years += static_cast<std::size_t>(std::max(1, kExpandedUntil - std::max(0, from)));
+    }
+  }
+  return years;
+}
+
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 // The events of one calendar, with what resolves their TZIDs.
 struct Calendar {
   icalcomponent* root = nullptr;  // the VCALENDAR holding the VTIMEZONEs
@@ -83,7 +217,9 @@ class Expander {
  public:
   Expander(const MappingConfig& mapping, const ExpansionBounds& bounds)
       : mapping_(mapping), bounds_(bounds), window_from_(seconds_of(bounds.from)),
-        window_to_(seconds_of(bounds.to)) {
+        window_to_(seconds_of(bounds.to)),
+        cpu_deadline_ns_(thread_cpu_ns() +
+                         std::chrono::nanoseconds(bounds.max_cpu_time).count()) {
     fallback_ = mapping.default_timezone == "UTC"
                     ? nullptr
                     : icaltimezone_get_builtin_timezone(mapping.default_timezone.c_str());
@@ -108,6 +244,10 @@ class Expander {
       }
     }
     for (const auto& [uid, group] : by_uid) {
+      if (out_of_time()) {
+        ++out_.truncated_events;
+        continue;
+      }
       expand_group(calendar.root, uid, group.first, group.second);
     }
   }
@@ -125,29 +265,69 @@ class Expander {
   }
 
  private:
-  // The absolute time of a DATE-TIME or DATE property value, with its TZID resolved against the
-  // calendar's VTIMEZONEs, then the system's zones; floating times are in the default zone.
-  std::int64_t absolute(icalcomponent* root, icalproperty* property, icaltimetype t) const {
-    const icaltimezone* zone = t.zone;
-    if (zone == nullptr && !t.is_date && property != nullptr) {
-      if (icalparameter* p = icalproperty_get_first_parameter(property, ICAL_TZID_PARAMETER)) {
-        const char* tzid = icalparameter_get_tzid(p);
-        if (tzid != nullptr) {
-          zone = icalcomponent_get_timezone(root, tzid);
-          if (zone == nullptr) {
-            zone = icaltimezone_get_builtin_timezone_from_tzid(tzid);
-          }
-          if (zone == nullptr) {
-            zone = icaltimezone_get_builtin_timezone(tzid);
-          }
-        }
-      }
+  // The zone of a DATE-TIME property value: UTC when it says so, else its TZID resolved by the
+  // system's zones, then the calendar's VTIMEZONEs; nullptr for a floating time. libical may
+  // already have attached the calendar's VTIMEZONE to the value; that one is not trusted, as
+  // expanding it is not bounded.
+  const icaltimezone* zone_of(icalcomponent* root, icalproperty* property,
+                              const icaltimetype& t) const {
+    if (icaltime_is_utc(t)) {
+      return icaltimezone_get_utc_timezone();
     }
+    icalparameter* p = property != nullptr && !t.is_date
+                           ? icalproperty_get_first_parameter(property, ICAL_TZID_PARAMETER)
+                           : nullptr;
+    const char* tzid = p != nullptr ? icalparameter_get_tzid(p) : nullptr;
+    if (tzid == nullptr) {
+      return nullptr;
+    }
+    // A zone the system knows by name first: its rules are current, and libical expands them
+    // once per process rather than once per calendar text.
+    const icaltimezone* zone = icaltimezone_get_builtin_timezone_from_tzid(tzid);
+    if (zone == nullptr) {
+      zone = icaltimezone_get_builtin_timezone(tzid);
+    }
+    if (zone == nullptr) {
+      zone = usable(icalcomponent_get_timezone(root, tzid));
+    }
+    return zone;
+  }
+
+  // The absolute time of a DATE-TIME or DATE property value; floating times and dates are in
+  // the default zone.
+  std::int64_t absolute(icalcomponent* root, icalproperty* property, icaltimetype t) const {
+    const icaltimezone* zone = zone_of(root, property, t);
     if (zone == nullptr) {
       zone = fallback_;
     }
     t.is_date = 0;
+    t.zone = nullptr;
     return icaltime_as_timet_with_zone(t, const_cast<icaltimezone*>(zone));
+  }
+
+  // The calendar's own zone, or nullptr when it is not plain enough to expand or when the
+  // calendar's zones already cost their share (a calendar holding hundreds of zones).
+  const icaltimezone* usable(icaltimezone* zone) const {
+    // About eleven zones as Outlook writes them (two rules from 1601): ~0.35 s of libical.
+    constexpr std::size_t kRuleYearsPerCalendar = 10000;
+    if (zone == nullptr) {
+      return nullptr;
+    }
+    auto [it, inserted] = usable_zones_.try_emplace(zone, false);
+    if (inserted) {
+      icalcomponent* vtimezone = icaltimezone_get_component(zone);
+      const auto years = vtimezone != nullptr ? zone_rule_years(vtimezone) : std::nullopt;
+      it->second = years && zone_rule_years_ + *years <= kRuleYearsPerCalendar;
+      if (it->second) {
+        zone_rule_years_ += *years;
+      }
+    }
+    return it->second ? zone : nullptr;
+  }
+
+  bool out_of_time() {
+    out_of_time_ = out_of_time_ || thread_cpu_ns() >= cpu_deadline_ns_;
+    return out_of_time_;
   }
 
   std::string x_property(icalcomponent* event, std::string_view name) const {
@@ -348,11 +528,13 @@ class Expander {
   template <typename AddInstance>
   void expand_rule(icalcomponent* root, icalcomponent* master, const Span& span,
                    icalrecurrencetype rule, AddInstance& add_instance, const std::size_t& kept) {
-    icaltimetype dtstart = span.start;
     icalproperty* dtstart_property = icalcomponent_get_first_property(master, ICAL_DTSTART_PROPERTY);
-    IteratorPtr it(icalrecur_iterator_new(rule, dtstart));
+    icaltimetype dtstart = span.start;
+    // The iterator converts a UTC UNTIL into the series' zone: the vetted one.
+    dtstart.zone = zone_of(root, dtstart_property, dtstart);
+    IteratorPtr it(walk_ends_soon(rule, dtstart) ? icalrecur_iterator_new(rule, dtstart) : nullptr);
     if (!it) {
-      // A rule libical cannot walk: the first instance only.
+      // A rule libical cannot walk, or not in bounded time: the first instance only.
       add_instance(span.start, span.start_s);
       ++out_.truncated_events;
       return;
@@ -368,7 +550,8 @@ class Expander {
       (void)icalrecur_iterator_set_start(it.get(), from);
     }
     for (std::size_t steps = 0;; ++steps) {
-      if (steps >= bounds_.max_steps_per_event || kept >= bounds_.max_instances_per_event) {
+      if (steps >= bounds_.max_steps_per_event || kept >= bounds_.max_instances_per_event ||
+          (steps % 64 == 63 && out_of_time())) {
         ++out_.truncated_events;
         return;
       }
@@ -390,7 +573,11 @@ class Expander {
   const ExpansionBounds& bounds_;
   const std::int64_t window_from_;
   const std::int64_t window_to_;
+  const std::int64_t cpu_deadline_ns_;
+  bool out_of_time_ = false;
   const icaltimezone* fallback_ = nullptr;
+  mutable std::map<const icaltimezone*, bool> usable_zones_;
+  mutable std::size_t zone_rule_years_ = 0;
   Expanded out_;
 };
 

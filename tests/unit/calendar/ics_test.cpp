@@ -3,8 +3,10 @@
 
 #include "connectors/calendar/calendar.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -277,6 +279,73 @@ TEST(IcsTimeZones, ExdateInTheSeriesZone) {
   EXPECT_EQ(out.appointments[1].start, at(kMonday + days(2), 9h));
 }
 
+TEST(IcsTimeZones, TheSystemsZoneWinsOverTheCalendarsCopyOfIt) {
+  const std::string wrong_new_york =
+      "BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+      "TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+  auto out = expand(calendar(wrong_new_york +
+                             event("z", "DTSTART;TZID=America/New_York:20260303T100000\r\n"
+                                        "DTEND;TZID=America/New_York:20260303T110000\r\n")));
+  ASSERT_EQ(out.appointments.size(), 1u);
+  EXPECT_EQ(out.appointments[0].start, at(kMonday + days(1), 15h));  // EST = UTC-5
+}
+
+// A zone as Outlook writes it: observances from 1601, named the Windows way.
+std::string outlook_zone(const std::string& tzid) {
+  return "BEGIN:VTIMEZONE\r\nTZID:" + tzid +
+         "\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\n"
+         "TZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n"
+         "BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n"
+         "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n";
+}
+
+std::string ten_oclock_in(const std::string& uid, const std::string& tzid) {
+  return event(uid, "DTSTART;TZID=" + tzid + ":20260303T100000\r\nDTEND;TZID=" + tzid +
+                        ":20260303T110000\r\n");
+}
+
+TEST(IcsTimeZones, OutlooksZoneFrom1601IsUsed) {
+  auto out = expand(calendar(outlook_zone("W. Europe Standard Time") +
+                             ten_oclock_in("w", "W. Europe Standard Time")));
+  ASSERT_EQ(out.appointments.size(), 1u);
+  EXPECT_EQ(out.appointments[0].start, at(kMonday + days(1), 9h));
+}
+
+// Expanding a calendar's own zones is bounded: a zone with a rule libical would search for
+// centuries, or zones past the calendar's share, are resolved by name (here: not known, so the
+// default zone, UTC).
+TEST(IcsTimeZones, ZoneWithAnUnboundedRuleIsResolvedByName) {
+  for (const char* rule : {"FREQ=SECONDLY", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+                           "FREQ=YEARLY;BYMONTH=3;BYHOUR=2"}) {
+    const std::string spin =
+        "BEGIN:VTIMEZONE\r\nTZID:Custom/Spin\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+        "TZOFFSETFROM:+0500\r\nTZOFFSETTO:+0500\r\nRRULE:" +
+        std::string(rule) + "\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+    auto out = expand(calendar(spin + ten_oclock_in("s", "Custom/Spin")));
+    ASSERT_EQ(out.appointments.size(), 1u) << rule;
+    EXPECT_EQ(out.appointments[0].start, at(kMonday + days(1), 10h)) << rule;
+  }
+}
+
+TEST(IcsTimeZones, ZonesPastTheCalendarsShareAreResolvedByName) {
+  std::string zones;
+  std::string events;
+  for (int i = 0; i < 12; ++i) {
+    const std::string tzid = fmt::format("Zone {:02} Standard Time", i);
+    zones += outlook_zone(tzid);
+    events += ten_oclock_in(fmt::format("e{:02}", i), tzid);
+  }
+  auto out = expand(calendar(zones + events));
+  ASSERT_EQ(out.appointments.size(), 12u);
+  // Eleven two-rule zones from 1601 fit the share; the twelfth is read as UTC.
+  const auto in_zone = std::count_if(out.appointments.begin(), out.appointments.end(),
+                                     [](const core::Appointment& a) {
+                                       return a.start == at(kMonday + days(1), 9h);
+                                     });
+  EXPECT_EQ(in_zone, 11);
+  EXPECT_EQ(out.appointments.back().start, at(kMonday + days(1), 10h));
+}
+
 // ---- Bounds and bad input ----
 
 TEST(IcsBounds, SecondlyRuleForYearsStopsAtTheStepBound) {
@@ -291,6 +360,56 @@ TEST(IcsBounds, SecondlyRuleWithCountStopsAtTheStepBound) {
                                             "RRULE:FREQ=SECONDLY;COUNT=2000000000\r\n")));
   EXPECT_TRUE(out.appointments.empty());  // the walk never reaches 2026
   EXPECT_EQ(out.truncated_events, 1u);
+}
+
+// libical 3.0 searches for a rule's next instance step by step up to the year 2582, with no
+// limit of its own: each of these rules would keep one call busy for seconds to hours.
+TEST(IcsBounds, SubDailyRuleWithByPartsGivesItsFirstInstanceOnly) {
+  for (const char* rule : {"FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=MINUTELY;BYHOUR=5",
+                           "FREQ=HOURLY;INTERVAL=2;BYHOUR=5"}) {
+    auto out = expand(calendar(event("abuse", std::string("DTSTART:20260303T100000Z\r\n"
+                                                          "DTEND:20260303T100100Z\r\nRRULE:") +
+                                                  rule + "\r\n")));
+    ASSERT_EQ(out.appointments.size(), 1u) << rule;
+    EXPECT_EQ(out.appointments[0].start, at(kMonday + days(1), 10h)) << rule;
+    EXPECT_EQ(out.truncated_events, 1u) << rule;
+  }
+}
+
+TEST(IcsBounds, SubDailyRuleWithoutByPartsIsWalked) {
+  auto out = expand(calendar(event("h", "DTSTART:20260303T100000Z\r\nDTEND:20260303T103000Z\r\n"
+                                        "RRULE:FREQ=HOURLY;COUNT=3\r\n")));
+  ASSERT_EQ(out.appointments.size(), 3u);
+  EXPECT_EQ(out.appointments[2].start, at(kMonday + days(1), 12h));
+  EXPECT_EQ(out.truncated_events, 0u);
+}
+
+TEST(IcsBounds, DayNoMonthHasIsNotSearchedFor) {
+  auto out = expand(calendar(event("feb30", "DTSTART:20260303T100000Z\r\n"
+                                            "DTEND:20260303T110000Z\r\n"
+                                            "RRULE:FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31,-31\r\n")));
+  ASSERT_EQ(out.appointments.size(), 1u);
+  EXPECT_EQ(out.truncated_events, 1u);
+}
+
+TEST(IcsBounds, CountedRuleFromCenturiesAgoIsNotWalked) {
+  ExpansionBounds b = week();
+  b.max_steps_per_event = 1'000'000;  // enough to walk from the year 1000 into the window
+  auto out = expand(calendar(event("old", "DTSTART:10000101T100000Z\r\nDTEND:10000101T110000Z\r\n"
+                                          "RRULE:FREQ=DAILY;COUNT=1000000\r\n")),
+                    {}, b);
+  EXPECT_TRUE(out.appointments.empty());
+  EXPECT_EQ(out.truncated_events, 1u);
+}
+
+TEST(IcsBounds, CpuTimeBudgetTruncatesTheEventsLeft) {
+  ExpansionBounds b = week();
+  b.max_cpu_time = 0ms;
+  auto out = expand(calendar(event("a", kTuesdayTenToEleven) + event("b", kTuesdayTenToEleven) +
+                             event("s", kDailyStandup)),
+                    {}, b);
+  EXPECT_TRUE(out.appointments.empty());
+  EXPECT_EQ(out.truncated_events, 3u);
 }
 
 TEST(IcsBounds, InstancesPerCalendarAreCapped) {
