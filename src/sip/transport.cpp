@@ -13,7 +13,11 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <deque>
 #include <regex>
 #include <unordered_map>
@@ -33,6 +37,30 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 // usual default (212,992 bytes) holds ~160 answers, and each one dropped costs a NOTIFY
 // retransmission 500 ms later (T1). The kernel grants at most net.core.rmem_max.
 constexpr int kUdpReceiveBufferBytes = 4 << 20;
+
+// A change fans out to hundreds of NOTIFYs and their 200 OKs come back as many datagrams: they
+// are sent and read this many to a system call (sendmmsg, recvmmsg), which halves the kernel's
+// share of a NOTIFY where a system call is dear (virtual machines). Reading stops after
+// kReceivesPerTurn datagrams so that timers and TCP get their turn.
+constexpr std::size_t kUdpBatch = 32;
+constexpr std::size_t kReceivesPerTurn = 256;
+
+// The address and port of a datagram's source, as Peer keeps them.
+std::optional<std::pair<std::string, std::uint16_t>> source_of(const sockaddr_storage& from) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (from.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(from);
+    if (inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text) != nullptr) {
+      return std::pair{std::string(text), ntohs(v4.sin_port)};
+    }
+  } else if (from.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(from);
+    if (inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text) != nullptr) {
+      return std::pair{std::string(text), ntohs(v6.sin6_port)};
+    }
+  }
+  return std::nullopt;
+}
 
 // One TCP connection: the bytes read but not yet framed, and the queue of bytes to write.
 struct Connection {
@@ -259,21 +287,51 @@ class ListenerImpl final : public Listener {
   }
 
   awaitable<void> udp_loop() {
-    std::vector<char> buffer(config_.limits.message_bytes + 1);
+    const std::size_t capacity = config_.limits.message_bytes + 1;
+    std::vector<char> buffers(kUdpBatch * capacity);
+    std::array<mmsghdr, kUdpBatch> headers{};
+    std::array<iovec, kUdpBatch> vectors{};
+    std::array<sockaddr_storage, kUdpBatch> sources{};
     while (udp_.is_open()) {
-      udp::endpoint from;
-      auto [ec, n] = co_await udp_.async_receive_from(asio::buffer(buffer), from, kAsTuple);
+      auto [ec] = co_await udp_.async_wait(udp::socket::wait_read, kAsTuple);
       if (stopping_ || ec == asio::error::operation_aborted) {
         co_return;
       }
-      if (ec) {
-        continue;  // e.g. ICMP port unreachable reported on the socket: nothing to do
+      for (std::size_t taken = 0; taken < kReceivesPerTurn && udp_.is_open();) {
+        for (std::size_t i = 0; i < kUdpBatch; ++i) {
+          vectors[i] = iovec{buffers.data() + i * capacity, capacity};
+          headers[i] = mmsghdr{};
+          headers[i].msg_hdr.msg_name = &sources[i];
+          headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+          headers[i].msg_hdr.msg_iov = &vectors[i];
+          headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int got = ::recvmmsg(udp_.native_handle(), headers.data(), kUdpBatch, MSG_DONTWAIT,
+                                   nullptr);
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          break;
+        }
+        if (got <= 0) {
+          ++taken;  // e.g. ICMP port unreachable reported on the socket: nothing to do
+          continue;
+        }
+        for (int i = 0; i < got; ++i) {
+          auto source = source_of(sources[i]);
+          if (!source) {
+            continue;
+          }
+          Peer peer;
+          peer.transport = Transport::Udp;
+          peer.address = std::move(source->first);
+          peer.port = source->second;
+          received(std::string_view(buffers.data() + i * capacity, headers[i].msg_len),
+                   Framing::Datagram, std::move(peer));
+          if (stopping_) {
+            co_return;
+          }
+        }
+        taken += static_cast<std::size_t>(got);
       }
-      Peer peer;
-      peer.transport = Transport::Udp;
-      peer.address = from.address().to_string();
-      peer.port = from.port();
-      received(std::string_view(buffer.data(), n), Framing::Datagram, std::move(peer));
     }
   }
 
@@ -581,9 +639,16 @@ class ListenerImpl final : public Listener {
       if (ec || !udp_.is_open()) {
         return;
       }
-      const udp::endpoint endpoint(address, to.port);
-      udp_.async_send_to(asio::buffer(*bytes), endpoint,
-                         [bytes](boost::system::error_code, std::size_t) {});
+      udp_pending_.push_back(PendingDatagram{udp::endpoint(address, to.port), std::move(bytes)});
+      if (!udp_flush_posted_ && !udp_waiting_writable_) {
+        udp_flush_posted_ = true;
+        asio::post(ioc_, [this, alive = std::weak_ptr<bool>(alive_)] {
+          if (!alive.expired()) {
+            udp_flush_posted_ = false;
+            flush_datagrams();
+          }
+        });
+      }
       return;
     }
     const auto it = connections_.find(to.connection);
@@ -602,6 +667,51 @@ class ListenerImpl final : public Listener {
       connection.writing = true;
       asio::co_spawn(ioc_, write_loop(it->second), asio::detached);
     }
+  }
+
+  // Sends the datagrams queued during this turn of the io_context, kUdpBatch to a system call,
+  // in order. A full socket buffer waits until it drains; a datagram the kernel refuses (no
+  // route) is lost as the network would lose it, and the transaction's retransmissions or
+  // timeout deal with it.
+  void flush_datagrams() {
+    if (!udp_.is_open() || stopping_) {
+      udp_pending_.clear();
+      return;
+    }
+    std::array<mmsghdr, kUdpBatch> headers{};
+    std::array<iovec, kUdpBatch> vectors{};
+    std::size_t done = 0;
+    while (done < udp_pending_.size()) {
+      const std::size_t count = std::min(kUdpBatch, udp_pending_.size() - done);
+      for (std::size_t i = 0; i < count; ++i) {
+        PendingDatagram& datagram = udp_pending_[done + i];
+        vectors[i] = iovec{const_cast<char*>(datagram.bytes->data()), datagram.bytes->size()};
+        headers[i] = mmsghdr{};
+        headers[i].msg_hdr.msg_name = datagram.to.data();
+        headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(datagram.to.size());
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int sent = ::sendmmsg(udp_.native_handle(), headers.data(),
+                                  static_cast<unsigned>(count), MSG_DONTWAIT);
+      if (sent > 0) {
+        done += static_cast<std::size_t>(sent);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        udp_waiting_writable_ = true;
+        udp_.async_wait(udp::socket::wait_write,
+                        [this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code) {
+                          if (!alive.expired()) {
+                            udp_waiting_writable_ = false;
+                            flush_datagrams();
+                          }
+                        });
+        break;
+      } else {
+        ++done;
+      }
+    }
+    udp_pending_.erase(udp_pending_.begin(),
+                       udp_pending_.begin() + static_cast<std::ptrdiff_t>(done));
   }
 
   awaitable<void> write_loop(std::shared_ptr<Connection> connection) {
@@ -664,6 +774,13 @@ class ListenerImpl final : public Listener {
   std::unordered_map<std::uint64_t, RemoteRequest> remote_requests_;  // by client transaction
   std::function<void(core::RemotePresence)> remote_sink_;
   bool drain_posted_ = false;
+  struct PendingDatagram {
+    udp::endpoint to;
+    std::shared_ptr<const std::string> bytes;
+  };
+  std::vector<PendingDatagram> udp_pending_;  // sent together at the end of this turn
+  bool udp_flush_posted_ = false;
+  bool udp_waiting_writable_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::uint64_t next_connection_ = 1;
