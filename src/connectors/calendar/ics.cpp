@@ -88,12 +88,17 @@ std::span<const short> values(const short (&by_part)[N]) {
 
 template <std::size_t N>
 bool has_values(const short (&by_part)[N]) {
-  return by_part[0] != ICAL_RECURRENCE_ARRAY_MAX;
+  return !values(by_part).empty();
 }
 
 int days_in_month(int month) {
   static constexpr int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return days[month - 1];
+}
+
+// A BYMONTHDAY value (from the start, or from the end when negative) in a month of `days`.
+bool is_day_of_month(short day, int days) {
+  return day != 0 && day <= days && day >= -days;
 }
 
 // Whether some month of BYMONTH has some day of BYMONTHDAY: FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30
@@ -111,12 +116,8 @@ bool month_days_exist(const icalrecurrencetype& rule) {
       longest = std::max(longest, days_in_month(m));
     }
   }
-  for (short d : values(rule.by_month_day)) {
-    if (d != 0 && d <= longest && d >= -longest) {
-      return true;
-    }
-  }
-  return false;
+  const auto days = values(rule.by_month_day);
+  return std::any_of(days.begin(), days.end(), [&](short d) { return is_day_of_month(d, longest); });
 }
 
 bool walk_ends_soon(const icalrecurrencetype& rule, const icaltimetype& dtstart) {
@@ -166,8 +167,7 @@ bool zone_rule_is_plain(const icalrecurrencetype& rule) {
   }
   for (short d : values(rule.by_month_day)) {
     // A day every month has, or one the given month has.
-    const int limit = month == 0 ? 28 : days_in_month(month);
-    if (d == 0 || d > limit || d < -limit) {
+    if (!is_day_of_month(d, month == 0 ? 28 : days_in_month(month))) {
       return false;
     }
   }
@@ -296,13 +296,15 @@ class Expander {
   // The absolute time of a DATE-TIME or DATE property value; floating times and dates are in
   // the default zone.
   std::int64_t absolute(icalcomponent* root, icalproperty* property, icaltimetype t) const {
-    const icaltimezone* zone = zone_of(root, property, t);
-    if (zone == nullptr) {
-      zone = fallback_;
-    }
+    return seconds_in(zone_of(root, property, t), t);
+  }
+
+  // The absolute time of local time `t` in `zone` (the default zone when nullptr).
+  std::int64_t seconds_in(const icaltimezone* zone, icaltimetype t) const {
     t.is_date = 0;
     t.zone = nullptr;
-    return icaltime_as_timet_with_zone(t, const_cast<icaltimezone*>(zone));
+    return icaltime_as_timet_with_zone(t, const_cast<icaltimezone*>(zone != nullptr ? zone
+                                                                                   : fallback_));
   }
 
   // The calendar's own zone, or nullptr when it is not plain enough to expand or when the
@@ -559,7 +561,7 @@ class Expander {
       if (icaltime_is_null_time(local)) {
         return;
       }
-      const std::int64_t start = absolute(root, dtstart_property, local);
+      const std::int64_t start = seconds_in(dtstart.zone, local);  // resolved once, above
       if (start >= window_to_) {
         return;
       }
