@@ -45,6 +45,16 @@ constexpr int kUdpReceiveBufferBytes = 4 << 20;
 constexpr std::size_t kUdpBatch = 32;
 constexpr std::size_t kReceivesPerTurn = 256;
 
+// One datagram of a recvmmsg or sendmmsg call: its bytes in `vector`, its address at `name`.
+mmsghdr datagram_header(iovec& vector, void* name, socklen_t name_bytes) {
+  mmsghdr header{};
+  header.msg_hdr.msg_name = name;
+  header.msg_hdr.msg_namelen = name_bytes;
+  header.msg_hdr.msg_iov = &vector;
+  header.msg_hdr.msg_iovlen = 1;
+  return header;
+}
+
 // The address and port of a datagram's source, as Peer keeps them.
 std::optional<std::pair<std::string, std::uint16_t>> source_of(const sockaddr_storage& from) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -300,11 +310,7 @@ class ListenerImpl final : public Listener {
       for (std::size_t taken = 0; taken < kReceivesPerTurn && udp_.is_open();) {
         for (std::size_t i = 0; i < kUdpBatch; ++i) {
           vectors[i] = iovec{buffers.data() + i * capacity, capacity};
-          headers[i] = mmsghdr{};
-          headers[i].msg_hdr.msg_name = &sources[i];
-          headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-          headers[i].msg_hdr.msg_iov = &vectors[i];
-          headers[i].msg_hdr.msg_iovlen = 1;
+          headers[i] = datagram_header(vectors[i], &sources[i], sizeof(sockaddr_storage));
         }
         const int got = ::recvmmsg(udp_.native_handle(), headers.data(), kUdpBatch, MSG_DONTWAIT,
                                    nullptr);
@@ -686,11 +692,8 @@ class ListenerImpl final : public Listener {
       for (std::size_t i = 0; i < count; ++i) {
         PendingDatagram& datagram = udp_pending_[done + i];
         vectors[i] = iovec{const_cast<char*>(datagram.bytes->data()), datagram.bytes->size()};
-        headers[i] = mmsghdr{};
-        headers[i].msg_hdr.msg_name = datagram.to.data();
-        headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(datagram.to.size());
-        headers[i].msg_hdr.msg_iov = &vectors[i];
-        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i] = datagram_header(vectors[i], datagram.to.data(),
+                                     static_cast<socklen_t>(datagram.to.size()));
       }
       const int sent = ::sendmmsg(udp_.native_handle(), headers.data(),
                                   static_cast<unsigned>(count), MSG_DONTWAIT);
