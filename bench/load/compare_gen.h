@@ -102,7 +102,11 @@ class Driver {
   // At `rate` accounts a second, with at most `window` of them unanswered at a time.
   boost::asio::awaitable<Json> login(double rate, std::uint64_t window);
   boost::asio::awaitable<Json> publish(const Json& request, const std::string& kind);
-  boost::asio::awaitable<Json> gate(double rate);
+  boost::asio::awaitable<Json> gate(double rate, double sample_share);
+  // The users the gate publishes again: those whose last state is in doubt, a sample of the
+  // most watched (`sample_share` of the users, the hottest always), and those with a watcher
+  // that received nothing since it last logged in. The counts go into `out`.
+  std::vector<std::uint32_t> users_to_republish(double sample_share, Json& out) const;
   void start_command();
   void publish_one(std::uint32_t user);
   // Calls `each` at Poisson times of `rate` per second for `duration_s`.
@@ -119,7 +123,13 @@ class Driver {
   std::uint64_t next_serial_ = 1;
   std::vector<std::uint32_t> cycle_;        // user -> index of its last state
   std::vector<std::uint64_t> last_serial_;  // pair -> newest serial received
-  std::vector<std::uint64_t> final_serial_; // user -> its gate serial
+  // What the gate compares against: user -> serial of its newest publish (0: never published),
+  // its publishes still unanswered, and whether its final state is in doubt (two publishes in
+  // flight at once, whose order the server may have swapped, or one that failed or timed out).
+  std::vector<std::uint64_t> last_sent_;
+  std::vector<std::uint32_t> unanswered_;
+  std::vector<bool> in_doubt_;
+  std::vector<bool> seen_;                  // pair -> a notification since the watcher's login
   std::vector<bool> denied_seen_;           // pair -> a denied pair received a real state
   std::vector<bool> paused_;                // account -> not reading (slow consumers)
   std::unordered_map<std::uint64_t, std::uint32_t> in_flight_;  // serial -> user, unanswered
