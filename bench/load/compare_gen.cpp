@@ -20,6 +20,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <numeric>
 #include <random>
@@ -525,19 +526,15 @@ std::vector<std::uint32_t> Driver::users_to_republish(double sample_share, Json&
     }
   }
   // The sample proves the subscriptions still live at the end: a watcher whose state was
-  // already right would pass with a dead subscription. The most watched cover the most pairs.
-  std::vector<std::uint32_t> by_watchers(users);
-  std::iota(by_watchers.begin(), by_watchers.end(), 0);
+  // already right would pass with a dead subscription. Drawn at random, plus the hottest.
+  std::vector<std::uint32_t> all(users);
+  std::iota(all.begin(), all.end(), 0);
   const auto sample = std::clamp<std::size_t>(
       static_cast<std::size_t>(sample_share * static_cast<double>(users)), 1, users);
-  std::partial_sort(by_watchers.begin(), by_watchers.begin() + static_cast<std::ptrdiff_t>(sample),
-                    by_watchers.end(), [&](std::uint32_t a, std::uint32_t b) {
-                      return dataset_.allowed[a] != dataset_.allowed[b]
-                                 ? dataset_.allowed[a] > dataset_.allowed[b] : a < b;
-                    });
-  by_watchers.resize(sample);
-  by_watchers.push_back(dataset_.hottest);
-  for (const std::uint32_t u : by_watchers) {
+  std::vector<std::uint32_t> drawn;
+  std::sample(all.begin(), all.end(), std::back_inserter(drawn), sample, random_engine());
+  drawn.push_back(dataset_.hottest);
+  for (const std::uint32_t u : drawn) {
     chosen[u] = true;
   }
   // A watcher that got nothing since it last logged in cannot be checked: a protocol without
@@ -578,10 +575,19 @@ asio::awaitable<Driver::Json> Driver::gate(double rate, double sample_share) {
   }
   const std::vector<std::uint32_t> republish = users_to_republish(sample_share, out);
   start_command();
+  // `rate` counts publishes of a user with the mean number of watchers: one of the hottest,
+  // with twenty times as many, waits twenty times as long, so the gate stays within what the
+  // arm delivers instead of leaving a backlog that times out.
+  const double mean_watchers =
+      std::max(1.0, static_cast<double>(std::accumulate(dataset_.allowed.begin(),
+                                                        dataset_.allowed.end(), std::uint64_t{0})) /
+                        static_cast<double>(dataset_.users));
+  double weight_sent = 0;
   asio::steady_timer timer(ioc_);
   const std::uint64_t start = monotonic_ns();
   for (std::size_t k = 0; k < republish.size(); ++k) {
-    const auto due = start + static_cast<std::uint64_t>(static_cast<double>(k) / rate * 1e9);
+    const auto due = start + static_cast<std::uint64_t>(weight_sent / rate * 1e9);
+    weight_sent += static_cast<double>(dataset_.allowed[republish[k]]) / mean_watchers;
     const std::uint64_t now = monotonic_ns();
     if (due > now) {
       timer.expires_after(std::chrono::nanoseconds(due - now));

@@ -103,9 +103,9 @@ class Driver {
   boost::asio::awaitable<Json> login(double rate, std::uint64_t window);
   boost::asio::awaitable<Json> publish(const Json& request, const std::string& kind);
   boost::asio::awaitable<Json> gate(double rate, double sample_share);
-  // The users the gate publishes again: those whose last state is in doubt, a sample of the
-  // most watched (`sample_share` of the users, the hottest always), and those with a watcher
-  // that received nothing since it last logged in. The counts go into `out`.
+  // The users the gate publishes again: those whose last state is in doubt, a random sample
+  // (`sample_share` of the users, and the hottest), and those with a watcher that received
+  // nothing since it last logged in. The counts go into `out`.
   std::vector<std::uint32_t> users_to_republish(double sample_share, Json& out) const;
   void start_command();
   void publish_one(std::uint32_t user);
