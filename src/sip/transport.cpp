@@ -461,7 +461,7 @@ class ListenerImpl final : public Listener {
         apply(transactions_.respond(request->id, answer, now));
       } else if (request != nullptr) {
         NonceRandom random{};
-        randombytes_buf(random.data(), random.size());
+        fill_random(random.data(), random.size());
         // A SUBSCRIBE or PUBLISH is answered once the store holds it, maybe after this returns: the
         // server transaction waits for the answer (§17.2.2).
         service_.handle(request->request, request->source, std::chrono::system_clock::now(),

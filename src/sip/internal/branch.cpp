@@ -5,6 +5,7 @@
 #include <array>
 #include <cassert>
 #include <cstddef>
+#include <cstring>
 
 namespace presenced::sip {
 
@@ -19,15 +20,32 @@ void ensure_sodium() {
 
 template <std::size_t Bytes>
 void append_random_hex(std::string& out) {
-  ensure_sodium();
   std::array<unsigned char, Bytes> raw{};
-  randombytes_buf(raw.data(), raw.size());
+  fill_random(raw.data(), raw.size());
   std::array<char, Bytes * 2 + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
   out.append(hex.data(), Bytes * 2);
 }
 
 }  // namespace
+
+void fill_random(unsigned char* out, std::size_t size) {
+  constexpr std::size_t kPool = 4096;
+  if (size > kPool / 4) {
+    ensure_sodium();
+    randombytes_buf(out, size);
+    return;
+  }
+  thread_local std::array<unsigned char, kPool> pool{};
+  thread_local std::size_t used = kPool;
+  if (kPool - used < size) {
+    ensure_sodium();
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(out, pool.data() + used, size);
+  used += size;
+}
 
 std::string make_branch() {
   std::string out(kBranchCookie);

@@ -5,10 +5,16 @@
 // they are unique across restarts and nodes and cannot be guessed by a peer.
 // Thread-safety: the functions may be called from any thread.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace presenced::sip {
+
+// Fills `out` with bytes of the kernel's CSPRNG, taken from a per-thread pool refilled 4 KiB at
+// a time: every NOTIFY needs a branch and every request a nonce's randomness, and one system
+// call for each was a measurable share of a login storm's CPU.
+void fill_random(unsigned char* out, std::size_t size);
 
 // The RFC 3261 magic cookie that starts every branch id of an RFC 3261 element (§8.1.1.7).
 inline constexpr std::string_view kBranchCookie = "z9hG4bK";
