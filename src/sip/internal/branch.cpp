@@ -31,15 +31,14 @@ void append_random_hex(std::string& out) {
 
 void fill_random(unsigned char* out, std::size_t size) {
   constexpr std::size_t kPool = 4096;
+  ensure_sodium();
   if (size > kPool / 4) {
-    ensure_sodium();
     randombytes_buf(out, size);
     return;
   }
   thread_local std::array<unsigned char, kPool> pool{};
   thread_local std::size_t used = kPool;
   if (kPool - used < size) {
-    ensure_sodium();
     randombytes_buf(pool.data(), pool.size());
     used = 0;
   }
