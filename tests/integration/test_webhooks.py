@@ -45,13 +45,15 @@ def verify(secret, header, body, tolerance=300):
 
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers from a script: a list of
-    (status, headers) used in turn, then `then` for the rest."""
+    (status, headers) used in turn, then `then` for the rest. `before_answer`, if set, is called
+    with each recorded request before its answer goes out."""
 
     def __init__(self, secret=SECRET):
         self.secret = secret
         self.requests = []
         self.script = []
         self.then = (200, {})
+        self.before_answer = None
         self.lock = threading.Lock()
         receiver = self
 
@@ -66,6 +68,8 @@ class Receiver:
                         "headers": dict(self.headers), "body": json.loads(body),
                         "signed": verify(receiver.secret,
                                          self.headers.get("X-Presenced-Signature", ""), body)})
+                if receiver.before_answer:
+                    receiver.before_answer(receiver.requests[-1])
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -340,6 +344,28 @@ def test_mapping_both_ways_with_loop_suppression(server, root, receiver):
     assert echo.status_code == 200 and echo.json()["applied"] is False
     assert root.get(f"/api/v1/users/{user}/presence").json()["state"] == "BeRightBack"
     assert metric(root, "presenced_webhook_incoming_echoes_total") >= 1
+
+
+def test_an_echo_posted_before_the_receiver_answers_changes_nothing(server, root, receiver):
+    """Some systems report the status we set from inside our POST, before they answer it: the
+    echo arrives while the event is still on its way, and must be recognised as one."""
+    user, client = new_user(root)
+    client.post(f"/api/v1/users/{user}/sessions", {"client_id": "desk", "ttl_s": 600})
+    webhook = subscribe(root, receiver, [user], status_map=SALESFORCE_MAP)
+    echoes = []
+    receiver.before_answer = lambda request: echoes.append(incoming(
+        server, webhook, {"user": user, "status": request["body"]["status"]}))
+    for sent, (state, status) in enumerate([("Away", "Away"), ("DoNotDisturb", "Do Not Disturb"),
+                                            ("BeRightBack", "On Break"), ("Busy", "Busy")], 1):
+        set_state(client, user, state)
+        assert poll(lambda: len(echoes), lambda n: n == sent, timeout=5) == sent
+        answer = echoes[-1]
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"user": user, "status": status, "state": state,
+                                 "applied": False}, (state, answer.json())
+        assert root.get(f"/api/v1/users/{user}/presence").json()["state"] == state
+    assert [e["body"]["status"] for e in receiver.events(user)] == [
+        "Away", "Do Not Disturb", "On Break", "Busy"]
 
 
 def test_end_to_end_delay_both_ways(server, root, receiver):

@@ -11,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <iterator>
 
 namespace presenced::api {
 
@@ -399,13 +398,19 @@ std::vector<store::DocumentRecord> Service::documents(std::string_view kind) con
 void Service::save_documents(std::vector<store::Mutation> mutations,
                              std::function<void(bool)> done) {
   std::vector<store::Mutation> webhook_documents;
-  std::copy_if(mutations.begin(), mutations.end(), std::back_inserter(webhook_documents),
-               [](const store::Mutation& m) {
-                 const auto* put = std::get_if<store::PutDocument>(&m);
-                 const auto* del = std::get_if<store::DeleteDocument>(&m);
-                 return (put && put->document.kind.starts_with("webhook.")) ||
-                        (del && del->kind.starts_with("webhook."));
-               });
+  for (const store::Mutation& m : mutations) {
+    const auto* put = std::get_if<store::PutDocument>(&m);
+    const auto* del = std::get_if<store::DeleteDocument>(&m);
+    if (put && put->document.kind == kWebhookStatusKind) {
+      // What an external system shows, or is being sent, counts from now: its echo may come
+      // back before the commit does (a receiver that answers from inside our POST). Losing it
+      // in a crash costs one echo applied, which sets the state we had sent anyway.
+      keep_document(put->document);
+    } else if ((put && put->document.kind.starts_with("webhook.")) ||
+               (del && del->kind.starts_with("webhook."))) {
+      webhook_documents.push_back(m);
+    }
+  }
   store_.submit(std::move(mutations), [this, done = std::move(done),
                                        webhook_documents = std::move(webhook_documents)](
                                           Result<void> result) mutable {
