@@ -8,10 +8,7 @@ import subprocess
 import time
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from free_ports import free_port
 
 
 def wait_for_port(port, timeout=15):

@@ -13,22 +13,20 @@ import subprocess
 import time
 from pathlib import Path
 
+import free_ports
+
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).resolve().parent / "sip"
 
 
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 at the time of asking."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+    """A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both)."""
+    return free_ports.free_port(udp=True, tcp=True)
+
+
+def free_media_port():
+    """A UDP port P with P+1 and P+2 free too: sipp binds P and P+2 (audio and video RTP)."""
+    return free_ports.free_port(udp=True, tcp=False, span=3)
 
 
 # sipp's exit status when it cannot bind one of its sockets (its own port or its media port).
@@ -44,7 +42,7 @@ def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credent
     trace = tmp_path / (scenario + "." + transport + ".msg")
     for _ in range(3):
         command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
-                   "-mp", str(free_port()), "-t", transport,
+                   "-mp", str(free_media_port()), "-t", transport,
                    "-sf", str(SCENARIOS / (scenario + ".xml")), "-m", "1", "-timeout", "10s",
                    "-trace_msg", "-message_file", str(trace)]
         for name, value in (variables or {}).items():

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import free_ports
 from presenced_fixture import poll
 from kamailio_process import KAMAILIO, stop_group
 from presence_proxy import (DOMAIN, PresenceProxy, require, set_manual, signed_in,
@@ -27,16 +28,9 @@ from sip_client import free_port
 
 
 def free_sip_port():
-    """A port P free for UDP and TCP whose P+1 is free for TCP too: baresip 1.0 opens its TLS
+    """A port P free for UDP and TCP whose P+1 is free too: baresip 1.0 opens its TLS
     transport on the next port and gives up when that one is taken (it was, once, in CI)."""
-    while True:
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tls:
-            try:
-                tls.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
+    return free_ports.free_port(udp=True, tcp=True, span=2)
 
 BARESIP = shutil.which("baresip")
 MODULES = "/usr/lib/baresip/modules"

@@ -7,7 +7,6 @@ ICS URLs, a server without sync-collection, and the errors that must never leave
 import html
 import http.server
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -16,15 +15,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from free_ports import free_port
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, new_user, poll
 
 SYNC = ["--calendar-sync-interval", "1", "--calendar-timeout", "2"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

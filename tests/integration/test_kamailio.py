@@ -10,13 +10,13 @@ sip/phone_*.xml. Kamailio reports every call to presenced's telephony events.
 import os
 import re
 import shutil
-import socket
 import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+import free_ports
 from kamailio_process import KAMAILIO, KamailioProcess, stop_group
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher, bearer, poll
 
@@ -43,22 +43,7 @@ def tools():
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def free_media_port():
-    """A UDP port p with p + 2 free too: sipp binds both (audio and video RTP)."""
-    while True:
-        port = free_port()
-        if port % 2 == 0 and port < 65533:
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind(("127.0.0.1", port + 2))
-                return port
-            except OSError:
-                continue
+    return free_ports.free_port(udp=True, tcp=False)
 
 
 class Kamailio(KamailioProcess):
@@ -81,7 +66,7 @@ class Sipp:
         self.name = name
         self.port = port or free_port()
         self.trace = Path(workdir) / (name + ".msg")
-        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
+        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_ports.free_port(udp=True, tcp=False, span=3)),
                    "-nostdin", "-trace_msg", "-message_file", str(self.trace), *arguments]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,

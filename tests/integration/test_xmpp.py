@@ -8,7 +8,7 @@ import time
 import pytest
 
 from presenced_fixture import ADMIN_PASSWORD, Client, Presenced, Watcher
-from prosody_process import Prosody, free_port
+from prosody_process import Prosody
 from xmpp_client import XmppClient
 
 DOMAIN = "uc.test"

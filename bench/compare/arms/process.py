@@ -12,26 +12,13 @@ from pathlib import Path
 # The integration tests' process helpers: SIGTERM to the group, SIGKILL if it lingers, and
 # Kamailio's readiness probe (an OPTIONS answered 200).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
+from free_ports import free_port  # noqa: E402
 from kamailio_process import KamailioProcess, stop_group  # noqa: E402,F401
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def free_port_both():
     """A port free for TCP and UDP alike (SIP listens on both)."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free for TCP and UDP")
+    return free_port(udp=True, tcp=True)
 
 
 def _lift_limits():
