@@ -34,6 +34,10 @@ struct ApiConfig {
   std::string web_root;         // static files of the web client; empty: none
   std::string domain = "localhost";
   std::size_t ws_message_limit = 64 * 1024;
+  // SO_SNDBUF of a WebSocket (0: the kernel's autotuning). Small, so that a slow watcher's
+  // backlog waits in its engine queue, where only the newest state per user is kept, rather
+  // than as stale frames in the kernel.
+  std::size_t ws_send_buffer = 256 * 1024;
   std::size_t max_subscriptions_per_connection = 100000;
   Limits limits;
   core::EngineConfig engine;

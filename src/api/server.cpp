@@ -3,6 +3,7 @@
 
 #include "api/api.h"
 #include "api/internal/service.h"
+#include "api/internal/ws_frame.h"
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -10,7 +11,7 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
-#include <deque>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -64,11 +65,12 @@ std::string_view mime_type(std::string_view path) {
 
 class ServerImpl;
 
-// Between cork() and uncork(), what the WebSocket writes is gathered into a buffer and leaves in
-// one socket write: a watcher's queued events (and Beast's own control frames, in order) cost
-// one sendmsg together instead of one each. Gathered writes complete at once; wait_drained() is
-// the back-pressure. Otherwise writes go straight to the socket, without a copy, unless a
-// gathered write is still in flight: then they queue behind it.
+// Every byte of a WebSocket leaves through here, in order: the session's own text frames
+// (write_now) and Beast's control frames (pong, ping, close, through async_write_some). A write
+// goes straight to the socket when nothing is waiting; what the socket does not take at once is
+// kept and sent by one asynchronous write, and later writes queue behind it. The session takes
+// nothing more from its engine queue while that write is out (busy()), so a slow reader's
+// backlog stays in the engine, where it is coalesced, and on_drained tells it to come back.
 class BufferedStream {
  public:
   using executor_type = beast::tcp_stream::executor_type;
@@ -89,34 +91,52 @@ class BufferedStream {
     return next_.async_read_some(buffers, std::forward<Token>(token));
   }
 
-  void cork() { corked_ = true; }
-  void uncork() {
-    corked_ = false;
-    send();
-  }
-
+  // Beast's writes: copied behind what is queued (they are rare and small), done at once.
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    if (!corked_ && !out_->sending && !out_->error) {
-      return next_.socket().async_write_some(buffers, std::forward<Token>(token));
-    }
     return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
         [this](auto handler, const ConstBuffers& data) {
           beast::error_code ec = out_->error;
           std::size_t n = 0;
           if (!ec) {
-            for (const asio::const_buffer b : beast::buffers_range_ref(data)) {
-              out_->pending.append(static_cast<const char*>(b.data()), b.size());
-              n += b.size();
-            }
-            if (!corked_) {
-              send();
-            }
+            n = keep(data);
+            send();
           }
           auto executor = asio::get_associated_executor(handler, get_executor());
           asio::post(executor, beast::bind_front_handler(std::move(handler), ec, n));
         },
         token, buffers);
+  }
+
+  // Called once everything kept has left after busy() was true.
+  void on_drained(std::function<void()> callback) { on_drained_ = std::move(callback); }
+  bool busy() const { return out_->sending || !out_->pending.empty(); }
+  bool failed() const { return static_cast<bool>(out_->error); }
+
+  // Writes what the socket takes now without blocking, keeps the rest for an asynchronous
+  // write. The socket must be in non-blocking mode.
+  template <typename ConstBuffers>
+  void write_now(const ConstBuffers& buffers) {
+    if (out_->error) {
+      return;
+    }
+    beast::buffers_suffix<ConstBuffers> rest(buffers);
+    if (!busy()) {
+      beast::error_code ec;
+      while (beast::buffer_bytes(rest) > 0) {
+        const std::size_t n = next_.socket().write_some(rest, ec);
+        if (ec) {
+          break;
+        }
+        rest.consume(n);
+      }
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+        fail(ec);
+        return;
+      }
+    }
+    keep(rest);
+    send();
   }
 
   // Resumes once everything written so far is on the socket (or the socket failed).
@@ -160,10 +180,27 @@ class BufferedStream {
     asio::steady_timer drained;
   };
 
+  template <typename ConstBuffers>
+  std::size_t keep(const ConstBuffers& buffers) {
+    std::size_t n = 0;
+    for (const asio::const_buffer b : beast::buffers_range_ref(buffers)) {
+      out_->pending.append(static_cast<const char*>(b.data()), b.size());
+      n += b.size();
+    }
+    return n;
+  }
+
+  // The peer is gone or broke the connection: the reader sees it too and ends the session.
+  void fail(beast::error_code ec) {
+    out_->error = ec;
+    out_->pending.clear();
+    beast::error_code ignored;
+    next_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
   awaitable<beast::error_code> teardown() {
     using namespace asio::experimental::awaitable_operators;
     auto out = out_;  // `this` is gone once `out->gone` is set
-    uncork();         // a close frame may sit in a batch being gathered
     co_await wait_drained();
     if (out->gone) {
       co_return asio::error::operation_aborted;
@@ -206,8 +243,7 @@ class BufferedStream {
                         out->sending = false;
                         out->in_flight.clear();
                         if (ec) {
-                          out->error = ec;
-                          out->pending.clear();
+                          fail(ec);
                         } else if (!out->pending.empty()) {
                           send();
                           return;
@@ -216,30 +252,28 @@ class BufferedStream {
                         std::string().swap(out->in_flight);
                         std::string().swap(out->pending);
                         out->drained.cancel();
+                        if (!ec && on_drained_) {
+                          on_drained_();
+                        }
                       });
   }
 
   std::shared_ptr<Outgoing> out_;
   beast::tcp_stream next_;
-  bool corked_ = false;
+  std::function<void()> on_drained_;
 };
 
-
 // One WebSocket client. Lives while its reader runs; the engine holds it as a WatcherSink until
-// ws_close() removes the watcher.
+// ws_close() removes the watcher. Beast does the handshake, the reading and the control frames;
+// the session frames its own messages, so a notification costs one socket write and no
+// coroutine switch (flush()).
 class WsSession final : public core::WatcherSink, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(ServerImpl& server, beast::tcp_stream stream)
-      : server_(server), ws_(std::move(stream)), wake_timer_(ws_.get_executor()) {
-    wake_timer_.expires_at(asio::steady_timer::time_point::max());  // woken by cancel() only
-  }
+      : server_(server), ws_(std::move(stream)) {}
 
-  void wake() override {
-    if (!woken_at_) {
-      woken_at_ = std::chrono::steady_clock::now();
-    }
-    wake_timer_.cancel();
-  }
+  // Called by the engine during a fan-out: the session is flushed once the fan-out is over.
+  void wake() override;
 
   // The handshake; false if it failed. The upgrade request is not kept past it.
   awaitable<bool> accept(http::request<http::string_body> request, Principal principal);
@@ -247,24 +281,23 @@ class WsSession final : public core::WatcherSink, public std::enable_shared_from
   void close() {
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
-    wake_timer_.cancel();
   }
+  // Writes the replies and the queued deliveries, unless a write is still out.
+  void flush();
 
  private:
-  awaitable<void> write_loop();
   void reply(std::string text) {
     outbox_.push_back(std::move(text));
     wake();
   }
-  bool queued();
 
   ServerImpl& server_;
   websocket::stream<BufferedStream> ws_;
-  asio::steady_timer wake_timer_;
   std::vector<std::string> outbox_;  // direct replies: errors, pongs
   std::optional<std::chrono::steady_clock::time_point> woken_at_;
   WsClient client_;
-  bool closed_ = false;
+  bool open_ = false;         // accepted, and its reader has not ended
+  bool flush_waiting_ = false;
 };
 
 class ServerImpl final : public Server {
@@ -382,6 +415,21 @@ class ServerImpl final : public Server {
 
   Service& service() { return service_; }
   void forget(const std::shared_ptr<WsSession>& session) { sessions_.erase(session); }
+
+  // Sessions woken during a fan-out are written after it, all in one task: the engine's loop
+  // over its watchers does no I/O, and a fan-out costs one post, not one per watcher.
+  void flush_later(std::shared_ptr<WsSession> session) {
+    if (woken_.empty()) {
+      asio::post(ioc_, [this] {
+        std::vector<std::shared_ptr<WsSession>> woken;
+        woken.swap(woken_);
+        for (const auto& s : woken) {
+          s->flush();
+        }
+      });
+    }
+    woken_.push_back(std::move(session));
+  }
 
  private:
   awaitable<void> accept_loop() {
@@ -571,11 +619,18 @@ class ServerImpl final : public Server {
   asio::thread_pool workers_;
   Service service_;
   std::set<std::weak_ptr<WsSession>, std::owner_less<>> sessions_;
+  std::vector<std::shared_ptr<WsSession>> woken_;
   bool stopping_ = false;
 };
 
-bool WsSession::queued() {
-  return !outbox_.empty() || !server_.service().engine().queue(client_.watcher).empty();
+void WsSession::wake() {
+  if (!woken_at_) {
+    woken_at_ = std::chrono::steady_clock::now();
+  }
+  if (!flush_waiting_) {
+    flush_waiting_ = true;
+    server_.flush_later(shared_from_this());
+  }
 }
 
 awaitable<bool> WsSession::accept(http::request<http::string_body> request,
@@ -583,17 +638,27 @@ awaitable<bool> WsSession::accept(http::request<http::string_body> request,
   Service& service = server_.service();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(service.config().ws_message_limit);
-  ws_.auto_fragment(false);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& r) { r.set(http::field::server, "presenced"); }));
   auto [ec] = co_await ws_.async_accept(request, kAsTuple);
-  if (ec) {
+  beast::error_code blocking;
+  tcp::socket& socket = beast::get_lowest_layer(ws_).socket();
+  socket.non_blocking(true, blocking);  // for write_now
+  if (const std::size_t bytes = service.config().ws_send_buffer; bytes > 0) {
+    beast::error_code ignored;  // the default stays if the kernel refuses it
+    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bytes)), ignored);
+  }
+  if (ec || blocking) {
     server_.forget(shared_from_this());
     co_return false;
   }
-  ws_.text(true);
+  ws_.next_layer().on_drained([this] {
+    if (!flush_waiting_) {
+      flush();  // what the engine queued while the socket was full
+    }
+  });
+  open_ = true;
   client_ = service.ws_open(std::move(principal), this);
-  asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
   co_return true;
 }
 
@@ -621,54 +686,48 @@ awaitable<void> WsSession::read_loop() {
     buffer.clear();
     buffer.shrink_to_fit();
   }
-  closed_ = true;
+  open_ = false;
+  ws_.next_layer().on_drained(nullptr);
   service.ws_close(client_);
-  wake_timer_.cancel();
   server_.forget(self);
 }
 
-awaitable<void> WsSession::write_loop() {
-  auto self = shared_from_this();
-  Service& service = server_.service();
-  std::vector<std::string> replies;
-  while (!closed_) {
-    if (!queued()) {
-      co_await wake_timer_.async_wait(kAsTuple);
-      continue;
-    }
-    const auto woken_at = woken_at_.value_or(std::chrono::steady_clock::now());
-    woken_at_.reset();
-    replies.swap(outbox_);
-    std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
-    // Several messages: each write only appends to the stream's buffer, uncork() sends them.
-    const bool gather = replies.size() + deliveries.size() > 1;
-    if (gather) {
-      ws_.next_layer().cork();
-    }
-    for (std::string& text : replies) {
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kAsTuple);
-      if (ec) {
-        co_return;
-      }
-    }
-    for (const core::Delivery& delivery : deliveries) {
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(*delivery.payload), kAsTuple);
-      if (ec) {
-        co_return;
-      }
-    }
-    service.metrics().ws_messages_out += replies.size() + deliveries.size();
-    const std::size_t delivered = deliveries.size();
-    replies.clear();
-    deliveries = {};
-    if (gather) {
-      ws_.next_layer().uncork();
-      co_await ws_.next_layer().wait_drained();
-    }
-    if (delivered > 0 && !closed_) {
-      service.metrics().fanout.observe(std::chrono::steady_clock::now() - woken_at, delivered);
-    }
+void WsSession::flush() {
+  flush_waiting_ = false;
+  BufferedStream& stream = ws_.next_layer();
+  // After Beast's close frame nothing more may follow; a full socket calls back when drained.
+  if (!open_ || !ws_.is_open() || stream.failed() || stream.busy()) {
+    return;
   }
+  Service& service = server_.service();
+  std::vector<core::Delivery> deliveries = service.engine().queue(client_.watcher).take();
+  const std::size_t messages = outbox_.size() + deliveries.size();
+  if (messages == 0) {
+    return;
+  }
+  std::vector<TextFrameHeader> headers;
+  std::vector<asio::const_buffer> buffers;
+  headers.reserve(messages);
+  buffers.reserve(messages * 2);
+  const auto frame = [&](std::string_view text) {
+    headers.emplace_back(text.size());
+    buffers.emplace_back(headers.back().bytes.data(), headers.back().size);
+    buffers.emplace_back(text.data(), text.size());
+  };
+  for (const std::string& text : outbox_) {
+    frame(text);
+  }
+  for (const core::Delivery& delivery : deliveries) {
+    frame(*delivery.payload);
+  }
+  stream.write_now(buffers);
+  outbox_.clear();
+  service.metrics().ws_messages_out += messages;
+  if (!deliveries.empty() && woken_at_) {
+    service.metrics().fanout.observe(std::chrono::steady_clock::now() - *woken_at_,
+                                     deliveries.size());
+  }
+  woken_at_.reset();
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ struct Options {
   bool demo = false;
   bool fast_sync = false;
   std::size_t body_limit = 1024 * 1024;
+  std::size_t ws_send_buffer = 256 * 1024;
   int token_ttl_hours = 24 * 7;
   // A PBX that never sends "ended" must not leave a user on a call for ever.
   int ringing_lease_s = 3 * 60;
@@ -219,6 +220,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--body-limit", options.body_limit, "Largest HTTP body in bytes (413 above)")
       ->capture_default_str();
+  app.add_option("--ws-send-buffer", options.ws_send_buffer,
+                 "Socket send buffer of a WebSocket in bytes; 0: the kernel's, which grows to MBs")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{64} << 20));
   app.add_option("--token-ttl-hours", options.token_ttl_hours, "Lifetime of login tokens")
       ->capture_default_str();
   app.add_option("--ringing-lease-s", options.ringing_lease_s,
@@ -383,6 +388,7 @@ int main(int argc, char** argv) {
   config.domain = options.domain;
   config.web_root = options.web_root;
   config.body_limit = options.body_limit;
+  config.ws_send_buffer = options.ws_send_buffer;
   config.token_ttl = std::chrono::hours(options.token_ttl_hours);
   config.engine.rules.ringing_lease = std::chrono::seconds(options.ringing_lease_s);
   config.engine.rules.call_lease = std::chrono::seconds(options.call_lease_s);

@@ -3,6 +3,7 @@
 """
 
 import json
+import socket
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,8 @@ import pytest
 import requests
 import websocket
 
-from presenced_fixture import (USER_PASSWORD, Watcher, assert_error, drain, new_user)
+from presenced_fixture import (ADMIN_PASSWORD, USER_PASSWORD, Client, Presenced, Watcher,
+                               assert_error, drain, new_user)
 
 PASSWORD = USER_PASSWORD
 
@@ -409,6 +411,46 @@ def test_ping_gets_pong(shared, root, sockets):
     assert ws.receive() == {"type": "pong", "id": "abc-1"}
     ws.send({"op": "ping"})
     assert ws.receive() == {"type": "pong"}
+
+
+def test_a_watcher_that_stops_reading_skips_to_the_newest_states(tmp_path, sockets):
+    """A watcher whose socket is full holds nobody back: its queue keeps only the newest state
+    per user while the socket is full, and once it reads again it ends on every user's last
+    state, on the same connection. The server's send buffer is small here, so that 400 changes
+    fill it (the kernel's own grows to megabytes on loopback)."""
+    server = Presenced(tmp_path / "data", ["--ws-send-buffer", "16384"])
+    try:
+        run_slow_watcher(server, Client(server.url).login("admin", ADMIN_PASSWORD), sockets)
+    finally:
+        server.kill()
+
+
+def run_slow_watcher(shared, root, sockets):
+    users = [new_user(root) for _ in range(3)]
+    slow = websocket.create_connection(
+        shared.ws_url, header=["Authorization: Bearer " + root.token], timeout=10,
+        sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    sockets.append(slow)
+    slow.send(json.dumps({"op": "subscribe", "users": [u for u, _ in users]}))
+    changes = 400
+    for i in range(changes):
+        user, client = users[i % len(users)]
+        put_manual(client, user, state=["Busy", "Away"][i // len(users) % 2],
+                   note="%d %s" % (i, "x" * 1000))
+    last = {user: "%d " % i for i in range(changes - len(users), changes)
+            for user in [users[i % len(users)][0]]}
+    newest, events = {}, 0
+    slow.settimeout(10)
+    while any(not newest.get(u, "").startswith(n) for u, n in last.items()):
+        message = json.loads(slow.recv())
+        if message.get("type") == "presence":
+            events += 1
+            newest[message["user"]] = message.get("note") or ""
+    assert events < changes, "every change arrived: the socket never filled (%d)" % events
+    watcher = open_watcher(shared, sockets, root.token)
+    assert_still_usable(watcher, users[0][0], root)
+    slow.send(json.dumps({"op": "ping", "id": "after"}))
+    assert json.loads(slow.recv()) == {"type": "pong", "id": "after"}
 
 
 def test_input_idle_and_active_reports(shared, root, sockets):
