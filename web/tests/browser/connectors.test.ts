@@ -140,6 +140,8 @@ describe('remote contacts', () => {
 
     await page.click(`#remote-list button[aria-label="Remove contact ${address}"]`);
     await page.waitForSelector(row, { state: 'detached', timeout: 10_000 });
+    // The list below reloads beside the contact list above: either may be first.
+    await page.waitForSelector(`#remote-list li[data-address="${address}"]`, { state: 'detached', timeout: 10_000 });
     expect(await page.locator('#remote-list li').count()).toBe(0);
     expect(await server.call('GET', '/api/v1/users/bob/remote-contacts', admin)).toEqual({ addresses: [] });
     expect(bob.problems.filter((p) => !p.includes('status of 4'))).toEqual([]);
