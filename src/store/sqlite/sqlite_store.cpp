@@ -246,10 +246,12 @@ class SqliteStore final : public Store {
 
  private:
 
-  // The WAL is copied back into the database once it holds kCheckpointPages (SQLite's own
-  // default threshold) and no submit is waiting, or at kWalPagesLimit regardless. A checkpoint
-  // by the only writer completes, so the next commit starts the WAL file over in place.
-  static constexpr int kCheckpointPages = 1000;
+  // The WAL is copied back into the database once it holds kCheckpointPages and no submit is
+  // waiting, or at kWalPagesLimit regardless. A checkpoint by the only writer completes, so the
+  // next commit starts the WAL file over in place. Submits wait while it runs: at SQLite's
+  // default of 1,000 pages that wait was the p99 of publish->notify (11 ms at 2,300 changes/s,
+  // 4-6 ms at 200 pages, the same CPU; docs/benchmarks.md, "Smaller checkpoints").
+  static constexpr int kCheckpointPages = 200;
   static constexpr int kWalPagesLimit = 2 * kCheckpointPages;
 
   static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
