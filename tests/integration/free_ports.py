@@ -41,3 +41,8 @@ def free_port(udp=False, tcp=True, span=1):
         if all(_bindable(port + i, kinds) for i in range(span)):
             return port
     raise RuntimeError("no free port below the ephemeral range")
+
+
+def free_media_port():
+    """A UDP port P with P+1 and P+2 free too: sipp binds P and P+2 (audio and video RTP)."""
+    return free_port(udp=True, tcp=False, span=3)

@@ -24,11 +24,6 @@ def free_port():
     return free_ports.free_port(udp=True, tcp=True)
 
 
-def free_media_port():
-    """A UDP port P with P+1 and P+2 free too: sipp binds P and P+2 (audio and video RTP)."""
-    return free_ports.free_port(udp=True, tcp=False, span=3)
-
-
 # sipp's exit status when it cannot bind one of its sockets (its own port or its media port).
 SIPP_BIND_FAILED = 254
 
@@ -42,7 +37,7 @@ def run_sipp(server, tmp_path, scenario, transport="u1", variables=None, credent
     trace = tmp_path / (scenario + "." + transport + ".msg")
     for _ in range(3):
         command = [SIPP, "-nostdin", "-i", "127.0.0.1", "-p", str(free_port()),
-                   "-mp", str(free_media_port()), "-t", transport,
+                   "-mp", str(free_ports.free_media_port()), "-t", transport,
                    "-sf", str(SCENARIOS / (scenario + ".xml")), "-m", "1", "-timeout", "10s",
                    "-trace_msg", "-message_file", str(trace)]
         for name, value in (variables or {}).items():

@@ -66,8 +66,9 @@ class Sipp:
         self.name = name
         self.port = port or free_port()
         self.trace = Path(workdir) / (name + ".msg")
-        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_ports.free_port(udp=True, tcp=False, span=3)),
-                   "-nostdin", "-trace_msg", "-message_file", str(self.trace), *arguments]
+        command = [SIPP, "-i", "127.0.0.1", "-p", str(self.port),
+                   "-mp", str(free_ports.free_media_port()), "-nostdin", "-trace_msg",
+                   "-message_file", str(self.trace), *arguments]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                         start_new_session=True, cwd=str(workdir))

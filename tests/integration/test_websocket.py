@@ -425,10 +425,10 @@ def test_a_watcher_that_stops_reading_skips_to_the_newest_states(tmp_path, socke
         server.kill()
 
 
-def run_slow_watcher(shared, root, sockets):
+def run_slow_watcher(server, root, sockets):
     users = [new_user(root) for _ in range(3)]
     slow = websocket.create_connection(
-        shared.ws_url, header=["Authorization: Bearer " + root.token], timeout=10,
+        server.ws_url, header=["Authorization: Bearer " + root.token], timeout=10,
         sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     sockets.append(slow)
     slow.send(json.dumps({"op": "subscribe", "users": [u for u, _ in users]}))
@@ -447,7 +447,7 @@ def run_slow_watcher(shared, root, sockets):
             events += 1
             newest[message["user"]] = message.get("note") or ""
     assert events < changes, "every change arrived: the socket never filled (%d)" % events
-    watcher = open_watcher(shared, sockets, root.token)
+    watcher = open_watcher(server, sockets, root.token)
     assert_still_usable(watcher, users[0][0], root)
     slow.send(json.dumps({"op": "ping", "id": "after"}))
     assert json.loads(slow.recv()) == {"type": "pong", "id": "after"}

@@ -11,11 +11,13 @@ namespace presenced::sip {
 
 namespace {
 
-// sodium_init() is idempotent and thread-safe; randombytes needs it only for its one-time
-// setup, so the first caller runs it.
-void ensure_sodium() {
+// The kernel's CSPRNG through libsodium. sodium_init() is idempotent and thread-safe;
+// randombytes needs it only for its one-time setup, so the first caller runs it. Called on a
+// pool refill or a large draw, not on every identifier.
+void random_bytes(unsigned char* out, std::size_t size) {
   [[maybe_unused]] static const bool ready = sodium_init() >= 0;
   assert(ready);
+  randombytes_buf(out, size);
 }
 
 template <std::size_t Bytes>
@@ -31,15 +33,14 @@ void append_random_hex(std::string& out) {
 
 void fill_random(unsigned char* out, std::size_t size) {
   constexpr std::size_t kPool = 4096;
-  ensure_sodium();
   if (size > kPool / 4) {
-    randombytes_buf(out, size);
+    random_bytes(out, size);
     return;
   }
   thread_local std::array<unsigned char, kPool> pool{};
   thread_local std::size_t used = kPool;
   if (kPool - used < size) {
-    randombytes_buf(pool.data(), pool.size());
+    random_bytes(pool.data(), pool.size());
     used = 0;
   }
   std::memcpy(out, pool.data() + used, size);
